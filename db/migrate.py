@@ -1,0 +1,94 @@
+"""Create the five databases when missing and bring each to its latest migration.
+
+    python -m db.migrate            # all services
+    python -m db.migrate stock_data # one
+
+Each service's history lives in db/migrations/<service>/; a new migration:
+    alembic -c /dev/null ... (see docs/operations.md: `python -m db.migrate --new SERVICE "message"`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from psycopg import sql
+
+from service_runtime.config import SERVICES, Settings, get_settings
+
+HERE = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger("papertrade.db")
+
+
+def sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+def alembic_config(service: str, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(HERE))
+    cfg.set_main_option("version_locations", str(HERE / service))
+    cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    return cfg
+
+
+def server_url(settings: Settings, service: str) -> tuple[str, str]:
+    """(URL of the maintenance database on the same server, database name)."""
+    url = settings.database_url(service)
+    base, _, name = url.rpartition("/")
+    name = name.split("?")[0]
+    return f"{base}/postgres", name
+
+
+def create_database(settings: Settings, service: str) -> bool:
+    admin_url, name = server_url(settings, service)
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        log.info("created database %s", name)
+        return True
+
+
+def drop_database(settings: Settings, service: str) -> None:
+    admin_url, name = server_url(settings, service)
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def migrate(settings: Settings, service: str) -> None:
+    command.upgrade(alembic_config(service, settings.database_url(service)), "head")
+
+
+def setup_databases(settings: Settings, services: tuple[str, ...] = SERVICES) -> None:
+    for service in services:
+        create_database(settings, service)
+        migrate(settings, service)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("services", nargs="*", default=list(SERVICES))
+    parser.add_argument("--new", metavar="MESSAGE", help="create a new empty revision for the one service given")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = get_settings()
+    if args.new:
+        if len(args.services) != 1:
+            raise SystemExit("--new needs exactly one service")
+        service = args.services[0]
+        command.revision(alembic_config(service, settings.database_url(service)), message=args.new)
+        return
+    for service in args.services:
+        create_database(settings, service)
+        migrate(settings, service)
+        print(f"{service}: migrated")
+
+
+if __name__ == "__main__":
+    main()

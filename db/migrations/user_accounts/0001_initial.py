@@ -1,0 +1,44 @@
+"""user_accounts: users, sessions, messaging tables
+
+Revision ID: ua0001
+Revises:
+"""
+
+from alembic import op
+
+from service_runtime.schema import create_messaging_tables
+
+revision = "ua0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_messaging_tables(op)
+    op.execute(
+        """
+        CREATE TABLE users (
+            id            serial PRIMARY KEY,
+            name          text NOT NULL UNIQUE,
+            role          text NOT NULL CHECK (role IN ('trader', 'instructor', 'bot')),
+            password_hash text,
+            starting_cash numeric(20, 2) NOT NULL DEFAULT 0 CHECK (starting_cash >= 0),
+            holdings      jsonb NOT NULL DEFAULT '{}',
+            created_at    timestamptz NOT NULL DEFAULT now(),
+            updated_at    timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE sessions (
+            token_id   text PRIMARY KEY,
+            user_id    integer NOT NULL REFERENCES users (id),
+            epoch      integer NOT NULL,
+            issued_at  timestamptz NOT NULL DEFAULT now(),
+            expires_at timestamptz NOT NULL
+        );
+        CREATE INDEX sessions_user ON sessions (user_id);
+        """
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE sessions, users")

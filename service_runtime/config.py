@@ -1,0 +1,116 @@
+"""Configuration: every setting comes from one environment variable with a local default.
+
+One `Settings` object per process, read once. The names are documented in
+docs/operations.md; tests/test_config_docs.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+SERVICES: tuple[str, ...] = (
+    "user_accounts",
+    "user_portfolio",
+    "stock_data",
+    "stock_ordering",
+    "order_matching",
+)
+
+# Port offsets from PAPERTRADE_PORT: the gateway owns the public port itself,
+# each service's HTTP API listens on the next ones unless its URL is given.
+SERVICE_PORT_OFFSET: dict[str, int] = {name: i + 1 for i, name in enumerate(SERVICES)}
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespace: str = "papertrade"
+    pg_url: str = "postgresql://postgres@127.0.0.1:5432"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = ""
+    token_ttl_seconds: int = 12 * 3600
+    instructor_password: str | None = None
+    quorum_queues: bool = True
+    consumer_prefetch: int = 1000
+    max_batch: int = 500
+    db_pool_size: int = 8
+    log_level: str = "INFO"
+    database_urls: dict[str, str] = field(default_factory=dict)
+    service_urls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exchange(self) -> str:
+        """The one durable topic exchange for domain events."""
+        return f"{self.namespace}.events"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.namespace}.dead"
+
+    def queue(self, service: str) -> str:
+        return f"{self.namespace}.{service}"
+
+    def dead_letter_queue(self, service: str) -> str:
+        return f"{self.namespace}.{service}.dead"
+
+    def database_name(self, service: str) -> str:
+        return f"{self.namespace}_{service}"
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls.get(service) or f"{self.pg_url.rstrip('/')}/{self.database_name(service)}"
+
+    def service_port(self, service: str) -> int:
+        return self.port + SERVICE_PORT_OFFSET[service]
+
+    def service_url(self, service: str) -> str:
+        return self.service_urls.get(service) or f"http://{self.host}:{self.service_port(service)}"
+
+
+def settings_from_env() -> Settings:
+    """Read the settings from PAPERTRADE_* environment variables."""
+    database_urls = {}
+    service_urls = {}
+    for service in SERVICES:
+        key = service.upper()
+        if os.environ.get(f"PAPERTRADE_{key}_DB_URL"):
+            database_urls[service] = os.environ[f"PAPERTRADE_{key}_DB_URL"]
+        if os.environ.get(f"PAPERTRADE_{key}_URL"):
+            service_urls[service] = os.environ[f"PAPERTRADE_{key}_URL"]
+    return Settings(
+        namespace=_env("PAPERTRADE_NAMESPACE", Settings.namespace),
+        pg_url=_env("PAPERTRADE_PG_URL", Settings.pg_url),
+        amqp_url=_env("PAPERTRADE_AMQP_URL", Settings.amqp_url),
+        host=_env("PAPERTRADE_HOST", Settings.host),
+        port=_env_int("PAPERTRADE_PORT", Settings.port),
+        secret_key=_env("PAPERTRADE_SECRET_KEY", ""),
+        token_ttl_seconds=_env_int("PAPERTRADE_TOKEN_TTL_SECONDS", Settings.token_ttl_seconds),
+        instructor_password=os.environ.get("PAPERTRADE_INSTRUCTOR_PASSWORD") or None,
+        quorum_queues=_env_bool("PAPERTRADE_QUORUM_QUEUES", Settings.quorum_queues),
+        consumer_prefetch=_env_int("PAPERTRADE_CONSUMER_PREFETCH", Settings.consumer_prefetch),
+        max_batch=_env_int("PAPERTRADE_MAX_BATCH", Settings.max_batch),
+        db_pool_size=_env_int("PAPERTRADE_DB_POOL_SIZE", Settings.db_pool_size),
+        log_level=_env("PAPERTRADE_LOG_LEVEL", Settings.log_level),
+        database_urls=database_urls,
+        service_urls=service_urls,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return settings_from_env()

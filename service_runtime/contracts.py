@@ -1,0 +1,371 @@
+"""Integration events: the typed records services exchange over RabbitMQ.
+
+Each event is a frozen dataclass holding its payload; `Envelope` adds what every
+message carries (id, type, version, occurred_at, producer, epoch). The catalog in
+docs/architecture.md is generated from this module (`python -m service_runtime.contracts`),
+so the two cannot drift apart.
+
+Money fields are Decimal and travel as strings. Symbol-scoped events are routed
+with a partition suffix so matching can be sharded by symbol (see `routing_key`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from . import jsonio
+
+# Symbol-scoped events carry the symbol's partition in their routing key, so a
+# shard of order_matching binds only its partitions. 16 leaves room to grow.
+PARTITIONS = 16
+
+
+def partition_of(symbol: str) -> int:
+    return zlib.crc32(symbol.encode()) % PARTITIONS
+
+
+class Event:
+    """Base of every integration event. Subclasses are frozen dataclasses."""
+
+    TYPE: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+    PRODUCER: ClassVar[str] = ""
+    CONSUMERS: ClassVar[tuple[str, ...]] = ()
+
+    def routing_key(self) -> str:
+        symbol = getattr(self, "symbol", None)
+        if symbol:
+            return f"{self.TYPE}.p{partition_of(symbol):02d}"
+        return self.TYPE
+
+    def to_payload(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Event:
+        converters = _converters(cls)
+        kwargs = {}
+        for name, convert in converters.items():
+            if name in payload:
+                value = payload[name]
+                kwargs[name] = convert(value) if value is not None else None
+        return cls(**kwargs)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _to_decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _to_datetime(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+_CONVERTER_CACHE: dict[type, dict[str, Any]] = {}
+
+
+def _converters(cls: type) -> dict[str, Any]:
+    cached = _CONVERTER_CACHE.get(cls)
+    if cached is not None:
+        return cached
+    hints = typing.get_type_hints(cls)
+    converters: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        args = set(typing.get_args(hint)) | {hint}
+        if Decimal in args:
+            converters[f.name] = _to_decimal
+        elif datetime in args:
+            converters[f.name] = _to_datetime
+        elif int in args and str not in args:
+            converters[f.name] = int
+        else:
+            converters[f.name] = _identity
+    _CONVERTER_CACHE[cls] = converters
+    return converters
+
+
+REGISTRY: dict[str, type[Event]] = {}
+
+
+def event(type_: str, producer: str, consumers: tuple[str, ...], version: int = 1):
+    """Declare an event class: registers it under its type with its producer and consumers."""
+
+    def wrap(cls: type) -> type:
+        cls = dataclass(frozen=True, slots=True)(cls)
+        cls.TYPE = type_
+        cls.VERSION = version
+        cls.PRODUCER = producer
+        cls.CONSUMERS = consumers
+        REGISTRY[type_] = cls
+        return cls
+
+    return wrap
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    id: uuid.UUID
+    type: str
+    version: int
+    occurred_at: datetime
+    producer: str
+    epoch: int
+    event: Event
+
+    def to_json(self) -> str:
+        return jsonio.dumps(
+            {
+                "id": str(self.id),
+                "type": self.type,
+                "version": self.version,
+                "occurred_at": self.occurred_at.isoformat(),
+                "producer": self.producer,
+                "epoch": self.epoch,
+                "payload": self.event.to_payload(),
+            }
+        )
+
+
+class UnknownEvent(ValueError):
+    pass
+
+
+def wrap(evt: Event, producer: str, epoch: int, occurred_at: datetime | None = None) -> Envelope:
+    return Envelope(
+        id=uuid.uuid4(),
+        type=evt.TYPE,
+        version=evt.VERSION,
+        occurred_at=occurred_at or datetime.now(UTC),
+        producer=producer,
+        epoch=epoch,
+        event=evt,
+    )
+
+
+def parse(body: bytes | str) -> Envelope:
+    """Decode a message body; raises ValueError (UnknownEvent included) for anything malformed."""
+    data = jsonio.trusted_loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("event body is not a JSON object")
+    try:
+        cls = REGISTRY[data["type"]]
+    except KeyError as exc:
+        raise UnknownEvent(f"unknown event type {data.get('type')!r}") from exc
+    return Envelope(
+        id=uuid.UUID(data["id"]),
+        type=data["type"],
+        version=int(data["version"]),
+        occurred_at=datetime.fromisoformat(data["occurred_at"]),
+        producer=data["producer"],
+        epoch=int(data["epoch"]),
+        event=cls.from_payload(data["payload"]),
+    )
+
+
+# ---------------------------------------------------------------------------
+# The catalog. Producer and consumers are declared here so the documentation
+# and the queue bindings come from one table.
+# ---------------------------------------------------------------------------
+
+GATEWAY = "socket_gateway"
+
+
+@event("user.created", "user_accounts", ("user_portfolio", "stock_ordering", GATEWAY))
+class UserCreated(Event):
+    user_id: int
+    name: str
+    role: str
+    starting_cash: Decimal
+    holdings: dict[str, int] = field(default_factory=dict)
+
+
+@event("user.updated", "user_accounts", (GATEWAY,))
+class UserUpdated(Event):
+    user_id: int
+    name: str
+    role: str
+
+
+@event(
+    "simulation.reset",
+    "user_accounts",
+    ("user_portfolio", "stock_data", "stock_ordering", "order_matching", GATEWAY),
+)
+class SimulationReset(Event):
+    epoch: int
+    requested_by: int
+
+
+@event("stock.listed", "stock_data", ("user_portfolio", "stock_ordering", "order_matching", GATEWAY))
+class StockListed(Event):
+    symbol: str
+    name: str
+    reference_price: Decimal
+
+
+@event("market.status_changed", "stock_data", ("stock_ordering", "order_matching", GATEWAY))
+class MarketStatusChanged(Event):
+    status: str
+    previous: str
+
+
+@event("price.updated", "stock_data", ("user_portfolio", GATEWAY))
+class PriceUpdated(Event):
+    symbol: str
+    last_price: Decimal
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    volume: int
+    change_pct: Decimal
+    trade_seq: int
+
+
+@event("order.placed", "stock_ordering", ("user_portfolio",))
+class OrderPlaced(Event):
+    order_id: int
+    user_id: int
+    symbol: str
+    side: str
+    type: str
+    qty: int
+    limit_price: Decimal | None
+    time_in_force: str
+
+
+@event("order.cancel_requested", "stock_ordering", ("order_matching",))
+class OrderCancelRequested(Event):
+    order_id: int
+    user_id: int
+    symbol: str
+
+
+@event("order.approved", "user_portfolio", ("order_matching", "stock_ordering"))
+class OrderApproved(Event):
+    order_id: int
+    user_id: int
+    symbol: str
+    side: str
+    type: str
+    qty: int
+    limit_price: Decimal | None
+    time_in_force: str
+    collar_price: Decimal | None
+
+
+@event("order.rejected", "user_portfolio", ("stock_ordering", "user_portfolio", GATEWAY))
+class OrderRejected(Event):
+    """Produced by user_portfolio (no cash/shares) or by order_matching (market not open
+    when the order reached the book); consumers key on the order, not the producer."""
+
+    order_id: int
+    user_id: int
+    symbol: str
+    reason: str
+    message: str
+
+
+@event("order.booked", "order_matching", ("stock_ordering", GATEWAY))
+class OrderBooked(Event):
+    order_id: int
+    user_id: int
+    symbol: str
+    filled_qty: int
+    remaining_qty: int
+    book_seq: int
+
+
+@event("trade.executed", "order_matching", ("user_portfolio", "stock_data", "stock_ordering", GATEWAY))
+class TradeExecuted(Event):
+    trade_id: int
+    seq: int
+    symbol: str
+    price: Decimal
+    qty: int
+    buy_order_id: int
+    sell_order_id: int
+    buyer_id: int
+    seller_id: int
+    taker_side: str
+    buy_filled_qty: int
+    sell_filled_qty: int
+    buy_remaining: int
+    sell_remaining: int
+    executed_at: datetime
+
+
+@event("order.canceled", "order_matching", ("user_portfolio", "stock_ordering", GATEWAY))
+class OrderCanceled(Event):
+    order_id: int
+    user_id: int
+    symbol: str
+    filled_qty: int
+    canceled_qty: int
+    reason: str
+
+
+@event("order.expired", "order_matching", ("user_portfolio", "stock_ordering", GATEWAY))
+class OrderExpired(Event):
+    order_id: int
+    user_id: int
+    symbol: str
+    filled_qty: int
+    expired_qty: int
+
+
+@event("book.updated", "order_matching", (GATEWAY,))
+class BookUpdated(Event):
+    symbol: str
+    seq: int
+    bids: list
+    asks: list
+
+
+@event("portfolio.updated", "user_portfolio", (GATEWAY,))
+class PortfolioUpdated(Event):
+    user_id: int
+    portfolio: dict
+
+
+def consumed_by(service: str) -> list[type[Event]]:
+    return [cls for cls in REGISTRY.values() if service in cls.CONSUMERS]
+
+
+def catalog_markdown() -> str:
+    """The event catalog as a Markdown table (docs/architecture.md embeds it)."""
+    lines = ["| event | producer | payload | consumers |", "|---|---|---|---|"]
+    for type_, cls in REGISTRY.items():
+        hints = typing.get_type_hints(cls)
+        payload = ", ".join(
+            f"`{f.name}`: {_type_name(hints[f.name])}" for f in dataclasses.fields(cls)
+        )
+        producer = cls.PRODUCER + (", order_matching" if type_ == "order.rejected" else "")
+        lines.append(f"| `{type_}` | {producer} | {payload} | {', '.join(cls.CONSUMERS)} |")
+    return "\n".join(lines)
+
+
+def _type_name(hint: Any) -> str:
+    if hint is Decimal:
+        return "decimal string"
+    if hint is datetime:
+        return "ISO 8601 time"
+    args = typing.get_args(hint)
+    if args and type(None) in args:
+        inner = [a for a in args if a is not type(None)]
+        return _type_name(inner[0]) + " or null"
+    return getattr(hint, "__name__", str(hint))
+
+
+if __name__ == "__main__":
+    print(catalog_markdown())

@@ -1,0 +1,184 @@
+"""Event handlers: the table a service declares, and the unit of work they run in.
+
+A service writes, in its own `handlers.py`:
+
+    handlers = EventHandlers("user_portfolio")
+
+    @handlers.on(OrderPlaced)
+    def reserve(uow: UnitOfWork, event: OrderPlaced) -> None: ...
+
+so reading a service shows what it reacts to (nameko style), and
+`handlers.table` is the one visible mapping from event type to function
+(cosmicpython style).
+
+`process_batch` applies a batch of delivered envelopes in one transaction: inbox
+first (duplicates skipped), then the handlers, then the outbox. A handler that
+finds something missing raises `NotReady(key)` *before writing anything*; the
+event is parked under that key and replayed when a handler calls
+`uow.release(key)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from . import contracts, inbox, outbox
+from .contracts import Envelope, Event
+
+log = logging.getLogger("papertrade.events")
+
+Handler = Callable[["UnitOfWork", Any], None]
+
+
+class NotReady(Exception):
+    """The event depends on something this service has not seen yet (wait_key names it)."""
+
+    def __init__(self, wait_key: str) -> None:
+        super().__init__(wait_key)
+        self.wait_key = wait_key
+
+
+class EventHandlers:
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.table: dict[str, Handler] = {}
+        self._after_batch: list[Callable[[UnitOfWork], None]] = []
+        self._on_start: list[Callable[[psycopg.Connection], None]] = []
+
+    def on(self, event_cls: type[Event]) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            if event_cls.TYPE in self.table:
+                raise ValueError(f"{event_cls.TYPE} already handled by {self.table[event_cls.TYPE].__name__}")
+            self.table[event_cls.TYPE] = fn
+            return fn
+
+        return register
+
+    def after_batch(self, fn: Callable[[UnitOfWork], None]) -> Callable[[UnitOfWork], None]:
+        """Run once per batch, before commit: merge per-batch notifications (one
+        portfolio.updated per user, one book.updated per symbol) here."""
+        self._after_batch.append(fn)
+        return fn
+
+    def on_start(self, fn: Callable[[psycopg.Connection], None]) -> Callable[[psycopg.Connection], None]:
+        """Run before consuming, on every (re)connect and after a failed batch: rebuild
+        in-memory state (order_matching's books) from the database."""
+        self._on_start.append(fn)
+        return fn
+
+    def run_on_start(self, conn: psycopg.Connection) -> None:
+        for fn in self._on_start:
+            with conn.transaction():
+                fn(conn)
+
+    @property
+    def event_types(self) -> list[str]:
+        return sorted(self.table)
+
+    def run_after_batch(self, uow: UnitOfWork) -> None:
+        for fn in self._after_batch:
+            fn(uow)
+
+
+class UnitOfWork:
+    """One transaction's worth of work: the connection, the events to emit, the epoch,
+    and per-batch scratch space (`touched`) for merging notifications."""
+
+    def __init__(self, conn: psycopg.Connection, producer: str, epoch: int | None = None) -> None:
+        self.conn = conn
+        self.producer = producer
+        self.epoch = outbox.read_epoch(conn) if epoch is None else epoch
+        self.envelope: Envelope | None = None
+        self.touched: dict[str, set] = {}
+        self._pending: list[Event] = []
+        self._handlers: EventHandlers | None = None
+        self.now = datetime.now(UTC)
+
+    def emit(self, event: Event) -> None:
+        self._pending.append(event)
+
+    def touch(self, kind: str, key: Any) -> None:
+        self.touched.setdefault(kind, set()).add(key)
+
+    def execute(self, sql: str, params: Any = None) -> psycopg.Cursor:
+        return self.conn.execute(sql, params)
+
+    def park(self, wait_key: str, envelope: Envelope) -> None:
+        self.conn.execute(
+            "INSERT INTO parked_events (wait_key, event_id, body) VALUES (%s, %s, %s)",
+            (wait_key, envelope.id, envelope.to_json()),
+        )
+        log.info("parked %s %s until %s", envelope.type, envelope.id, wait_key)
+
+    def release(self, wait_key: str) -> None:
+        """Replay, now, the events that waited for `wait_key` (oldest first)."""
+        rows = self.conn.execute(
+            "DELETE FROM parked_events WHERE wait_key = %s RETURNING id, body", (wait_key,)
+        ).fetchall()
+        for row in sorted(rows, key=lambda r: r["id"]):
+            envelope = contracts.parse(row["body"])
+            log.info("released %s %s (waited for %s)", envelope.type, envelope.id, wait_key)
+            self.dispatch(envelope)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.conn.execute("UPDATE service_state SET value = to_jsonb(%s::int) WHERE key = 'epoch'", (epoch,))
+        self.epoch = epoch
+
+    def dispatch(self, envelope: Envelope) -> None:
+        assert self._handlers is not None
+        if envelope.epoch < self.epoch:
+            log.info("ignored %s %s of old epoch %s", envelope.type, envelope.id, envelope.epoch)
+            return
+        if envelope.epoch > self.epoch and envelope.type != contracts.SimulationReset.TYPE:
+            self.park(f"epoch:{envelope.epoch}", envelope)
+            return
+        handler = self._handlers.table.get(envelope.type)
+        if handler is None:
+            return
+        previous, self.envelope = self.envelope, envelope
+        try:
+            handler(self, envelope.event)
+        except NotReady as wait:
+            self.park(wait.wait_key, envelope)
+        finally:
+            self.envelope = previous
+
+    def flush(self) -> list[Envelope]:
+        now = datetime.now(UTC)
+        envelopes = [contracts.wrap(evt, self.producer, self.epoch, now) for evt in self._pending]
+        self._pending.clear()
+        outbox.write(self.conn, envelopes)
+        return envelopes
+
+
+def process_batch(
+    conn: psycopg.Connection, handlers: EventHandlers, envelopes: list[Envelope]
+) -> list[Envelope]:
+    """Apply a batch inside the caller's open transaction; return the events emitted.
+
+    Duplicates (redeliveries, or the same id twice in one batch) are skipped by
+    the inbox, so running the same batch twice has the effect of running it once.
+    """
+    uow = UnitOfWork(conn, handlers.service)
+    uow._handlers = handlers
+    fresh = inbox.claim(conn, [(e.id, e.type) for e in envelopes])
+    seen: set[uuid.UUID] = set()
+    for envelope in envelopes:
+        if envelope.id not in fresh or envelope.id in seen:
+            log.info("duplicate %s %s skipped", envelope.type, envelope.id)
+            continue
+        seen.add(envelope.id)
+        uow.dispatch(envelope)
+    handlers.run_after_batch(uow)
+    return uow.flush()
+
+
+def emit_now(conn: psycopg.Connection, producer: str, events: list[Event]) -> list[Envelope]:
+    """For HTTP handlers: emit events in the caller's transaction (no inbox involved)."""
+    return outbox.emit(conn, producer, events)

@@ -1,0 +1,64 @@
+"""The transactional outbox: events are rows written in the same transaction as the
+state change they announce; the relay (in `bus`) publishes them afterwards.
+
+A crash can delay an event, never lose it, and a rolled-back change never
+publishes one, because the row and the change commit or vanish together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import psycopg
+
+from .contracts import Envelope, Event, wrap
+
+NOTIFY_CHANNEL = "outbox"
+
+
+def read_epoch(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT value FROM service_state WHERE key = 'epoch'").fetchone()
+    return int(row["value"] if isinstance(row, dict) else row[0]) if row else 1
+
+
+def write(conn: psycopg.Connection, envelopes: Iterable[Envelope]) -> int:
+    """Insert the envelopes into the outbox and wake the relay when this transaction commits."""
+    rows = [(e.id, e.type, e.event.routing_key(), e.to_json()) for e in envelopes]
+    if not rows:
+        return 0
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO outbox (event_id, type, routing_key, body) VALUES (%s, %s, %s, %s)", rows
+        )
+    # NOTIFY is delivered at commit and folded with identical ones in the same
+    # transaction, so one per transaction is all the relay needs.
+    conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
+    return len(rows)
+
+
+def emit(conn: psycopg.Connection, producer: str, events: Iterable[Event], epoch: int | None = None) -> list[Envelope]:
+    """Wrap events in envelopes of the current epoch and write them to the outbox."""
+    epoch = read_epoch(conn) if epoch is None else epoch
+    now = datetime.now(UTC)
+    envelopes = [wrap(evt, producer, epoch, now) for evt in events]
+    write(conn, envelopes)
+    return envelopes
+
+
+def fetch_unsent(conn: psycopg.Connection, limit: int) -> list[tuple[int, str, bytes]]:
+    """Unsent rows in id order. Selecting `sent_at IS NULL` (not "id > last sent")
+    means a row whose transaction committed late is still sent, never skipped."""
+    cur = conn.execute(
+        "SELECT id, routing_key, body FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT %s", (limit,)
+    )
+    return [(r["id"], r["routing_key"], r["body"].encode()) for r in cur.fetchall()]
+
+
+def mark_sent(conn: psycopg.Connection, ids: list[int]) -> None:
+    conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)", (ids,))
+
+
+def backlog(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL").fetchone()
+    return int(row["n"])
