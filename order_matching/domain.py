@@ -86,7 +86,7 @@ class Fill:
 
 # Fill must stay frozen for consumers, but a frozen dataclass __init__ goes
 # through object.__setattr__ once per field (~2us for 13 fields on the target
-# machine), which alone was a third of the matching cost.  The engine therefore
+# machine), about a quarter of the whole matching cost.  The engine therefore
 # builds a mutable twin with the identical slot layout and re-labels it
 # (``__class__ = Fill``): the result is a genuine, immutable Fill instance
 # (isinstance, eq, hash, repr, FrozenInstanceError all normal).  The twin is

@@ -27,6 +27,7 @@ CPU (docs/decisions.md); its SelectConnection gives pipelined confirms.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
@@ -41,7 +42,7 @@ from pika.adapters.select_connection import PollEvents, SelectConnection
 from pika.spec import Basic, BasicProperties
 
 from . import contracts, outbox
-from .config import Settings
+from .config import SERVICES, Settings
 from .db import connect
 from .handlers import EventHandlers, process_batch
 
@@ -64,26 +65,37 @@ def queue_arguments(settings: Settings, service: str) -> dict[str, Any]:
     return args
 
 
-def bindings_for(handlers: EventHandlers) -> list[str]:
-    # `order.approved.#` matches both `order.approved` and `order.approved.p07`.
-    return [f"{event_type}.#" for event_type in handlers.event_types]
+def bindings_for(service: str) -> list[str]:
+    """The routing keys a service's queue is bound to, from the event catalog.
+
+    `order.approved.#` matches both `order.approved` and `order.approved.p07`.
+    """
+    return [f"{cls.TYPE}.#" for cls in contracts.consumed_by(service)]
 
 
-def declare_topology(
-    channel: Any, settings: Settings, service: str | None = None, bindings: list[str] | None = None
-) -> None:
-    """Declare exchanges (and a service's queues and bindings) on a blocking channel."""
+def declare_topology(channel: Any, settings: Settings) -> None:
+    """Declare the exchanges and every service's queues and bindings (idempotent).
+
+    Every process that publishes declares the whole topology before its first
+    publish: a message published before its consumer's queue exists would be
+    dropped by the exchange, so no process may rely on the consumers having
+    started first.
+    """
     channel.exchange_declare(settings.exchange, exchange_type="topic", durable=True)
     channel.exchange_declare(settings.dead_letter_exchange, exchange_type="direct", durable=True)
-    if service is None:
-        return
-    dead = settings.dead_letter_queue(service)
-    channel.queue_declare(dead, durable=True, arguments={"x-queue-type": "quorum"} if settings.quorum_queues else None)
-    channel.queue_bind(dead, settings.dead_letter_exchange, routing_key=service)
-    queue = settings.queue(service)
-    channel.queue_declare(queue, durable=True, arguments=queue_arguments(settings, service))
-    for key in bindings or []:
-        channel.queue_bind(queue, settings.exchange, routing_key=key)
+    for service in SERVICES:
+        keys = bindings_for(service)
+        if not keys:
+            continue
+        dead = settings.dead_letter_queue(service)
+        channel.queue_declare(
+            dead, durable=True, arguments={"x-queue-type": "quorum"} if settings.quorum_queues else None
+        )
+        channel.queue_bind(dead, settings.dead_letter_exchange, routing_key=service)
+        queue = settings.queue(service)
+        channel.queue_declare(queue, durable=True, arguments=queue_arguments(settings, service))
+        for key in keys:
+            channel.queue_bind(queue, settings.exchange, routing_key=key)
 
 
 def blocking_connection(settings: Settings, name: str = "papertrade") -> pika.BlockingConnection:
@@ -121,14 +133,12 @@ class EventWorker:
         service: str,
         handlers: EventHandlers | None,
         settings: Settings,
-        bindings: list[str] | None = None,
         queue: str | None = None,
     ) -> None:
         self.service = service
         self.handlers = handlers
         self.settings = settings
         self.db_url = settings.database_url(service)
-        self.bindings = bindings if bindings is not None else (bindings_for(handlers) if handlers else [])
         self.queue = queue or settings.queue(service)
         self.consumes = bool(handlers and handlers.event_types)
         self._stopping = False
@@ -186,7 +196,7 @@ class EventWorker:
 
     def _declare(self) -> None:
         with blocking_connection(self.settings, f"{self.service}-declare") as conn:
-            declare_topology(conn.channel(), self.settings, self.service if self.consumes else None, self.bindings)
+            declare_topology(conn.channel(), self.settings)
 
     def _run_connection(self) -> None:
         params = pika.URLParameters(self.settings.amqp_url)
@@ -241,7 +251,7 @@ class EventWorker:
         channel.add_on_close_callback(self._on_channel_closed)
         channel.basic_qos(prefetch_count=self.settings.consumer_prefetch)
         channel.basic_consume(self.queue, self._on_message, auto_ack=False)
-        log.info("%s worker consuming %s (%d bindings)", self.service, self.queue, len(self.bindings))
+        log.info("%s worker consuming %s (%s)", self.service, self.queue, ", ".join(self.handlers.event_types))
 
     def _on_publish_channel(self, channel: Any) -> None:
         self._publish_channel = channel
@@ -260,20 +270,16 @@ class EventWorker:
         self._unwatch_listen()
         for conn in (self._db, self._listen):
             if conn is not None:
-                try:
+                with contextlib.suppress(Exception):  # closing a broken connection may fail too
                     conn.close()
-                except Exception:  # noqa: BLE001 - closing a broken connection may fail too
-                    pass
         self._db = None
         self._listen = None
         self._leader = False
 
     def _unwatch_listen(self) -> None:
         if self._listen is not None and self._connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # not registered, or the fd is gone already
                 self._connection.ioloop.remove_handler(self._listen.fileno())
-            except Exception:  # noqa: BLE001 - not registered, or the fd is gone already
-                pass
 
     # ------------------------------------------------------------------ consuming
     def _on_message(self, channel: Any, method: Basic.Deliver, props: BasicProperties, body: bytes) -> None:

@@ -332,6 +332,16 @@ class BookUpdated(Event):
     asks: list
 
 
+@event("order.updated", "stock_ordering", (GATEWAY,))
+class OrderUpdated(Event):
+    """The order as GET /api/orders/{id} shows it, after a batch changed it (one per
+    order per batch), so the gateway can push it without asking anyone."""
+
+    order_id: int
+    user_id: int
+    order: dict
+
+
 @event("portfolio.updated", "user_portfolio", (GATEWAY,))
 class PortfolioUpdated(Event):
     user_id: int

@@ -16,3 +16,6 @@ timeout = 30
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
+# gunicorn >= 24 opens a control socket in ~/.gunicorn by default; five APIs
+# would race for it and we do not use it.
+control_socket_disable = True

@@ -90,14 +90,17 @@ class UnitOfWork:
     """One transaction's worth of work: the connection, the events to emit, the epoch,
     and per-batch scratch space (`touched`) for merging notifications."""
 
-    def __init__(self, conn: psycopg.Connection, producer: str, epoch: int | None = None) -> None:
+    def __init__(
+        self, conn: psycopg.Connection, producer: str, epoch: int | None = None,
+        handlers: EventHandlers | None = None,
+    ) -> None:
         self.conn = conn
         self.producer = producer
         self.epoch = outbox.read_epoch(conn) if epoch is None else epoch
         self.envelope: Envelope | None = None
         self.touched: dict[str, set] = {}
         self._pending: list[Event] = []
-        self._handlers: EventHandlers | None = None
+        self._handlers = handlers
         self.now = datetime.now(UTC)
 
     def emit(self, event: Event) -> None:
@@ -165,8 +168,7 @@ def process_batch(
     Duplicates (redeliveries, or the same id twice in one batch) are skipped by
     the inbox, so running the same batch twice has the effect of running it once.
     """
-    uow = UnitOfWork(conn, handlers.service)
-    uow._handlers = handlers
+    uow = UnitOfWork(conn, handlers.service, handlers=handlers)
     fresh = inbox.claim(conn, [(e.id, e.type) for e in envelopes])
     seen: set[uuid.UUID] = set()
     for envelope in envelopes:
@@ -175,6 +177,15 @@ def process_batch(
             continue
         seen.add(envelope.id)
         uow.dispatch(envelope)
+    handlers.run_after_batch(uow)
+    return uow.flush()
+
+
+def release_now(conn: psycopg.Connection, handlers: EventHandlers, wait_key: str) -> list[Envelope]:
+    """For HTTP handlers that create what parked events wait for (a listed symbol):
+    replay them now, in the caller's transaction, with the batch hooks."""
+    uow = UnitOfWork(conn, handlers.service, handlers=handlers)
+    uow.release(wait_key)
     handlers.run_after_batch(uow)
     return uow.flush()
 

@@ -42,7 +42,9 @@ class ServiceDb:
     def __init__(self, service: str, settings: Settings) -> None:
         self.service = service
         self.settings = settings
-        self.conn = connect(settings.database_url(service))
+        # autocommit: a bare read in a test must not leave a transaction open that
+        # would turn the next `with conn.transaction()` into an invisible savepoint.
+        self.conn = connect(settings.database_url(service), autocommit=True)
         self._app = None
         self._runner: EventRunner | None = None
 

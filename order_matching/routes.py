@@ -1,0 +1,34 @@
+"""order_matching's HTTP API: aggregated book depth (/api/books)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from service_runtime.db import Database
+from service_runtime.web import ApiError, db, json_response
+
+from . import store
+
+bp = Blueprint("order_matching", __name__)
+MAX_LEVELS = 1000
+
+
+def health(database: Database) -> dict[str, Any]:
+    with database.read() as conn:
+        return {"market": store.market_status(conn)}
+
+
+@bp.get("/api/books/<symbol>")
+def book(symbol: str) -> Response:
+    raw = request.args.get("levels", "10")
+    try:
+        levels = max(1, min(int(raw), MAX_LEVELS))
+    except ValueError as exc:
+        raise ApiError(422, "invalid", "levels must be a whole number", field="levels") from exc
+    with db().read() as conn:
+        body = store.depth(conn, symbol, levels)
+    if body is None:
+        raise ApiError(404, "not_found", f"{symbol} is not listed")
+    return json_response(body)

@@ -1,0 +1,143 @@
+"""order_matching's tables: every order it handled, executions, per-symbol sequence
+numbers, early cancels, and the market status it last heard of."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from .domain import BookOrder
+
+
+def load_symbols(conn: psycopg.Connection) -> dict[str, int]:
+    return {r["symbol"]: r["seq"] for r in conn.execute("SELECT symbol, seq FROM symbols").fetchall()}
+
+
+def load_resting(conn: psycopg.Connection) -> list[BookOrder]:
+    rows = conn.execute(
+        """
+        SELECT order_id, user_id, symbol, side, type, qty, filled_qty, limit_price, collar_price,
+               time_in_force, priority
+        FROM book_orders WHERE status = 'resting' ORDER BY priority
+        """
+    ).fetchall()
+    return [
+        BookOrder(
+            order_id=r["order_id"], user_id=r["user_id"], symbol=r["symbol"], side=r["side"], type=r["type"],
+            qty=r["qty"], limit_price=r["limit_price"], time_in_force=r["time_in_force"],
+            priority=r["priority"], collar_price=r["collar_price"], filled_qty=r["filled_qty"],
+        )
+        for r in rows
+    ]
+
+
+def max_priority(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(priority), 0) AS p FROM book_orders").fetchone()["p"]
+
+
+def market_status(conn: psycopg.Connection) -> str:
+    return conn.execute("SELECT status FROM market WHERE id = 1").fetchone()["status"]
+
+
+def set_market_status(conn: psycopg.Connection, status: str) -> None:
+    conn.execute("UPDATE market SET status = %s, changed_at = now() WHERE id = 1", (status,))
+
+
+def add_symbol(conn: psycopg.Connection, symbol: str, reference_price: Decimal) -> None:
+    conn.execute(
+        "INSERT INTO symbols (symbol, reference_price) VALUES (%s, %s) ON CONFLICT (symbol) DO NOTHING",
+        (symbol, reference_price),
+    )
+
+
+def early_cancels(conn: psycopg.Connection) -> set[int]:
+    return {r["order_id"] for r in conn.execute("SELECT order_id FROM early_cancels").fetchall()}
+
+
+def add_early_cancel(conn: psycopg.Connection, order_id: int, user_id: int, symbol: str) -> None:
+    conn.execute(
+        "INSERT INTO early_cancels (order_id, user_id, symbol) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+        (order_id, user_id, symbol),
+    )
+
+
+def remove_early_cancel(conn: psycopg.Connection, order_id: int) -> None:
+    conn.execute("DELETE FROM early_cancels WHERE order_id = %s", (order_id,))
+
+
+def order_status(conn: psycopg.Connection, order_id: int) -> str | None:
+    row = conn.execute("SELECT status FROM book_orders WHERE order_id = %s", (order_id,)).fetchone()
+    return row["status"] if row else None
+
+
+def next_trade_ids(conn: psycopg.Connection, n: int) -> list[int]:
+    rows = conn.execute("SELECT nextval('trade_ids') AS id FROM generate_series(1, %s)", (n,)).fetchall()
+    return [r["id"] for r in rows]
+
+
+def save_orders(conn: psycopg.Connection, orders: list[tuple[BookOrder, str, str | None]]) -> None:
+    """Upsert (order, status, outcome) rows: the latest state of every order the batch touched."""
+    if not orders:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO book_orders (order_id, user_id, symbol, side, type, qty, filled_qty, limit_price,
+                                     collar_price, time_in_force, priority, status, outcome)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (order_id) DO UPDATE
+               SET filled_qty = EXCLUDED.filled_qty, status = EXCLUDED.status, outcome = EXCLUDED.outcome,
+                   updated_at = now()
+            """,
+            [
+                (o.order_id, o.user_id, o.symbol, o.side, o.type, o.qty, o.filled_qty, o.limit_price,
+                 o.collar_price, o.time_in_force, o.priority, status, outcome)
+                for o, status, outcome in orders
+            ],
+        )
+
+
+def insert_executions(conn: psycopg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                """
+                INSERT INTO executions (trade_id, symbol, seq, price, qty, buy_order_id, sell_order_id, buyer_id,
+                                        seller_id, taker_side, executed_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                """,
+                rows,
+            )
+
+
+def save_seqs(conn: psycopg.Connection, seqs: dict[str, int]) -> None:
+    if seqs:
+        with conn.cursor() as cur:
+            cur.executemany("UPDATE symbols SET seq = %s WHERE symbol = %s", [(v, k) for k, v in seqs.items()])
+
+
+def depth(conn: psycopg.Connection, symbol: str, levels: int) -> dict[str, Any] | None:
+    sym = conn.execute("SELECT seq FROM symbols WHERE symbol = %s", (symbol,)).fetchone()
+    if sym is None:
+        return None
+    rows = conn.execute(
+        """
+        (SELECT side, limit_price AS price, sum(qty - filled_qty) AS qty, count(*) AS orders
+           FROM book_orders WHERE symbol = %(s)s AND status = 'resting' AND side = 'buy'
+          GROUP BY side, limit_price ORDER BY limit_price DESC LIMIT %(n)s)
+        UNION ALL
+        (SELECT side, limit_price, sum(qty - filled_qty), count(*)
+           FROM book_orders WHERE symbol = %(s)s AND status = 'resting' AND side = 'sell'
+          GROUP BY side, limit_price ORDER BY limit_price ASC LIMIT %(n)s)
+        """,
+        {"s": symbol, "n": levels},
+    ).fetchall()
+    level = lambda r: {"price": r["price"], "qty": int(r["qty"]), "orders": r["orders"]}  # noqa: E731
+    return {
+        "symbol": symbol,
+        "seq": sym["seq"],
+        "bids": [level(r) for r in rows if r["side"] == "buy"],
+        "asks": [level(r) for r in rows if r["side"] == "sell"],
+    }

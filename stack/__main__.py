@@ -1,0 +1,132 @@
+"""`python -m stack up`: everything on this machine, under one supervisor.
+
+Checks PostgreSQL and RabbitMQ, creates and migrates the five databases, seeds
+the demo class, starts every process (five APIs, five workers, the gateway),
+prints the address and the instructor's credentials, and stops everything on
+Ctrl-C. `python -m stack setup` does the database part only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+import pika
+import psycopg
+
+from db.migrate import setup_databases
+from db.seed import INSTRUCTOR_NAME, seed_demo, set_instructor_password
+from service_runtime.bus import blocking_connection, declare_topology
+from service_runtime.config import Settings, get_settings
+
+from .processes import all_processes, settings_env
+from .supervisor import Supervisor
+from .teardown import destroy
+
+STATE_DIR = Path(os.environ.get("PAPERTRADE_STATE_DIR", Path(__file__).resolve().parent.parent / ".papertrade"))
+
+
+def check_dependencies(settings: Settings) -> list[str]:
+    problems = []
+    try:
+        with psycopg.connect(settings.pg_url.rstrip("/") + "/postgres", connect_timeout=3):
+            pass
+    except psycopg.Error as exc:
+        problems.append(
+            f"PostgreSQL is not reachable at {settings.pg_url} ({str(exc).strip().splitlines()[0]}).\n"
+            "  Start it (Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)\n"
+            "  or point PAPERTRADE_PG_URL at a server, e.g. postgresql://user:pass@host:5432"
+        )
+    try:
+        params = pika.URLParameters(settings.amqp_url)
+        params.connection_attempts = 1
+        params.socket_timeout = 3
+        pika.BlockingConnection(params).close()
+    except Exception as exc:  # noqa: BLE001 - pika raises many kinds; all mean "not reachable"
+        problems.append(
+            f"RabbitMQ is not reachable at {settings.amqp_url} ({type(exc).__name__}).\n"
+            "  Start it (rabbitmq-server -detached) or set PAPERTRADE_AMQP_URL, e.g. amqp://user:pass@host:5672/%2F"
+        )
+    return problems
+
+
+def secret_key(settings: Settings) -> str:
+    """The token signing key: from the environment, else one generated once and kept in .papertrade/."""
+    if settings.secret_key:
+        return settings.secret_key
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    path = STATE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def setup(settings: Settings) -> tuple[dict[str, int], str]:
+    setup_databases(settings)
+    with blocking_connection(settings, "setup") as conn:
+        declare_topology(conn.channel(), settings)
+    ids = seed_demo(settings)
+    password = set_instructor_password(settings, settings.instructor_password)
+    return ids, password
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "setup", "check", "destroy"], nargs="?", default="up")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    problems = check_dependencies(settings)
+    if problems:
+        print("papertrade cannot start:\n" + "\n".join(problems), file=sys.stderr)
+        raise SystemExit(2)
+    if args.command == "check":
+        print("PostgreSQL and RabbitMQ are reachable")
+        return
+    if args.command == "destroy":
+        destroy(settings)
+        print(f"namespace {settings.namespace!r}: databases, queues and exchanges removed")
+        return
+    settings = dataclasses.replace(settings, secret_key=secret_key(settings))
+    ids, password = setup(settings)
+    if args.command == "setup":
+        print(f"databases migrated and demo class seeded; instructor password: {password}")
+        return
+
+    log_dir = STATE_DIR / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    supervisor = Supervisor(all_processes(settings), settings_env(settings), log_dir=str(log_dir))
+
+    def stop(signum: int, frame: object) -> None:
+        print("\nstopping papertrade ...", flush=True)
+        supervisor.stop_all()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    supervisor.start_all()
+    unhealthy = supervisor.wait_healthy(60)
+    url = f"http://{'localhost' if settings.host in ('127.0.0.1', '0.0.0.0') else settings.host}:{settings.port}"
+    banner = [
+        "",
+        "=" * 64,
+        f"  papertrade is running at {url}",
+        f"  instructor: user_id {ids[INSTRUCTOR_NAME]} ({INSTRUCTOR_NAME}), password {password}",
+        "  demo traders: " + ", ".join(f"{n} ({i})" for n, i in ids.items() if n != INSTRUCTOR_NAME),
+        f"  logs: {log_dir}    stop: Ctrl-C",
+        "=" * 64,
+    ]
+    if unhealthy:
+        banner.insert(2, "  not healthy yet: " + ", ".join(unhealthy))
+    print("\n".join(banner), flush=True)
+    supervisor.watch()
+
+
+if __name__ == "__main__":
+    main()

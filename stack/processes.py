@@ -1,0 +1,71 @@
+"""Every process of the stack, declared once: the supervisor, the tests and the
+docker-compose check all read this list."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from service_runtime.config import SERVICES, Settings
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    health_url: str | None = None
+
+
+def api_process(settings: Settings, service: str, python: str = sys.executable) -> ProcessSpec:
+    port = settings.service_port(service)
+    return ProcessSpec(
+        name=f"{service}-api",
+        argv=[
+            python, "-m", "gunicorn", "-c", "python:service_runtime.gunicorn_conf",
+            f'service_runtime.entrypoints:create_service_app("{service}")',
+        ],
+        env={"PAPERTRADE_BIND": f"{settings.host}:{port}"},
+        health_url=f"http://{settings.host}:{port}/healthz",
+    )
+
+
+def worker_process(service: str, python: str = sys.executable) -> ProcessSpec:
+    return ProcessSpec(name=f"{service}-worker", argv=[python, "-m", "service_runtime.worker", service])
+
+
+def gateway_process(settings: Settings, python: str = sys.executable) -> ProcessSpec:
+    return ProcessSpec(
+        name="gateway",
+        argv=[python, "-m", "socket_gateway"],
+        health_url=f"http://{settings.host}:{settings.port}/healthz",
+    )
+
+
+def all_processes(settings: Settings, python: str = sys.executable) -> list[ProcessSpec]:
+    specs = []
+    for service in SERVICES:
+        specs.append(api_process(settings, service, python))
+        specs.append(worker_process(service, python))
+    specs.append(gateway_process(settings, python))
+    return specs
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process these settings."""
+    env = {
+        "PAPERTRADE_NAMESPACE": settings.namespace,
+        "PAPERTRADE_PG_URL": settings.pg_url,
+        "PAPERTRADE_AMQP_URL": settings.amqp_url,
+        "PAPERTRADE_HOST": settings.host,
+        "PAPERTRADE_PORT": str(settings.port),
+        "PAPERTRADE_SECRET_KEY": settings.secret_key,
+        "PAPERTRADE_TOKEN_TTL_SECONDS": str(settings.token_ttl_seconds),
+        "PAPERTRADE_QUORUM_QUEUES": "1" if settings.quorum_queues else "0",
+        "PAPERTRADE_LOG_LEVEL": settings.log_level,
+    }
+    for service, url in settings.database_urls.items():
+        env[f"PAPERTRADE_{service.upper()}_DB_URL"] = url
+    for service, url in settings.service_urls.items():
+        env[f"PAPERTRADE_{service.upper()}_URL"] = url
+    return env

@@ -1,0 +1,103 @@
+"""stock_data's HTTP API: /api/stocks (listing, prices, candles, tape) and /api/market."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from service_runtime.auth import Principal
+from service_runtime.db import Database
+from service_runtime.web import ApiError, clamp_limit, db, json_object, json_response, require_instructor
+
+from . import store
+from .domain import (
+    CANDLES_DEFAULT,
+    CANDLES_MAX,
+    INTERVALS,
+    MARKET_ACTIONS,
+    TAPE_DEFAULT,
+    TAPE_MAX,
+    is_symbol,
+    parse_new_stock,
+    public_candle,
+    public_market,
+    public_stock,
+    public_trade,
+)
+
+bp = Blueprint("stock_data", __name__)
+
+
+def _known_stock(conn: Any, symbol: str) -> dict[str, Any]:
+    row = store.get_stock(conn, symbol) if is_symbol(symbol) else None
+    if row is None:
+        raise ApiError(404, "not_found", f"no stock {symbol!r}")
+    return row
+
+
+@bp.get("/api/stocks")
+def list_stocks() -> Response:
+    with db().read() as conn:
+        return json_response([public_stock(r) for r in store.list_stocks(conn)])
+
+
+@bp.get("/api/stocks/<symbol>")
+def get_stock(symbol: str) -> Response:
+    with db().read() as conn:
+        return json_response(public_stock(_known_stock(conn, symbol)))
+
+
+@bp.post("/api/stocks")
+@require_instructor
+def create_stock(who: Principal) -> Response:
+    new = parse_new_stock(json_object())
+    with db().transaction() as conn:
+        row = store.list_stock_and_announce(conn, new.symbol, new.name, new.reference_price)
+        if row is None:
+            raise ApiError(409, "conflict", f"{new.symbol} is already listed", field="symbol")
+    return json_response(public_stock(row), 201)
+
+
+@bp.get("/api/stocks/<symbol>/candles")
+def get_candles(symbol: str) -> Response:
+    interval = request.args.get("interval") or "1m"
+    with db().read() as conn:
+        _known_stock(conn, symbol)
+        if interval not in INTERVALS:
+            raise ApiError(
+                422, "invalid", f"interval must be one of {', '.join(INTERVALS)}", field="interval"
+            )
+        limit = clamp_limit(CANDLES_DEFAULT, CANDLES_MAX)
+        return json_response([public_candle(r) for r in store.candles(conn, symbol, interval, limit)])
+
+
+@bp.get("/api/stocks/<symbol>/trades")
+def get_trades(symbol: str) -> Response:
+    with db().read() as conn:
+        _known_stock(conn, symbol)
+        limit = clamp_limit(TAPE_DEFAULT, TAPE_MAX)
+        return json_response([public_trade(r) for r in store.tape(conn, symbol, limit)])
+
+
+@bp.get("/api/market")
+def get_market() -> Response:
+    with db().read() as conn:
+        return json_response(public_market(store.get_market(conn)))
+
+
+@bp.post("/api/market/<action>")
+@require_instructor
+def change_market(who: Principal, action: str) -> Response:
+    status = MARKET_ACTIONS.get(action)
+    if status is None:
+        raise ApiError(404, "not_found", f"no market action {action!r}; use open, halt or close")
+    with db().transaction() as conn:
+        previous, changed = store.change_market_and_announce(conn, status)
+        market = store.get_market(conn)
+    return json_response({**public_market(market), "previous": previous, "changed": changed})
+
+
+def health(database: Database) -> dict[str, Any]:
+    with database.read() as conn:
+        return {"market": store.get_market(conn)["status"]}

@@ -1,0 +1,149 @@
+"""stock_ordering's tables: orders, their history, and what it knows of users,
+symbols and the market (learned from events, used to answer at the door)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from .domain import FINAL_STATUSES, OPEN_STATUSES, NewOrder, derive_status
+
+ORDER_COLUMNS = (
+    "id, client_order_id, fingerprint, user_id, symbol, side, type, qty, limit_price, time_in_force, status, "
+    "filled_qty, filled_notional, booked, cancel_requested, final_status, reject_reason, created_at, updated_at"
+)
+
+
+def market_status(conn: psycopg.Connection) -> str:
+    return conn.execute("SELECT status FROM market WHERE id = 1").fetchone()["status"]
+
+
+def known_symbols(conn: psycopg.Connection) -> set[str]:
+    return {r["symbol"] for r in conn.execute("SELECT symbol FROM known_symbols").fetchall()}
+
+
+def insert_orders(conn: psycopg.Connection, orders: list[NewOrder]) -> list[dict[str, Any] | None]:
+    """Insert new orders; an entry is None where (user_id, client_order_id) already exists."""
+    if not orders:
+        return []
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"""
+            INSERT INTO orders (client_order_id, fingerprint, user_id, symbol, side, type, qty, limit_price,
+                                time_in_force, status)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending_new')
+            ON CONFLICT (user_id, client_order_id) DO NOTHING
+            RETURNING {ORDER_COLUMNS}
+            """,
+            [
+                (o.client_order_id, o.fingerprint, o.user_id, o.symbol, o.side, o.type, o.qty, o.limit_price,
+                 o.time_in_force)
+                for o in orders
+            ],
+            returning=True,
+        )
+        results: list[dict[str, Any] | None] = []
+        while True:
+            results.append(cur.fetchone())
+            if not cur.nextset():
+                break
+    return results
+
+
+def find_by_client_order_id(conn: psycopg.Connection, user_id: int, client_order_id: str) -> dict[str, Any] | None:
+    return conn.execute(
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = %s AND client_order_id = %s",
+        (user_id, client_order_id),
+    ).fetchone()
+
+
+def add_history(conn: psycopg.Connection, rows: list[tuple[int, str, int, str | None]]) -> None:
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO order_history (order_id, status, filled_qty, detail) VALUES (%s, %s, %s, %s)", rows
+            )
+
+
+def get_order(conn: psycopg.Connection, order_id: int, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return conn.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s{lock}", (order_id,)).fetchone()
+
+
+def list_orders(
+    conn: psycopg.Connection, user_id: int | None, status: str, symbol: str | None, limit: int
+) -> list[dict[str, Any]]:
+    where = []
+    params: list[Any] = []
+    if user_id is not None:
+        where.append("user_id = %s")
+        params.append(user_id)
+    if status == "open":
+        where.append("final_status IS NULL AND filled_qty < qty")
+    elif status == "closed":
+        where.append("(final_status IS NOT NULL OR filled_qty >= qty)")
+    if symbol:
+        where.append("symbol = %s")
+        params.append(symbol)
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    params.append(limit)
+    return conn.execute(
+        f"SELECT {ORDER_COLUMNS} FROM orders {clause} ORDER BY id DESC LIMIT %s", params
+    ).fetchall()
+
+
+def open_orders_for_update(conn: psycopg.Connection, user_id: int, symbol: str | None) -> list[dict[str, Any]]:
+    params: list[Any] = [user_id]
+    extra = ""
+    if symbol:
+        extra = " AND symbol = %s"
+        params.append(symbol)
+    return conn.execute(
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = %s AND final_status IS NULL AND filled_qty < qty"
+        f"{extra} ORDER BY id FOR UPDATE",
+        params,
+    ).fetchall()
+
+
+def history(conn: psycopg.Connection, order_id: int) -> list[dict[str, Any]]:
+    return conn.execute(
+        "SELECT status, filled_qty, detail, at FROM order_history WHERE order_id = %s ORDER BY id", (order_id,)
+    ).fetchall()
+
+
+def save_order(conn: psycopg.Connection, order: dict[str, Any], detail: str | None = None) -> bool:
+    """Write an order's cumulative facts back with its derived status; record a
+    history row when the status changed. Returns whether the status changed."""
+    new_status = derive_status(order)
+    changed = new_status != order["status"]
+    order["status"] = new_status
+    row = conn.execute(
+        """
+        UPDATE orders SET status = %s, filled_qty = %s, filled_notional = %s, booked = %s,
+               cancel_requested = %s, final_status = %s, reject_reason = %s, updated_at = now()
+        WHERE id = %s RETURNING updated_at
+        """,
+        (new_status, order["filled_qty"], order["filled_notional"], order["booked"], order["cancel_requested"],
+         order["final_status"], order["reject_reason"], order["id"]),
+    ).fetchone()
+    order["updated_at"] = row["updated_at"]
+    if changed:
+        add_history(conn, [(order["id"], new_status, order["filled_qty"], detail)])
+    return changed
+
+
+def apply_fill(order: dict[str, Any], cumulative_filled: int, price: Decimal, qty: int) -> None:
+    order["filled_qty"] = max(order["filled_qty"], cumulative_filled)
+    order["filled_notional"] = order["filled_notional"] + price * qty
+    if order["filled_qty"] >= order["qty"] and not order["final_status"]:
+        order["final_status"] = "filled"
+
+
+def is_final(order: dict[str, Any]) -> bool:
+    return order["status"] in FINAL_STATUSES
+
+
+def is_open(order: dict[str, Any]) -> bool:
+    return order["status"] in OPEN_STATUSES

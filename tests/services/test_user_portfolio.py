@@ -1,0 +1,627 @@
+"""user_portfolio against a real database: reservations, settlement, releases, the
+events it emits, the portfolio and leaderboard API, and the ledger invariant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from service_runtime.contracts import (
+    OrderCanceled,
+    OrderExpired,
+    OrderPlaced,
+    OrderRejected,
+    PriceUpdated,
+    StockListed,
+    TradeExecuted,
+    UserCreated,
+)
+
+SERVICE = "user_portfolio"
+D = Decimal
+
+
+# -- event builders ---------------------------------------------------------
+
+
+def user(user_id: int, cash: str = "10000.00", holdings: dict | None = None, role: str = "trader",
+         name: str | None = None) -> UserCreated:
+    return UserCreated(user_id=user_id, name=name or f"user{user_id}", role=role, starting_cash=D(cash),
+                       holdings=holdings or {})
+
+
+def listed(symbol: str = "ACME", ref: str = "100.00") -> StockListed:
+    return StockListed(symbol=symbol, name=f"{symbol} Corp", reference_price=D(ref))
+
+
+def price(symbol: str, last: str, seq: int) -> PriceUpdated:
+    p = D(last)
+    return PriceUpdated(symbol=symbol, last_price=p, open=p, high=p, low=p, volume=1, change_pct=D("0"),
+                        trade_seq=seq)
+
+
+def placed(order_id: int, user_id: int, side: str = "buy", type_: str = "limit", qty: int = 10,
+           limit: str | None = "100.00", symbol: str = "ACME") -> OrderPlaced:
+    return OrderPlaced(order_id=order_id, user_id=user_id, symbol=symbol, side=side, type=type_, qty=qty,
+                       limit_price=D(limit) if limit is not None else None, time_in_force="day")
+
+
+_seq = iter(range(1, 1_000_000))
+
+
+def trade(trade_id: int, buy: tuple[int, int], sell: tuple[int, int], px: str, qty: int, *,
+          buy_filled: int, sell_filled: int, buy_rem: int, sell_rem: int, symbol: str = "ACME") -> TradeExecuted:
+    """buy / sell are (order_id, user_id)."""
+    return TradeExecuted(
+        trade_id=trade_id, seq=next(_seq), symbol=symbol, price=D(px), qty=qty,
+        buy_order_id=buy[0], sell_order_id=sell[0], buyer_id=buy[1], seller_id=sell[1], taker_side="buy",
+        buy_filled_qty=buy_filled, sell_filled_qty=sell_filled, buy_remaining=buy_rem, sell_remaining=sell_rem,
+        executed_at=datetime.now(UTC),
+    )
+
+
+def canceled(order_id: int, user_id: int, filled: int, canceled_qty: int, symbol: str = "ACME") -> OrderCanceled:
+    return OrderCanceled(order_id=order_id, user_id=user_id, symbol=symbol, filled_qty=filled,
+                         canceled_qty=canceled_qty, reason="user")
+
+
+# -- readers ----------------------------------------------------------------
+
+
+def account(sdb, user_id: int) -> dict:
+    return sdb.conn.execute("SELECT * FROM accounts WHERE user_id = %s", (user_id,)).fetchone()
+
+
+def position(sdb, user_id: int, symbol: str = "ACME") -> dict | None:
+    return sdb.conn.execute(
+        "SELECT * FROM positions WHERE user_id = %s AND symbol = %s", (user_id, symbol)
+    ).fetchone()
+
+
+def reservation(sdb, order_id: int) -> dict | None:
+    return sdb.conn.execute("SELECT * FROM reservations WHERE order_id = %s", (order_id,)).fetchone()
+
+
+def ledger(sdb, user_id: int) -> list[tuple]:
+    rows = sdb.conn.execute(
+        "SELECT kind, symbol, qty, amount, order_id, trade_id FROM ledger WHERE user_id = %s ORDER BY id",
+        (user_id,),
+    ).fetchall()
+    return [(r["kind"], r["symbol"], r["qty"], r["amount"], r["order_id"], r["trade_id"]) for r in rows]
+
+
+def of_type(emitted, type_: str) -> list[dict]:
+    return [e.event.to_payload() for e in emitted if e.type == type_]
+
+
+def cash_state(sdb, user_id: int) -> tuple[Decimal, Decimal]:
+    a = account(sdb, user_id)
+    return a["cash"], a["reserved_cash"]
+
+
+def setup_market(sdb, *users: UserCreated, symbols: tuple[StockListed, ...] = ()) -> None:
+    sdb.runner.deliver(*(symbols or (listed(),)), *users)
+
+
+# -- accounts and symbols ---------------------------------------------------
+
+
+def test_user_created_opens_the_account_once_with_grants(service_db):
+    service_db.runner.deliver(listed("ACME", "100.00"))
+    emitted = service_db.runner.deliver(user(1, "2500.50", {"ACME": 10, "ZZZ": 3}))
+    a = account(service_db, 1)
+    assert (a["cash"], a["reserved_cash"], a["starting_cash"], a["realized_pl"]) == (
+        D("2500.50"), D("0.00"), D("2500.50"), D("0.00"))
+    acme, zzz = position(service_db, 1, "ACME"), position(service_db, 1, "ZZZ")
+    assert (acme["qty"], acme["granted_qty"], acme["reserved_qty"], acme["avg_cost"]) == (10, 10, 0, D("100"))
+    assert (zzz["qty"], zzz["avg_cost"]) == (3, D("0"))  # not listed yet: no cost basis
+    assert ledger(service_db, 1) == [
+        ("grant_cash", None, 0, D("0.00"), None, None),
+        ("grant_shares", "ACME", 10, D("0.00"), None, None),
+        ("grant_shares", "ZZZ", 3, D("0.00"), None, None),
+    ]
+    [update] = of_type(emitted, "portfolio.updated")
+    assert update["user_id"] == 1 and update["portfolio"]["cash"] == "2500.50"
+
+    # the same user.created again (a new envelope) changes nothing
+    assert service_db.runner.deliver(user(1, "9999.00", {"ACME": 50})) == []
+    assert account(service_db, 1)["cash"] == D("2500.50")
+    assert position(service_db, 1, "ACME")["qty"] == 10
+    assert len(ledger(service_db, 1)) == 3
+
+    # listing ZZZ later gives the granted shares their cost basis
+    service_db.runner.deliver(listed("ZZZ", "12.34"))
+    assert position(service_db, 1, "ZZZ")["avg_cost"] == D("12.34")
+
+
+def test_price_updates_move_forward_only_and_wait_for_the_listing(service_db):
+    assert service_db.runner.deliver(price("NEW", "5.00", 1)) == []
+    assert service_db.conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"] == 1
+    service_db.runner.deliver(listed("NEW", "4.00"))
+    sym = service_db.conn.execute("SELECT * FROM symbols WHERE symbol = 'NEW'").fetchone()
+    assert (sym["last_price"], sym["last_trade_seq"]) == (D("5.00"), 1)
+    service_db.runner.deliver(price("NEW", "6.00", 3))
+    service_db.runner.deliver(price("NEW", "5.50", 2))  # late: older trade
+    sym = service_db.conn.execute("SELECT * FROM symbols WHERE symbol = 'NEW'").fetchone()
+    assert (sym["last_price"], sym["last_trade_seq"]) == (D("6.00"), 3)
+
+
+# -- reservations -----------------------------------------------------------
+
+
+def test_limit_buy_reserves_cash_to_the_cent_and_is_approved(service_db):
+    setup_market(service_db, user(1, "10000.00"))
+    emitted = service_db.runner.deliver(placed(101, 1, "buy", "limit", 7, "123.45"))
+    assert service_db.runner.emitted_types(emitted) == ["order.approved", "portfolio.updated"]
+    [approved] = of_type(emitted, "order.approved")
+    assert approved == {
+        "order_id": 101, "user_id": 1, "symbol": "ACME", "side": "buy", "type": "limit", "qty": 7,
+        "limit_price": D("123.45"), "time_in_force": "day", "collar_price": None,
+    }
+    assert cash_state(service_db, 1) == (D("10000.00"), D("864.15"))
+    res = reservation(service_db, 101)
+    assert (res["status"], res["reserve_price"], res["qty"], res["filled_qty"]) == ("open", D("123.45"), 7, 0)
+    [update] = of_type(emitted, "portfolio.updated")
+    assert update["portfolio"]["buying_power"] == "9135.85"
+
+    # the same order.placed again (new envelope) is answered once
+    assert service_db.runner.deliver(placed(101, 1, "buy", "limit", 7, "123.45")) == []
+    assert cash_state(service_db, 1) == (D("10000.00"), D("864.15"))
+
+
+def test_insufficient_cash_rejects_and_reserves_nothing(service_db):
+    setup_market(service_db, user(1, "1000.00"))
+    emitted = service_db.runner.deliver(placed(1, 1, "buy", "limit", 10, "150.00"))
+    [rejected] = of_type(emitted, "order.rejected")
+    assert rejected == {"order_id": 1, "user_id": 1, "symbol": "ACME", "reason": "insufficient_cash",
+                        "message": "needs 1500.00, buying power 1000.00"}
+    assert of_type(emitted, "order.approved") == []
+    assert cash_state(service_db, 1) == (D("1000.00"), D("0.00"))
+    assert reservation(service_db, 1)["status"] == "rejected"
+
+    # buying power counts what open orders already hold: 600 held leaves 400
+    service_db.runner.deliver(placed(2, 1, "buy", "limit", 6, "100.00"))
+    emitted = service_db.runner.deliver(placed(3, 1, "buy", "limit", 5, "80.01"))
+    [rejected] = of_type(emitted, "order.rejected")
+    assert rejected["message"] == "needs 400.05, buying power 400.00"
+    # exactly the buying power is enough
+    emitted = service_db.runner.deliver(placed(4, 1, "buy", "limit", 5, "80.00"))
+    assert len(of_type(emitted, "order.approved")) == 1
+    assert cash_state(service_db, 1) == (D("1000.00"), D("1000.00"))
+
+    # our own rejection coming back releases nothing
+    service_db.runner.deliver(OrderRejected(order_id=1, user_id=1, symbol="ACME", reason="insufficient_cash",
+                                            message="x"))
+    assert cash_state(service_db, 1) == (D("1000.00"), D("1000.00"))
+
+
+def test_insufficient_shares_rejects_and_reserves_nothing(service_db):
+    setup_market(service_db, user(1, "0.00", {"ACME": 5}), user(2, "100.00"))
+    emitted = service_db.runner.deliver(placed(1, 1, "sell", "limit", 6, "99.00"))
+    [rejected] = of_type(emitted, "order.rejected")
+    assert rejected["reason"] == "insufficient_shares"
+    assert rejected["message"] == "needs 6 ACME shares, 5 free"
+    assert position(service_db, 1)["reserved_qty"] == 0
+
+    emitted = service_db.runner.deliver(placed(2, 1, "sell", "limit", 5, "99.00"))
+    [approved] = of_type(emitted, "order.approved")
+    assert approved["collar_price"] is None
+    assert (position(service_db, 1)["qty"], position(service_db, 1)["reserved_qty"]) == (5, 5)
+    assert reservation(service_db, 2)["reserve_price"] is None
+
+    emitted = service_db.runner.deliver(placed(3, 1, "sell", "market", 1, None))
+    assert of_type(emitted, "order.rejected")[0]["message"] == "needs 1 ACME shares, 0 free"
+    # no position at all
+    emitted = service_db.runner.deliver(placed(4, 2, "sell", "limit", 1, "1.00"))
+    assert of_type(emitted, "order.rejected")[0]["reason"] == "insufficient_shares"
+    assert position(service_db, 2) is None
+
+
+def test_market_buy_collar_is_5_percent_above_on_the_tick(service_db):
+    setup_market(service_db, user(1, "100000.00", {"ODD": 10}),
+                 symbols=(listed("ACME", "100.00"), listed("ODD", "33.33")))
+    # reference price before the first trade: 100.00 * 1.05
+    emitted = service_db.runner.deliver(placed(1, 1, "buy", "market", 10, None))
+    [approved] = of_type(emitted, "order.approved")
+    assert approved["collar_price"] == D("105.00") and approved["limit_price"] is None
+    assert reservation(service_db, 1)["reserve_price"] == D("105.00")
+    assert cash_state(service_db, 1)[1] == D("1050.00")
+    # 33.33 * 1.05 = 34.9965 -> 34.99 (rounded down onto the tick)
+    emitted = service_db.runner.deliver(placed(2, 1, "buy", "market", 3, None, symbol="ODD"))
+    assert of_type(emitted, "order.approved")[0]["collar_price"] == D("34.99")
+    assert cash_state(service_db, 1)[1] == D("1050.00") + D("104.97")
+    # after a trade the last price counts: 40.01 * 1.05 = 42.0105 -> 42.01
+    service_db.runner.deliver(price("ODD", "40.01", 1))
+    emitted = service_db.runner.deliver(placed(3, 1, "buy", "market", 2, None, symbol="ODD"))
+    assert of_type(emitted, "order.approved")[0]["collar_price"] == D("42.01")
+    assert reservation(service_db, 3)["reserve_price"] == D("42.01")
+    assert cash_state(service_db, 1)[1] == D("1050.00") + D("104.97") + D("84.02")
+    # market sell floor: 40.01 * 0.95 = 38.0095 -> 38.01 (rounded up onto the tick)
+    emitted = service_db.runner.deliver(placed(4, 1, "sell", "market", 4, None, symbol="ODD"))
+    assert of_type(emitted, "order.approved")[0]["collar_price"] == D("38.01")
+    assert position(service_db, 1, "ODD")["reserved_qty"] == 4
+
+
+def test_market_buy_rejected_when_the_collar_exceeds_buying_power(service_db):
+    setup_market(service_db, user(1, "1000.00"))
+    emitted = service_db.runner.deliver(placed(1, 1, "buy", "market", 10, None))
+    [rejected] = of_type(emitted, "order.rejected")
+    assert rejected["message"] == "needs 1050.00, buying power 1000.00"
+    assert cash_state(service_db, 1) == (D("1000.00"), D("0.00"))
+
+
+# -- settlement -------------------------------------------------------------
+
+
+def test_a_trade_settles_both_sides_to_the_cent(service_db):
+    setup_market(service_db, user(1, "10000.00"), user(2, "5000.00", {"ACME": 10}))
+    service_db.runner.deliver(placed(11, 1, "buy", "limit", 10, "101.00"), placed(22, 2, "sell", "limit", 10, "99.00"))
+    assert cash_state(service_db, 1) == (D("10000.00"), D("1010.00"))
+    assert position(service_db, 2)["reserved_qty"] == 10
+
+    # a partial fill at 100.50: 4 x 100.50 paid, 4 x 101.00 released (price improvement freed at once)
+    service_db.runner.deliver(trade(1, (11, 1), (22, 2), "100.50", 4, buy_filled=4, sell_filled=4, buy_rem=6,
+                                    sell_rem=6))
+    assert cash_state(service_db, 1) == (D("9598.00"), D("606.00"))
+    assert cash_state(service_db, 2) == (D("5402.00"), D("0.00"))
+    buyer, seller = position(service_db, 1), position(service_db, 2)
+    assert (buyer["qty"], buyer["reserved_qty"], buyer["avg_cost"]) == (4, 0, D("100.500000"))
+    assert (seller["qty"], seller["reserved_qty"], seller["realized_pl"]) == (6, 6, D("2.00"))
+    assert account(service_db, 2)["realized_pl"] == D("2.00")
+    assert (reservation(service_db, 11)["filled_qty"], reservation(service_db, 11)["status"]) == (4, "open")
+
+    # the rest at 100.25 completes both orders
+    service_db.runner.deliver(trade(2, (11, 1), (22, 2), "100.25", 6, buy_filled=10, sell_filled=10, buy_rem=0,
+                                    sell_rem=0))
+    assert cash_state(service_db, 1) == (D("8996.50"), D("0.00"))
+    assert cash_state(service_db, 2) == (D("6003.50"), D("0.00"))
+    buyer, seller = position(service_db, 1), position(service_db, 2)
+    # (4 x 100.50 + 6 x 100.25) / 10 = 100.35
+    assert (buyer["qty"], buyer["avg_cost"]) == (10, D("100.350000"))
+    assert (seller["qty"], seller["reserved_qty"], seller["realized_pl"]) == (0, 0, D("3.50"))
+    assert account(service_db, 2)["realized_pl"] == D("3.50")
+    assert reservation(service_db, 11)["status"] == "closed" and reservation(service_db, 22)["status"] == "closed"
+    assert ledger(service_db, 1)[1:] == [
+        ("buy", "ACME", 4, D("-402.00"), 11, 1),
+        ("buy", "ACME", 6, D("-601.50"), 11, 2),
+    ]
+    assert ledger(service_db, 2)[2:] == [
+        ("sell", "ACME", -4, D("402.00"), 22, 1),
+        ("sell", "ACME", -6, D("601.50"), 22, 2),
+    ]
+
+
+def test_avg_cost_and_realized_pl_keep_their_precision(service_db):
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 100}))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 7, "10.01"), placed(2, 2, "sell", "limit", 7, "10.00"))
+    service_db.runner.deliver(
+        trade(1, (1, 1), (2, 2), "10.00", 3, buy_filled=3, sell_filled=3, buy_rem=4, sell_rem=4),
+        trade(2, (1, 1), (2, 2), "10.01", 4, buy_filled=7, sell_filled=7, buy_rem=0, sell_rem=0),
+    )
+    # 70.04 / 7 = 10.005714...
+    assert position(service_db, 1)["avg_cost"] == D("10.005714")
+    # seller's grants cost 100.00: (10.00 - 100) x 3 + (10.01 - 100) x 4
+    assert account(service_db, 2)["realized_pl"] == D("-270.00") + D("-359.96")
+    # selling 7 bought shares at 10.02: (10.02 - 10.005714) x 7 = 0.100002 -> 0.10
+    service_db.runner.deliver(placed(3, 1, "sell", "limit", 7, "10.02"), placed(4, 2, "buy", "limit", 7, "10.02"))
+    # seller 2 has no cash: that buy is rejected; give them a counterparty with cash
+    service_db.runner.deliver(user(3, "100.00"), placed(5, 3, "buy", "limit", 7, "10.02"))
+    service_db.runner.deliver(trade(3, (5, 3), (3, 1), "10.02", 7, buy_filled=7, sell_filled=7, buy_rem=0,
+                                    sell_rem=0))
+    assert account(service_db, 1)["realized_pl"] == D("0.10")
+    assert account(service_db, 1)["cash"] == D("1000.00") - D("70.04") + D("70.14")
+
+
+def test_partial_fills_then_cancel_release_exactly_the_rest(service_db):
+    setup_market(service_db, user(1, "10000.00"), user(2, "0.00", {"ACME": 20}))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 10, "50.00"), placed(2, 2, "sell", "limit", 20, "49.00"))
+    assert cash_state(service_db, 1) == (D("10000.00"), D("500.00"))
+    service_db.runner.deliver(
+        trade(1, (1, 1), (2, 2), "49.00", 3, buy_filled=3, sell_filled=3, buy_rem=7, sell_rem=17),
+        trade(2, (1, 1), (2, 2), "49.50", 2, buy_filled=5, sell_filled=5, buy_rem=5, sell_rem=15),
+    )
+    # paid 147.00 + 99.00; released 5 x 50.00 of the 500.00
+    assert cash_state(service_db, 1) == (D("9754.00"), D("250.00"))
+    emitted = service_db.runner.deliver(canceled(1, 1, filled=5, canceled_qty=5))
+    assert cash_state(service_db, 1) == (D("9754.00"), D("0.00"))
+    res = reservation(service_db, 1)
+    assert (res["status"], res["filled_qty"]) == ("closed", 5)
+    assert [p["user_id"] for p in of_type(emitted, "portfolio.updated")] == [1]
+    # a duplicate cancel (new envelope) changes nothing and announces nothing
+    assert service_db.runner.deliver(canceled(1, 1, filled=5, canceled_qty=5)) == []
+    assert cash_state(service_db, 1) == (D("9754.00"), D("0.00"))
+
+    # the seller's order expires: the 15 unfilled shares are free again
+    service_db.runner.deliver(OrderExpired(order_id=2, user_id=2, symbol="ACME", filled_qty=5, expired_qty=15))
+    p = position(service_db, 2)
+    assert (p["qty"], p["reserved_qty"]) == (15, 0)
+    assert reservation(service_db, 2)["status"] == "closed"
+
+
+def test_expired_buy_releases_what_it_still_holds(service_db):
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 5}))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 8, "12.34"), placed(2, 2, "sell", "limit", 5, "12.00"))
+    service_db.runner.deliver(trade(1, (1, 1), (2, 2), "12.34", 5, buy_filled=5, sell_filled=5, buy_rem=3,
+                                    sell_rem=0))
+    assert cash_state(service_db, 1) == (D("938.30"), D("37.02"))
+    service_db.runner.deliver(OrderExpired(order_id=1, user_id=1, symbol="ACME", filled_qty=5, expired_qty=3))
+    assert cash_state(service_db, 1) == (D("938.30"), D("0.00"))
+    assert reservation(service_db, 1)["status"] == "closed"
+
+
+def test_a_rejection_from_matching_releases_the_reservation(service_db):
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 7}))
+    service_db.runner.deliver(placed(1, 1, "buy", "market", 3, None), placed(2, 2, "sell", "limit", 7, "90.00"))
+    assert cash_state(service_db, 1) == (D("1000.00"), D("315.00"))
+    emitted = service_db.runner.deliver(
+        OrderRejected(order_id=1, user_id=1, symbol="ACME", reason="market_halted", message="halted"),
+        OrderRejected(order_id=2, user_id=2, symbol="ACME", reason="market_halted", message="halted"),
+    )
+    assert cash_state(service_db, 1) == (D("1000.00"), D("0.00"))
+    assert position(service_db, 2)["reserved_qty"] == 0
+    assert reservation(service_db, 1)["status"] == "closed"
+    assert sorted(p["user_id"] for p in of_type(emitted, "portfolio.updated")) == [1, 2]
+
+
+def test_cancel_reporting_fills_not_yet_settled_keeps_their_share_held(service_db):
+    """Cumulative values: a cancel that says 5 filled while only 3 are settled here
+    releases 5 x price, and the 2 still in flight release their own part."""
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 10}))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 10, "10.00"), placed(2, 2, "sell", "limit", 10, "10.00"))
+    service_db.runner.deliver(trade(1, (1, 1), (2, 2), "10.00", 3, buy_filled=3, sell_filled=3, buy_rem=7,
+                                    sell_rem=7))
+    service_db.runner.deliver(canceled(1, 1, filled=5, canceled_qty=5))
+    assert cash_state(service_db, 1) == (D("970.00"), D("20.00"))
+    service_db.runner.deliver(trade(2, (1, 1), (2, 2), "10.00", 2, buy_filled=5, sell_filled=5, buy_rem=5,
+                                    sell_rem=5))
+    assert cash_state(service_db, 1) == (D("950.00"), D("0.00"))
+    assert position(service_db, 1)["qty"] == 5
+
+
+def test_the_same_trade_delivered_twice_settles_once(service_db):
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 5}))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 5, "20.00"), placed(2, 2, "sell", "limit", 5, "20.00"))
+    envelope = service_db.runner.envelope(
+        trade(9, (1, 1), (2, 2), "20.00", 5, buy_filled=5, sell_filled=5, buy_rem=0, sell_rem=0)
+    )
+    first = service_db.runner.deliver(envelope)
+    assert len(of_type(first, "portfolio.updated")) == 2
+    assert service_db.runner.deliver(envelope) == []
+    assert service_db.runner.deliver(envelope, envelope) == []
+    # and the same trade id under a new envelope (a producer replay) is not applied again
+    service_db.runner.deliver(trade(9, (1, 1), (2, 2), "20.00", 5, buy_filled=5, sell_filled=5, buy_rem=0,
+                                    sell_rem=0))
+    assert cash_state(service_db, 1) == (D("900.00"), D("0.00"))
+    assert cash_state(service_db, 2) == (D("100.00"), D("0.00"))
+    assert position(service_db, 1)["qty"] == 5 and position(service_db, 2)["qty"] == 0
+    assert len(ledger(service_db, 1)) == 2 and len(ledger(service_db, 2)) == 3
+
+
+def test_a_trade_without_a_reservation_is_an_error(service_db):
+    import pytest
+
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 5}))
+    with pytest.raises(RuntimeError, match="no approved buy reservation for order 77"):
+        service_db.runner.deliver(trade(1, (77, 1), (78, 2), "1.00", 1, buy_filled=1, sell_filled=1, buy_rem=0,
+                                        sell_rem=0))
+    assert cash_state(service_db, 1) == (D("1000.00"), D("0.00"))
+
+
+# -- events that arrive early -----------------------------------------------
+
+
+def test_order_placed_before_user_created_waits_for_it(service_db):
+    service_db.runner.deliver(listed())
+    assert service_db.runner.deliver(placed(1, 5, "buy", "limit", 2, "10.00")) == []
+    assert service_db.conn.execute("SELECT wait_key FROM parked_events").fetchone()["wait_key"] == "user:5"
+    assert account(service_db, 5) is None and reservation(service_db, 1) is None
+
+    emitted = service_db.runner.deliver(user(5, "100.00"))
+    assert service_db.runner.emitted_types(emitted) == ["order.approved", "portfolio.updated"]
+    assert cash_state(service_db, 5) == (D("100.00"), D("20.00"))
+    assert service_db.conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"] == 0
+
+
+def test_order_placed_before_stock_listed_waits_for_it(service_db):
+    service_db.runner.deliver(user(1, "0.00", {"NEWCO": 4}))
+    assert service_db.runner.deliver(placed(1, 1, "sell", "market", 4, None, symbol="NEWCO")) == []
+    assert service_db.conn.execute("SELECT wait_key FROM parked_events").fetchone()["wait_key"] == "symbol:NEWCO"
+    assert position(service_db, 1, "NEWCO")["reserved_qty"] == 0
+
+    emitted = service_db.runner.deliver(listed("NEWCO", "20.00"))
+    [approved] = of_type(emitted, "order.approved")
+    assert approved["collar_price"] == D("19.00")
+    assert position(service_db, 1, "NEWCO")["reserved_qty"] == 4
+
+
+# -- portfolio.updated ------------------------------------------------------
+
+
+def test_portfolio_updated_once_per_user_per_batch(service_db):
+    setup_market(service_db, user(1, "10000.00"), user(2, "0.00", {"ACME": 30}))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 30, "10.00"), placed(2, 2, "sell", "limit", 30, "10.00"))
+    emitted = service_db.runner.deliver(
+        trade(1, (1, 1), (2, 2), "10.00", 10, buy_filled=10, sell_filled=10, buy_rem=20, sell_rem=20),
+        trade(2, (1, 1), (2, 2), "10.00", 10, buy_filled=20, sell_filled=20, buy_rem=10, sell_rem=10),
+        trade(3, (1, 1), (2, 2), "10.00", 10, buy_filled=30, sell_filled=30, buy_rem=0, sell_rem=0),
+    )
+    assert service_db.runner.emitted_types(emitted) == ["portfolio.updated", "portfolio.updated"]
+    by_user = {p["user_id"]: p["portfolio"] for p in of_type(emitted, "portfolio.updated")}
+    assert by_user[1]["cash"] == "9700.00" and by_user[1]["reserved_cash"] == "0.00"
+    assert by_user[1]["positions"][0]["qty"] == 30
+    assert by_user[2]["cash"] == "300.00" and by_user[2]["positions"] == []
+    # the event carries exactly what the API returns
+    client = service_db.client()
+    assert client.get("/api/portfolios/1", headers=service_db.auth(1)).json == by_user[1]
+
+
+# -- HTTP -------------------------------------------------------------------
+
+
+def test_get_portfolio_shape_and_values(service_db):
+    setup_market(
+        service_db,
+        user(1, "10000.00", {"ACME": 10, "GONE": 2}, name="Alice"),
+        user(2, "5000.00", {"BETA": 3}),
+        symbols=(listed("ACME", "100.00"), listed("BETA", "20.00")),
+    )
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 4, "19.99", symbol="BETA"),
+                              placed(2, 2, "sell", "limit", 3, "19.00", symbol="BETA"),
+                              placed(3, 1, "sell", "limit", 2, "120.00"))
+    service_db.runner.deliver(
+        trade(1, (1, 1), (2, 2), "19.50", 3, buy_filled=3, sell_filled=3, buy_rem=1, sell_rem=0, symbol="BETA"),
+        price("BETA", "19.50", 1),
+        price("ACME", "101.25", 1),
+    )
+    client = service_db.client()
+    resp = client.get("/api/portfolios/1", headers=service_db.auth(1))
+    assert resp.status_code == 200
+    # cash 10000 - 58.50; reserved 1 x 19.99 (the unfilled BETA share)
+    assert resp.json == {
+        "user_id": 1,
+        "name": "Alice",
+        "cash": "9941.50",
+        "reserved_cash": "19.99",
+        "buying_power": "9921.51",
+        "equity": "11012.50",  # 9941.50 + 1012.50 + 58.50 (GONE is not listed: no value)
+        "realized_pl": "0.00",
+        "unrealized_pl": "12.50",
+        "positions": [
+            {"symbol": "ACME", "qty": 10, "reserved_qty": 2, "avg_cost": "100.0000", "last_price": "101.25",
+             "market_value": "1012.50", "unrealized_pl": "12.50"},
+            {"symbol": "BETA", "qty": 3, "reserved_qty": 0, "avg_cost": "19.5000", "last_price": "19.50",
+             "market_value": "58.50", "unrealized_pl": "0.00"},
+            {"symbol": "GONE", "qty": 2, "reserved_qty": 0, "avg_cost": "0.0000", "last_price": None,
+             "market_value": None, "unrealized_pl": None},
+        ],
+    }
+    # the seller sold everything: a qty-0 position is left out
+    body = client.get("/api/portfolios/2", headers=service_db.auth(2)).json
+    assert body["positions"] == [] and body["cash"] == "5058.50" and body["realized_pl"] == "-1.50"
+    assert body["equity"] == "5058.50"
+
+
+def test_get_portfolio_authorization(service_db):
+    setup_market(service_db, user(1), user(2))
+    client = service_db.client()
+    assert client.get("/api/portfolios/1").status_code == 401
+    assert client.get("/api/portfolios/abc").status_code == 401
+    assert client.get("/api/portfolios/1", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/api/portfolios/2", headers=service_db.auth(1)).status_code == 403
+    assert client.get("/api/portfolios/2", headers=service_db.auth(1, "bot")).status_code == 403
+    assert client.get("/api/portfolios/99", headers=service_db.auth(1)).status_code == 403
+    assert client.get("/api/portfolios/2", headers=service_db.auth(2, "bot")).status_code == 200
+    instructor = service_db.auth(50, "instructor")
+    assert client.get("/api/portfolios/2", headers=instructor).json["user_id"] == 2
+    resp = client.get("/api/portfolios/99", headers=instructor)
+    assert resp.status_code == 404 and resp.json["error"]["code"] == "not_found"
+    assert client.get("/api/portfolios/abc", headers=instructor).status_code == 404
+    assert client.get("/api/portfolios/99999999999999", headers=instructor).status_code == 404
+    assert client.get("/api/portfolios/99", headers=service_db.auth(99)).status_code == 404
+
+
+def test_leaderboard_ranks_traders_by_equity(service_db):
+    setup_market(
+        service_db,
+        user(1, "1000.00", name="Ann"),
+        user(2, "1000.00", {"ACME": 1}, name="Ben"),
+        user(3, "2000.00", name="Cid"),
+        user(4, "0.00", {"ACME": 5}, name="Dee"),
+        user(5, "999999.00", role="bot", name="MM"),
+        user(6, "0.00", role="instructor", name="Teach"),
+    )
+    # Ann buys 1 ACME from Dee at 110.00 -> the last price becomes 110.00
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 1, "110.00"), placed(2, 4, "sell", "limit", 1, "110.00"))
+    service_db.runner.deliver(trade(1, (1, 1), (2, 4), "110.00", 1, buy_filled=1, sell_filled=1, buy_rem=0,
+                                    sell_rem=0), price("ACME", "110.00", 1))
+    client = service_db.client()
+    assert client.get("/api/leaderboard").status_code == 401
+    resp = client.get("/api/leaderboard", headers=service_db.auth(1))
+    assert resp.status_code == 200
+    assert resp.json == [
+        {"rank": 1, "user_id": 3, "name": "Cid", "equity": "2000.00", "return_pct": "0.00",
+         "realized_pl": "0.00", "unrealized_pl": "0.00"},
+        # Ben: 1000 + 110 (granted at 100.00) -> +11.00 %
+        {"rank": 2, "user_id": 2, "name": "Ben", "equity": "1110.00", "return_pct": "11.00",
+         "realized_pl": "0.00", "unrealized_pl": "10.00"},
+        # Ann: 890 cash + 110 -> unchanged
+        {"rank": 3, "user_id": 1, "name": "Ann", "equity": "1000.00", "return_pct": "0.00",
+         "realized_pl": "0.00", "unrealized_pl": "0.00"},
+        # Dee: 110 cash + 4 x 110; started with no cash -> return_pct 0.00
+        {"rank": 4, "user_id": 4, "name": "Dee", "equity": "550.00", "return_pct": "0.00",
+         "realized_pl": "10.00", "unrealized_pl": "40.00"},
+    ]
+    assert client.get("/api/leaderboard", headers=service_db.auth(50, "instructor")).json == resp.json
+    assert len(client.get("/api/leaderboard?limit=2", headers=service_db.auth(1)).json) == 2
+    assert len(client.get("/api/leaderboard?limit=100000", headers=service_db.auth(1)).json) == 4
+
+
+def test_leaderboard_ties_share_a_rank_and_return_pct_rounds(service_db):
+    setup_market(service_db, user(1, "3000.00"), user(2, "3000.00"), user(3, "300.00", {"ACME": 1}))
+    # user 3: 300 + 100 = 400 on 300 -> 33.333... % -> 33.33
+    rows = service_db.client().get("/api/leaderboard", headers=service_db.auth(1)).json
+    assert [(r["rank"], r["user_id"], r["return_pct"]) for r in rows] == [(1, 1, "0.00"), (1, 2, "0.00"),
+                                                                          (3, 3, "33.33")]
+
+
+def test_health_counts_accounts(service_db):
+    setup_market(service_db, user(1), user(2))
+    resp = service_db.client().get("/healthz")
+    assert resp.status_code == 200 and resp.json["accounts"] == 2
+
+
+# -- the audit invariant ----------------------------------------------------
+
+
+def test_ledger_invariant_after_a_sequence_of_trades(service_db):
+    setup_market(
+        service_db,
+        user(1, "5000.00", {"ACME": 10}),
+        user(2, "3000.00", {"ACME": 40, "BETA": 5}),
+        user(3, "7777.77"),
+        symbols=(listed("ACME", "50.00"), listed("BETA", "9.99")),
+    )
+    run = service_db.runner.deliver
+    run(placed(1, 3, "buy", "limit", 20, "51.00"), placed(2, 2, "sell", "limit", 25, "50.50"))
+    run(trade(1, (1, 3), (2, 2), "50.50", 20, buy_filled=20, sell_filled=20, buy_rem=0, sell_rem=5))
+    run(placed(3, 1, "buy", "market", 5, None))  # collar 50.00 * 1.05 = 52.50 (no price.updated yet)
+    run(trade(2, (3, 1), (2, 2), "50.50", 5, buy_filled=5, sell_filled=25, buy_rem=0, sell_rem=0))
+    run(placed(4, 3, "sell", "limit", 7, "49.00"), placed(5, 1, "buy", "limit", 10, "49.50"))
+    run(trade(3, (5, 1), (4, 3), "49.00", 7, buy_filled=7, sell_filled=7, buy_rem=3, sell_rem=0))
+    run(canceled(5, 1, filled=7, canceled_qty=3))
+    run(placed(6, 2, "sell", "limit", 5, "10.00", symbol="BETA"), placed(7, 3, "buy", "limit", 5, "10.01",
+                                                                          symbol="BETA"))
+    run(trade(4, (7, 3), (6, 2), "10.00", 2, buy_filled=2, sell_filled=2, buy_rem=3, sell_rem=3, symbol="BETA"))
+    run(OrderExpired(order_id=7, user_id=3, symbol="BETA", filled_qty=2, expired_qty=3))
+    run(canceled(6, 2, filled=2, canceled_qty=3, symbol="BETA"))
+
+    conn = service_db.conn
+    cash_breaks = conn.execute(
+        """
+        SELECT a.user_id FROM accounts a LEFT JOIN ledger l ON l.user_id = a.user_id
+        GROUP BY a.user_id, a.cash, a.starting_cash HAVING a.cash <> a.starting_cash + COALESCE(sum(l.amount), 0)
+        """
+    ).fetchall()
+    share_breaks = conn.execute(
+        """
+        SELECT p.user_id, p.symbol FROM positions p
+        LEFT JOIN (SELECT user_id, symbol, sum(qty) AS q FROM ledger WHERE symbol IS NOT NULL
+                   GROUP BY user_id, symbol) l USING (user_id, symbol)
+        WHERE p.qty <> COALESCE(l.q, 0)
+        """
+    ).fetchall()
+    assert cash_breaks == [] and share_breaks == []
+    # conservation: total cash and shares per symbol unchanged
+    totals = conn.execute("SELECT sum(cash) AS cash, sum(reserved_cash) AS reserved FROM accounts").fetchone()
+    assert totals["cash"] == D("5000.00") + D("3000.00") + D("7777.77")
+    shares = {r["symbol"]: r["q"] for r in conn.execute(
+        "SELECT symbol, sum(qty) AS q, sum(reserved_qty) AS r FROM positions GROUP BY symbol").fetchall()}
+    assert shares == {"ACME": 50, "BETA": 5}
+    # everything is closed, so nothing is reserved anymore
+    assert totals["reserved"] == D("0.00")
+    assert conn.execute("SELECT sum(reserved_qty) AS r FROM positions").fetchone()["r"] == 0
+    assert conn.execute("SELECT count(*) AS n FROM reservations WHERE status = 'open'").fetchone()["n"] == 0
+    # and the concrete balances
+    assert cash_state(service_db, 1) == (D("5000.00") - D("252.50") - D("343.00"), D("0.00"))
+    assert cash_state(service_db, 2) == (D("3000.00") + D("1262.50") + D("20.00"), D("0.00"))
+    assert cash_state(service_db, 3) == (D("7777.77") - D("1010.00") + D("343.00") - D("20.00"), D("0.00"))

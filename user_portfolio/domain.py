@@ -1,0 +1,243 @@
+"""user_portfolio's rules: what an order must reserve, how a fill moves cash, shares,
+average cost and P&L, and how a portfolio is valued. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from service_runtime.money import AVG_PRICE_PLACES, ZERO, fmt, money, price_ceil, price_floor
+
+# A market buy may trade at most 5 % above the last price (the reference price
+# before the first trade); a market sell at most 5 % below. Computed at approval.
+COLLAR_UP = Decimal("1.05")
+COLLAR_DOWN = Decimal("0.95")
+AVG_COST_PLACES = Decimal("0.000001")  # positions.avg_cost is numeric(20, 6)
+PCT_PLACES = Decimal("0.01")
+HUNDRED = Decimal("100")
+
+REJECT_CASH = "insufficient_cash"
+REJECT_SHARES = "insufficient_shares"
+REJECT_INVALID = "invalid_order"
+
+
+def market_price(last_price: Decimal | None, reference_price: Decimal) -> Decimal:
+    """The price a market order is measured against: the last trade, else the reference."""
+    return last_price if last_price is not None else reference_price
+
+
+def buy_collar(last_price: Decimal | None, reference_price: Decimal) -> Decimal:
+    """The highest price a market buy may pay (rounded down onto the 0.01 tick)."""
+    return price_floor(market_price(last_price, reference_price) * COLLAR_UP)
+
+
+def sell_floor(last_price: Decimal | None, reference_price: Decimal) -> Decimal:
+    """The lowest price a market sell may take (rounded up onto the 0.01 tick)."""
+    return price_ceil(market_price(last_price, reference_price) * COLLAR_DOWN)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to an order.placed: approve (reserving `reserve_cash` or `reserve_qty`)
+    or reject with a reason."""
+
+    approved: bool
+    reason: str | None = None
+    message: str | None = None
+    reserve_price: Decimal | None = None  # per-share cash held (buys only)
+    reserve_cash: Decimal = ZERO
+    reserve_qty: int = 0
+    collar_price: Decimal | None = None  # market orders only
+
+
+def decide_order(
+    *,
+    side: str,
+    type_: str,
+    qty: int,
+    limit_price: Decimal | None,
+    symbol: str,
+    last_price: Decimal | None,
+    reference_price: Decimal,
+    buying_power: Decimal,
+    free_shares: int,
+) -> Decision:
+    """Whether an order can be approved, and what it must hold if so.
+
+    Buy: a limit buy holds limit x qty, a market buy holds collar x qty; the caller's
+    buying power (cash - reserved cash) must cover it. Sell: free shares (held -
+    reserved) must cover qty. No short selling, no margin."""
+    if side not in ("buy", "sell") or type_ not in ("market", "limit") or qty <= 0:
+        return Decision(False, REJECT_INVALID, f"cannot handle a {type_} {side} of {qty}")
+    if type_ == "limit" and (limit_price is None or limit_price <= 0):
+        return Decision(False, REJECT_INVALID, "a limit order needs a positive limit_price")
+    if side == "buy":
+        collar = buy_collar(last_price, reference_price) if type_ == "market" else None
+        reserve_price = collar if collar is not None else limit_price
+        assert reserve_price is not None
+        need = money(reserve_price * qty)
+        if buying_power < need:
+            return Decision(
+                False,
+                REJECT_CASH,
+                f"needs {fmt(need)}, buying power {fmt(money(buying_power))}",
+            )
+        return Decision(True, reserve_price=reserve_price, reserve_cash=need, collar_price=collar)
+    if free_shares < qty:
+        return Decision(False, REJECT_SHARES, f"needs {qty} {symbol} shares, {free_shares} free")
+    collar = sell_floor(last_price, reference_price) if type_ == "market" else None
+    return Decision(True, reserve_qty=qty, collar_price=collar)
+
+
+def new_avg_cost(avg_cost: Decimal, held: int, price: Decimal, qty: int) -> Decimal:
+    """Average cost after buying `qty` at `price` on top of `held` shares at `avg_cost`."""
+    total = held + qty
+    if total <= 0:
+        return ZERO
+    return ((avg_cost * held + price * qty) / total).quantize(AVG_COST_PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def realized_pl(price: Decimal, avg_cost: Decimal, qty: int) -> Decimal:
+    """P&L realized by selling `qty` at `price` against the position's average cost."""
+    return money((price - avg_cost) * qty)
+
+
+# ---------------------------------------------------------------------------
+# Valuation: the one place a portfolio's numbers are computed, used by
+# GET /api/portfolios/{id}, portfolio.updated and the leaderboard alike.
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PositionValue:
+    symbol: str
+    qty: int
+    reserved_qty: int
+    avg_cost: Decimal
+    last_price: Decimal | None
+    market_value: Decimal | None
+    unrealized_pl: Decimal | None
+
+
+@dataclass(frozen=True)
+class Valuation:
+    user_id: int
+    name: str
+    role: str
+    starting_cash: Decimal
+    cash: Decimal
+    reserved_cash: Decimal
+    realized_pl: Decimal
+    positions: list[PositionValue] = field(default_factory=list)
+
+    @property
+    def buying_power(self) -> Decimal:
+        return self.cash - self.reserved_cash
+
+    @property
+    def market_value(self) -> Decimal:
+        return sum((p.market_value for p in self.positions if p.market_value is not None), ZERO)
+
+    @property
+    def equity(self) -> Decimal:
+        return self.cash + self.market_value
+
+    @property
+    def unrealized_pl(self) -> Decimal:
+        return sum((p.unrealized_pl for p in self.positions if p.unrealized_pl is not None), ZERO)
+
+    @property
+    def return_pct(self) -> Decimal:
+        if self.starting_cash < 0:
+            return Decimal("0.00")
+        return ((self.equity - self.starting_cash) / self.starting_cash * HUNDRED).quantize(
+            PCT_PLACES, rounding=ROUND_HALF_EVEN
+        )
+
+
+def value_position(row: dict[str, Any]) -> PositionValue:
+    """A position row joined with its symbol (last_price, reference_price may be None)."""
+    last = row.get("last_price")
+    if last is None:
+        last = row.get("reference_price")
+    qty = int(row["qty"])
+    avg_cost = row["avg_cost"]
+    market_value = money(last * qty) if last is not None else None
+    unrealized = money((last - avg_cost) * qty) if last is not None else None
+    return PositionValue(
+        symbol=row["symbol"],
+        qty=qty,
+        reserved_qty=int(row["reserved_qty"]),
+        avg_cost=avg_cost,
+        last_price=last,
+        market_value=market_value,
+        unrealized_pl=unrealized,
+    )
+
+
+def value_portfolio(account: dict[str, Any], positions: list[dict[str, Any]]) -> Valuation:
+    """Value an account; positions with qty 0 are left out."""
+    return Valuation(
+        user_id=account["user_id"],
+        name=account["name"],
+        role=account["role"],
+        starting_cash=account["starting_cash"],
+        cash=account["cash"],
+        reserved_cash=account["reserved_cash"],
+        realized_pl=account["realized_pl"],
+        positions=[value_position(p) for p in sorted(positions, key=lambda p: p["symbol"]) if p["qty"] > 0],
+    )
+
+
+def _cents(value: Decimal | None) -> str | None:
+    return None if value is None else fmt(money(value))
+
+
+def portfolio_body(v: Valuation) -> dict[str, Any]:
+    """The portfolio as GET /api/portfolios/{id} returns it and portfolio.updated carries it."""
+    return {
+        "user_id": v.user_id,
+        "name": v.name,
+        "cash": _cents(v.cash),
+        "reserved_cash": _cents(v.reserved_cash),
+        "buying_power": _cents(v.buying_power),
+        "equity": _cents(v.equity),
+        "realized_pl": _cents(v.realized_pl),
+        "unrealized_pl": _cents(v.unrealized_pl),
+        "positions": [
+            {
+                "symbol": p.symbol,
+                "qty": p.qty,
+                "reserved_qty": p.reserved_qty,
+                "avg_cost": fmt(p.avg_cost.quantize(AVG_PRICE_PLACES, rounding=ROUND_HALF_EVEN)),
+                "last_price": _cents(p.last_price),
+                "market_value": _cents(p.market_value),
+                "unrealized_pl": _cents(p.unrealized_pl),
+            }
+            for p in v.positions
+        ],
+    }
+
+
+def leaderboard(valuations: list[Valuation]) -> list[dict[str, Any]]:
+    """Rank by equity, highest first (ties share a rank, then the lower user id lists first)."""
+    ordered = sorted(valuations, key=lambda v: (-v.equity, v.user_id))
+    rows: list[dict[str, Any]] = []
+    rank = 0
+    previous: Decimal | None = None
+    for position, v in enumerate(ordered, start=1):
+        if v.equity != previous:
+            rank, previous = position, v.equity
+        rows.append(
+            {
+                "rank": rank,
+                "user_id": v.user_id,
+                "name": v.name,
+                "equity": _cents(v.equity),
+                "return_pct": fmt(v.return_pct),
+                "realized_pl": _cents(v.realized_pl),
+                "unrealized_pl": _cents(v.unrealized_pl),
+            }
+        )
+    return rows
