@@ -31,6 +31,7 @@ def sqlalchemy_url(url: str) -> str:
 def alembic_config(service: str, url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE))
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", str(HERE / service))
     cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
     return cfg

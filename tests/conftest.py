@@ -112,3 +112,23 @@ class EventRunner:
 
     def emitted_types(self, emitted: list[Envelope]) -> list[str]:
         return [e.type for e in emitted]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator:
+    """One exchange shared by the tests that do not break it (they must leave the
+    market open and every process running)."""
+    from tests.harness import RunningStack
+
+    running = RunningStack("shared").start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def sandbox(stack):  # noqa: ANN001, ANN201
+    from tests.harness import Sandbox
+
+    return Sandbox(stack)

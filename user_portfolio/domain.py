@@ -149,7 +149,7 @@ class Valuation:
 
     @property
     def return_pct(self) -> Decimal:
-        if self.starting_cash < 0:
+        if self.starting_cash <= 0:
             return Decimal("0.00")
         return ((self.equity - self.starting_cash) / self.starting_cash * HUNDRED).quantize(
             PCT_PLACES, rounding=ROUND_HALF_EVEN
