@@ -41,7 +41,7 @@ import psycopg
 from pika.adapters.select_connection import PollEvents, SelectConnection
 from pika.spec import Basic, BasicProperties
 
-from . import contracts, outbox
+from . import contracts, faults, outbox
 from .config import SERVICES, Settings
 from .db import connect
 from .handlers import EventHandlers, process_batch
@@ -336,6 +336,7 @@ class EventWorker:
         except psycopg.OperationalError:
             self._drop_db()
             raise
+        faults.crash_point("after_commit_before_ack")
         took = (time.perf_counter() - started) * 1000
         for env in envelopes:
             log.info("%s handled %s %s", self.service, env.type, env.id)
@@ -431,15 +432,17 @@ class EventWorker:
         if not rows:
             return
         self._relay.busy = True
+        copies = 2 if faults.enabled("publish_twice") else 1
         for outbox_id, routing_key, body in rows:
-            self._publish_channel.basic_publish(
-                self.settings.exchange,
-                routing_key,
-                body,
-                BasicProperties(delivery_mode=PERSISTENT, content_type="application/json"),
-            )
-            self._relay.in_flight[self._relay.next_tag] = outbox_id
-            self._relay.next_tag += 1
+            for _ in range(copies):
+                self._publish_channel.basic_publish(
+                    self.settings.exchange,
+                    routing_key,
+                    body,
+                    BasicProperties(delivery_mode=PERSISTENT, content_type="application/json"),
+                )
+                self._relay.in_flight[self._relay.next_tag] = outbox_id
+                self._relay.next_tag += 1
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
@@ -459,8 +462,9 @@ class EventWorker:
                 if outbox_id is not None:
                     self._relay.confirmed.append(outbox_id)
         if not self._relay.in_flight:
-            confirmed, self._relay.confirmed = self._relay.confirmed, []
+            confirmed, self._relay.confirmed = sorted(set(self._relay.confirmed)), []
             if confirmed:
+                faults.crash_point("after_publish_before_mark")
                 try:
                     conn = self._conn()
                     with conn.transaction():

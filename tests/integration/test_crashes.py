@@ -1,0 +1,143 @@
+"""Crashes: nothing committed is lost, nothing redelivered is applied twice, and the
+matching engine comes back with every resting order in its place.
+
+These tests kill processes, so they run on an exchange of their own."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.harness import RunningStack, Sandbox
+
+pytestmark = pytest.mark.stack
+
+CONSUMERS = ["user_portfolio", "stock_data", "stock_ordering", "order_matching"]
+
+
+@pytest.fixture(scope="module")
+def crashy():
+    running = RunningStack("crashes").start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def box(crashy):
+    return Sandbox(crashy)
+
+
+def outbox_backlog(stack: RunningStack, service: str) -> int:
+    with stack.db(service) as conn:
+        return conn.execute("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL").fetchone()["n"]
+
+
+def wait_dead(stack: RunningStack, name: str, timeout: float = 20) -> int:
+    child = stack.supervisor.children[name]
+    child.proc.wait(timeout)
+    return child.proc.returncode
+
+
+def test_events_committed_while_the_relay_is_down_are_published_when_it_returns(crashy, box):
+    sym = box.symbol("25.00")
+    buyer = box.trader("10000.00")
+    seller = box.trader("0.00", {sym: 50})
+    crashy.kill("stock_ordering-worker")
+    buy = buyer.order(sym, "buy", 20, "25.00")
+    sell = seller.order(sym, "sell", 20, "25.00")
+    time.sleep(1.0)
+    # Committed with the orders, not published: nobody downstream has seen them.
+    assert outbox_backlog(crashy, "stock_ordering") >= 2
+    assert buyer.get(f"/api/orders/{buy['id']}").json()["status"] == "pending_new"
+    crashy.restart("stock_ordering-worker")
+    assert buyer.wait_order(buy["id"], "filled")["filled_avg_price"] == "25.0000"
+    assert seller.wait_order(sell["id"], "filled")
+    assert crashy.audit() == []
+
+
+def test_relay_dying_after_publish_before_marking_sent_duplicates_nothing(crashy, box):
+    sym = box.symbol("30.00")
+    buyer = box.trader("10000.00")
+    seller = box.trader("0.00", {sym: 50})
+    crashy.restart("order_matching-worker", env={"PAPERTRADE_FAULTS": "after_publish_before_mark:1"})
+    buyer.wait_order(buyer.order(sym, "buy", 10, "30.00")["id"], "new")
+    assert wait_dead(crashy, "order_matching-worker") == 70
+    crashy.restart("order_matching-worker")
+    sell = seller.order(sym, "sell", 10, "30.00")
+    assert seller.wait_order(sell["id"], "filled")
+    crashy.wait_quiet()
+    assert buyer.portfolio()["cash"] == "9700.00"
+    assert seller.portfolio()["cash"] == "300.00"
+    assert crashy.audit() == []
+
+
+@pytest.mark.parametrize("service", CONSUMERS)
+def test_worker_killed_after_commit_before_ack_applies_nothing_twice(crashy, box, service):
+    sym = box.symbol("40.00")
+    buyer = box.trader("10000.00")
+    seller = box.trader("0.00", {sym: 100})
+    resting = buyer.order(sym, "buy", 10, "40.00")
+    buyer.wait_order(resting["id"], "new")
+    name = f"{service}-worker"
+    crashy.restart(name, env={"PAPERTRADE_FAULTS": "after_commit_before_ack:1"})
+    sell = seller.order(sym, "sell", 10, "40.00")
+    assert wait_dead(crashy, name) == 70
+    crashy.restart(name)
+    assert seller.wait_order(sell["id"], "filled")
+    assert buyer.wait_order(resting["id"], "filled")
+    crashy.wait_quiet()
+    assert "duplicate" in crashy.logs(name)
+    assert (buyer.portfolio()["cash"], seller.portfolio()["cash"]) == ("9600.00", "400.00")
+    stock = crashy.anonymous().get(f"/api/stocks/{sym}").json()
+    assert stock["volume"] == 10
+    assert crashy.audit() == []
+
+
+def test_matching_restart_keeps_resting_orders_and_their_priority(crashy, box):
+    sym = box.symbol("50.00")
+    first, second, third = box.trader("10000.00"), box.trader("10000.00"), box.trader("10000.00")
+    seller = box.trader("0.00", {sym: 100})
+    a = first.order(sym, "buy", 10, "50.00")
+    first.wait_order(a["id"], "new")
+    b = second.order(sym, "buy", 10, "50.00")
+    second.wait_order(b["id"], "new")
+    c = third.order(sym, "buy", 10, "49.99")
+    third.wait_order(c["id"], "new")
+    before = crashy.anonymous().get(f"/api/books/{sym}").json()
+
+    crashy.kill("order_matching-worker", signal.SIGKILL)
+    crashy.restart("order_matching-worker")
+    assert "books rebuilt" in crashy.logs("order_matching-worker")
+    assert crashy.anonymous().get(f"/api/books/{sym}").json() == before
+
+    s = seller.order(sym, "sell", 15, "49.99")
+    assert seller.wait_order(s["id"], "filled")["filled_avg_price"] == "50.0000"
+    assert first.wait_order(a["id"], "filled")["filled_qty"] == 10
+    assert second.wait_order(b["id"], "partially_filled")["filled_qty"] == 5
+    crashy.wait_quiet()
+    assert third.get(f"/api/orders/{c['id']}").json()["status"] == "new"
+    assert crashy.audit() == []
+
+
+def test_broker_restart_is_survived(crashy, box):
+    sym = box.symbol("60.00")
+    buyer = box.trader("10000.00")
+    seller = box.trader("0.00", {sym: 10})
+    buy = buyer.order(sym, "buy", 5, "60.00")
+    buyer.wait_order(buy["id"], "new")
+    subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=120)
+    try:
+        # Orders are still accepted: the front door only writes the database.
+        sell = seller.order(sym, "sell", 5, "60.00")
+    finally:
+        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
+    assert seller.wait_order(sell["id"], "filled", timeout=60)
+    assert buyer.wait_order(buy["id"], "filled")
+    for service in CONSUMERS:
+        assert crashy.alive(f"{service}-worker")
+    assert crashy.audit() == []
