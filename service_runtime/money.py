@@ -44,7 +44,10 @@ def to_decimal(value: object) -> Decimal:
 
 
 def is_on_tick(price: Decimal) -> bool:
-    return price == price.quantize(TICK, rounding=ROUND_DOWN)
+    try:
+        return price == price.quantize(TICK, rounding=ROUND_DOWN)
+    except InvalidOperation:  # too many digits to have cents at all
+        return False
 
 
 def money(value: Decimal) -> Decimal:

@@ -32,7 +32,7 @@ from typing import Any
 import pika.exceptions
 import psycopg
 
-from service_runtime.bus import blocking_connection
+from service_runtime.bus import bindings_for, blocking_connection
 from service_runtime.config import SERVICES, Settings, get_settings
 from service_runtime.db import connect
 from stock_ordering.domain import derive_status
@@ -49,12 +49,14 @@ class Quiet:
 def _queue_depths(settings: Settings) -> dict[str, int]:
     depths = {}
     with blocking_connection(settings, "audit") as conn:
+        ch = conn.channel()
         for service in SERVICES:
-            ch = conn.channel()
+            if not bindings_for(service):
+                continue  # a service that consumes nothing has no queue
             try:
                 depths[settings.queue(service)] = ch.queue_declare(settings.queue(service), passive=True).method.message_count
             except pika.exceptions.ChannelClosedByBroker:
-                continue
+                ch = conn.channel()
     return depths
 
 

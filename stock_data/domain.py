@@ -3,16 +3,15 @@ and the JSON shapes of stocks, candles and tape entries. No I/O here."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from service_runtime.money import MAX_PRICE, TICK, is_on_tick, to_decimal
+from service_runtime.symbols import is_symbol
 from service_runtime.web import ApiError
 
-SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,8}$")
 NAME_MAX = 64
 
 OPEN, HALTED, CLOSED = "open", "halted", "closed"
@@ -41,8 +40,6 @@ class NewStock:
     reference_price: Decimal
 
 
-def is_symbol(value: object) -> bool:
-    return isinstance(value, str) and SYMBOL_RE.match(value) is not None
 
 
 def parse_reference_price(value: object) -> Decimal:

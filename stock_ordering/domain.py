@@ -7,16 +7,15 @@ arriving late or early from different producers can never move it backwards.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from service_runtime.auth import Principal
 from service_runtime.money import MAX_PRICE, MAX_QTY, is_on_tick, to_decimal
+from service_runtime.symbols import is_symbol
 from service_runtime.web import ApiError
 
-SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,8}$")
 CLIENT_ORDER_ID_MAX = 48
 SIDES = ("buy", "sell")
 TYPES = ("market", "limit")
@@ -69,7 +68,7 @@ def parse_order(body: Any, who: Principal) -> NewOrder:
         user_id = requested
 
     symbol = body.get("symbol")
-    if not isinstance(symbol, str) or not SYMBOL_RE.match(symbol):
+    if not is_symbol(symbol):
         raise _invalid("symbol must be 1 to 8 upper-case letters or digits", "symbol")
     side = body.get("side")
     if side not in SIDES:

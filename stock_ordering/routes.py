@@ -11,10 +11,11 @@ from service_runtime.contracts import OrderCancelRequested
 from service_runtime.db import Database
 from service_runtime.handlers import emit_now
 from service_runtime.outbox import backlog
+from service_runtime.symbols import is_symbol
 from service_runtime.web import ApiError, clamp_limit, db, json_object, json_response, require_auth
 
 from . import store
-from .domain import MAX_BATCH, SYMBOL_RE, order_json, parse_order
+from .domain import MAX_BATCH, order_json, parse_order
 from .front_door import OrderWriter
 
 bp = Blueprint("stock_ordering", __name__)
@@ -90,7 +91,7 @@ def list_orders(who: Principal) -> Response:
     if status not in ("open", "closed", "all"):
         raise ApiError(422, "invalid", "status must be open, closed or all", field="status")
     symbol = request.args.get("symbol") or None
-    if symbol is not None and not SYMBOL_RE.match(symbol):
+    if symbol is not None and not is_symbol(symbol):
         raise ApiError(422, "invalid", "symbol must be 1 to 8 upper-case letters or digits", field="symbol")
     user_id: int | None = who.user_id
     if who.is_instructor:
@@ -134,7 +135,7 @@ def cancel_order(who: Principal, order_id: int) -> Response:
 @require_auth
 def cancel_all(who: Principal) -> Response:
     symbol = request.args.get("symbol") or None
-    if symbol is not None and not SYMBOL_RE.match(symbol):
+    if symbol is not None and not is_symbol(symbol):
         raise ApiError(422, "invalid", "symbol must be 1 to 8 upper-case letters or digits", field="symbol")
     with db().transaction() as conn:
         orders = store.open_orders_for_update(conn, who.user_id, symbol)

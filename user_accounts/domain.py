@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from service_runtime.money import is_on_tick, to_decimal
+from service_runtime.symbols import is_symbol
 from service_runtime.web import ApiError
 
 NAME_MAX = 64
@@ -15,7 +15,6 @@ CREATABLE_ROLES = ("trader", "bot")
 DEFAULT_STARTING_CASH = Decimal("100000.00")
 MAX_STARTING_CASH = Decimal("1000000000000")
 MAX_GRANTED_SHARES = 1_000_000_000
-SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,8}$")
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def parse_new_user(body: dict[str, Any]) -> NewUser:
         raise ApiError(422, "invalid", "holdings must be an object {SYMBOL: qty}", field="holdings")
     holdings: dict[str, int] = {}
     for symbol, qty in holdings_in.items():
-        if not isinstance(symbol, str) or not SYMBOL_RE.match(symbol):
+        if not is_symbol(symbol):
             raise ApiError(422, "invalid", "symbols are 1 to 8 upper-case letters or digits", field="holdings")
         if isinstance(qty, bool) or not isinstance(qty, int) or not 0 < qty <= MAX_GRANTED_SHARES:
             raise ApiError(422, "invalid", f"holdings[{symbol}] must be a whole number of shares > 0",

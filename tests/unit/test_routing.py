@@ -1,0 +1,144 @@
+"""The single origin's routing table (socket_gateway.routing) reaches every service route,
+and each service's handler table agrees with the catalog that binds its queue."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from service_runtime.config import SERVICES, Settings
+from service_runtime.contracts import consumed_by
+from service_runtime.entrypoints import service_handlers
+from service_runtime.web import create_app
+from socket_gateway.routing import ROUTES, owner_of
+
+SETTINGS = Settings(secret_key="x" * 40)
+
+
+@pytest.mark.parametrize(
+    "path, owner",
+    [
+        ("/api/users", "user_accounts"),
+        ("/api/users/7", "user_accounts"),
+        ("/api/sessions", "user_accounts"),
+        ("/api/sessions/current", "user_accounts"),
+        ("/api/portfolios", "user_portfolio"),
+        ("/api/portfolios/7", "user_portfolio"),
+        ("/api/leaderboard", "user_portfolio"),
+        ("/api/leaderboard/top", "user_portfolio"),
+        ("/api/stocks", "stock_data"),
+        ("/api/stocks/AAPL", "stock_data"),
+        ("/api/stocks/AAPL/candles", "stock_data"),
+        ("/api/stocks/AAPL/trades", "stock_data"),
+        ("/api/market", "stock_data"),
+        ("/api/market/open", "stock_data"),
+        ("/api/orders", "stock_ordering"),
+        ("/api/orders/batch", "stock_ordering"),
+        ("/api/orders/12", "stock_ordering"),
+        ("/api/books", "order_matching"),
+        ("/api/books/AAPL", "order_matching"),
+    ],
+)
+def test_owner_of(path, owner):
+    assert owner_of(path) == owner
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/usersx",
+        "/api/orders2",
+        "/api/stocksAAPL",
+        "/api/marketplace",
+        "/api/",
+        "/api",
+        "/",
+        "",
+        "/healthz",
+        "/users",
+        "/apiorders",
+        "/API/orders",
+        "/api/unknown",
+        "api/orders",
+    ],
+)
+def test_owner_of_nothing(path):
+    assert owner_of(path) is None
+
+
+def test_every_owner_is_a_service_and_every_service_is_reachable():
+    owners = {service for _, service in ROUTES}
+    assert owners <= set(SERVICES)
+    assert owners == set(SERVICES)
+    prefixes = [prefix for prefix, _ in ROUTES]
+    assert len(prefixes) == len(set(prefixes))
+    for prefix in prefixes:
+        assert prefix.startswith("/api/")
+        assert not prefix.endswith("/")
+
+
+def _api_rules(service: str) -> list[str]:
+    routes = importlib.import_module(f"{service}.routes")
+    app = create_app(service, [routes.bp], SETTINGS)
+    rules = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith(f"{routes.bp.name}.")
+    ]
+    assert rules, f"{service}.routes registers no rules"
+    return rules
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_api_route_is_owned_by_its_service(service):
+    rules = _api_rules(service)
+    api_rules = [rule for rule in rules if rule.startswith("/api/")]
+    assert api_rules, f"{service} has no /api/ routes"
+    for rule in rules:
+        # a blueprint route outside /api/ would not be reachable through the single origin
+        assert rule.startswith("/api/"), (service, rule)
+        assert owner_of(rule) == service, (service, rule, owner_of(rule))
+
+
+def test_known_routes_present():
+    expected = {
+        "user_accounts": {"/api/users", "/api/sessions"},
+        "user_portfolio": {"/api/portfolios/<user_id_text>", "/api/leaderboard"},
+        "stock_data": {
+            "/api/stocks",
+            "/api/stocks/<symbol>",
+            "/api/stocks/<symbol>/candles",
+            "/api/stocks/<symbol>/trades",
+            "/api/market",
+            "/api/market/<action>",
+        },
+        "stock_ordering": {"/api/orders", "/api/orders/batch", "/api/orders/<int:order_id>"},
+        "order_matching": {"/api/books/<symbol>"},
+    }
+    for service, rules in expected.items():
+        assert rules <= set(_api_rules(service)), service
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_handler_table_matches_queue_bindings(service):
+    handled = service_handlers(service).event_types
+    assert handled == sorted(handled)
+    catalog = sorted(cls.TYPE for cls in consumed_by(service))
+    optional = {"simulation.reset"}  # not implemented yet in every service
+    assert [t for t in handled if t not in optional] == [t for t in catalog if t not in optional]
+    assert set(handled) <= set(catalog)
+
+
+def test_handler_tables_concrete():
+    assert service_handlers("stock_data").event_types in (
+        ["trade.executed"],
+        ["simulation.reset", "trade.executed"],
+    )
+    assert service_handlers("user_accounts").event_types == []
+    assert service_handlers("user_accounts").service == "user_accounts"
+
+
+def test_service_handlers_unknown_service():
+    with pytest.raises(SystemExit):
+        service_handlers("socket_gateway")
