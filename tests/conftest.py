@@ -118,13 +118,10 @@ class EventRunner:
 def stack() -> Iterator:
     """One exchange shared by the tests that do not break it (they must leave the
     market open and every process running)."""
-    from tests.harness import RunningStack
+    from tests.harness import running_stack
 
-    running = RunningStack("shared").start()
-    try:
+    with running_stack("shared") as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

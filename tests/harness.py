@@ -7,13 +7,14 @@ own ports, and is destroyed afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,16 @@ class RunningStack:
 
     def with_settings(self, **changes: Any) -> Settings:
         return dataclasses.replace(self.settings, **changes)
+
+
+@contextlib.contextmanager
+def running_stack(name: str, extra_env: dict[str, str] | None = None) -> Iterator[RunningStack]:
+    """A started exchange, stopped and destroyed afterwards (also when starting failed)."""
+    running = RunningStack(name, extra_env)
+    try:
+        yield running.start()
+    finally:
+        running.stop()
 
 
 def money(value: str | int) -> Decimal:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.harness import RunningStack, Sandbox
+from tests.harness import RunningStack, Sandbox, running_stack
 
 pytestmark = pytest.mark.stack
 
@@ -20,11 +20,8 @@ CONSUMERS = ["user_portfolio", "stock_data", "stock_ordering", "order_matching"]
 
 @pytest.fixture(scope="module")
 def crashy():
-    running = RunningStack("crashes").start()
-    try:
+    with running_stack("crashes") as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

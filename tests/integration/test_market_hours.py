@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import RunningStack, Sandbox
+from tests.harness import RunningStack, Sandbox, running_stack
 
 pytestmark = pytest.mark.stack
 
 
 @pytest.fixture(scope="module")
 def market():
-    running = RunningStack("market").start()
-    try:
+    with running_stack("market") as running:
         yield running
-    finally:
-        running.stop()
 
 
 def set_market(stack: RunningStack, action: str) -> None:

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import RunningStack, Sandbox
+from tests.harness import Sandbox, running_stack
 
 pytestmark = pytest.mark.stack
 
 
 @pytest.fixture(scope="module")
 def doubled():
-    running = RunningStack("redelivery", extra_env={"PAPERTRADE_FAULTS": "publish_twice"}).start()
-    try:
+    with running_stack("redelivery", extra_env={"PAPERTRADE_FAULTS": "publish_twice"}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_every_consumer_applies_each_event_once(doubled):
