@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from service_runtime.db import Database
+from service_runtime.identifiers import is_symbol
 from service_runtime.web import ApiError, db, json_response
 
 from . import store
@@ -22,6 +23,8 @@ def health(database: Database) -> dict[str, Any]:
 
 @bp.get("/api/books/<symbol>")
 def book(symbol: str) -> Response:
+    if not is_symbol(symbol):
+        raise ApiError(404, "not_found", "symbols are 1 to 8 upper-case letters or digits")
     raw = request.args.get("levels", "10")
     try:
         levels = max(1, min(int(raw), MAX_LEVELS))

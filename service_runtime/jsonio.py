@@ -51,15 +51,35 @@ def _depth_ok(text: str | bytes, limit: int = MAX_DEPTH) -> bool:
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse untrusted JSON: Decimal numbers, no NaN/Infinity, bounded depth."""
+    """Parse untrusted JSON: Decimal numbers, no NaN/Infinity, bounded depth, valid Unicode."""
     if not _depth_ok(text):
         raise JSONInputError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
     except JSONInputError:
         raise
     except (ValueError, RecursionError) as exc:
         raise JSONInputError("malformed JSON") from exc
+    # "\ud800" escapes decode to lone surrogates, which no database or encoder
+    # accepts; only bodies that contain such an escape pay for the walk.
+    raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if "\\ud" in raw.lower() and not _valid_unicode(value):
+        raise JSONInputError("JSON strings must be valid Unicode (lone surrogate escape)")
+    return value
+
+
+def _valid_unicode(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_valid_unicode(k) and _valid_unicode(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_valid_unicode(v) for v in value)
+    return True
 
 
 def _default(value: Any) -> Any:

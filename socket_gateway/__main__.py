@@ -4,14 +4,28 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import json  # noqa: E402
 import logging  # noqa: E402
 
+from gevent import pywsgi  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
 from service_runtime.config import get_settings  # noqa: E402
 from service_runtime.web import configure_logging  # noqa: E402
 
 from .app import Gateway  # noqa: E402
+
+
+def _json_error(status: str, code: str, message: str) -> bytes:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return (f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+# gevent answers a request it cannot parse before any WSGI code runs, with an
+# empty body; every error of the single origin is JSON, so replace those answers.
+pywsgi._REQUEST_TOO_LONG_RESPONSE = _json_error("414 Request URI Too Long", "uri_too_long", "request line too long")
+pywsgi._BAD_REQUEST_RESPONSE = _json_error("400 Bad Request", "bad_request", "malformed HTTP request")
 
 
 def main() -> None:

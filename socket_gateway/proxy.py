@@ -24,6 +24,9 @@ HOP_BY_HOP = {
     "transfer-encoding", "upgrade", "content-length", "host",
 }
 MAX_BODY = 2 * 1024 * 1024
+# gunicorn refuses request lines over 4094 bytes with an HTML page: refuse them
+# here first, in JSON.
+MAX_TARGET = 4000
 
 
 def _error(start_response: Callable, status: str, code: str, message: str, retry_after: int | None = None) -> list[bytes]:
@@ -48,14 +51,23 @@ class ApiProxy:
         service = owner_of(path)
         if service is None:
             return _error(start_response, "404 Not Found", "not_found", f"no API at {path}")
+        query = environ.get("QUERY_STRING")
+        if len(path) + len(query or "") > MAX_TARGET:
+            return _error(start_response, "414 URI Too Long", "uri_too_long", "request URL too long")
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         if length > MAX_BODY:
             return _error(start_response, "413 Payload Too Large", "payload_too_large", "request body too large")
-        body = environ["wsgi.input"].read(length) if length else b""
-        query = environ.get("QUERY_STRING")
+        if length:
+            body = environ["wsgi.input"].read(length)
+        elif environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+            body = environ["wsgi.input"].read(MAX_BODY + 1)
+            if len(body) > MAX_BODY:
+                return _error(start_response, "413 Payload Too Large", "payload_too_large", "request body too large")
+        else:
+            body = b""
         url = self.settings.service_url(service) + path + (f"?{query}" if query else "")
         headers = {
             key[5:].replace("_", "-").title(): value

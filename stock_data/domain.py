@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from service_runtime.identifiers import is_symbol
 from service_runtime.money import MAX_PRICE, TICK, is_on_tick, to_decimal
-from service_runtime.symbols import is_symbol
 from service_runtime.web import ApiError
 
 NAME_MAX = 64

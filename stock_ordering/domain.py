@@ -12,8 +12,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from service_runtime.auth import Principal
+from service_runtime.identifiers import is_symbol, is_user_id
 from service_runtime.money import MAX_PRICE, MAX_QTY, is_on_tick, to_decimal
-from service_runtime.symbols import is_symbol
 from service_runtime.web import ApiError
 
 CLIENT_ORDER_ID_MAX = 48
@@ -61,8 +61,8 @@ def parse_order(body: Any, who: Principal) -> NewOrder:
     user_id = who.user_id
     if body.get("user_id") is not None:
         requested = body["user_id"]
-        if isinstance(requested, bool) or not isinstance(requested, int):
-            raise _invalid("user_id must be an integer", "user_id")
+        if not is_user_id(requested):
+            raise _invalid("user_id must be a positive integer", "user_id")
         if requested != who.user_id and not who.is_instructor:
             raise ApiError(403, "forbidden", "only an instructor may place orders for another user", "user_id")
         user_id = requested

@@ -10,8 +10,8 @@ from service_runtime.auth import Principal
 from service_runtime.contracts import OrderCancelRequested
 from service_runtime.db import Database
 from service_runtime.handlers import emit_now
+from service_runtime.identifiers import is_symbol, is_user_id
 from service_runtime.outbox import backlog
-from service_runtime.symbols import is_symbol
 from service_runtime.web import ApiError, clamp_limit, db, json_object, json_response, require_auth
 
 from . import store
@@ -39,6 +39,7 @@ def health(database: Database) -> dict[str, Any]:
 @require_auth
 def place_order(who: Principal) -> Response:
     order = parse_order(json_object(), who)
+    _check_on_behalf(who, [order])
     outcome = writer().submit([order])[0]
     if outcome.error is not None:
         raise outcome.error
@@ -60,7 +61,9 @@ def place_batch(who: Principal) -> Response:
     positions = []
     for i, item in enumerate(items):
         try:
-            valid.append(parse_order(item, who))
+            order = parse_order(item, who)
+            _check_on_behalf(who, [order])
+            valid.append(order)
             positions.append(i)
         except ApiError as err:
             results[i] = _item_error(err)
@@ -68,6 +71,21 @@ def place_batch(who: Principal) -> Response:
     for i, outcome in zip(positions, outcomes, strict=True):
         results[i] = outcome.order if outcome.error is None else _item_error(outcome.error)
     return json_response({"results": results}, 200)
+
+
+def _check_on_behalf(who: Principal, orders: list[Any]) -> None:
+    """An instructor may place orders for others, but only for users this service
+    knows: an order for a user that does not exist would wait forever.
+    (Orders for oneself need no check: the signed token proves the user exists.)"""
+    others = {o.user_id for o in orders if o.user_id != who.user_id}
+    if not others:
+        return
+    with db().read() as conn:
+        known = {r["user_id"] for r in conn.execute(
+            "SELECT user_id FROM known_users WHERE user_id = ANY(%s)", (list(others),)).fetchall()}
+    missing = sorted(others - known)
+    if missing:
+        raise ApiError(422, "unknown_user", f"no user {missing[0]}", field="user_id")
 
 
 def _item_error(err: ApiError) -> dict[str, Any]:
@@ -101,8 +119,10 @@ def list_orders(who: Principal) -> Response:
         else:
             try:
                 user_id = int(raw)
-            except ValueError as exc:
-                raise ApiError(422, "invalid", "user_id must be an integer", field="user_id") from exc
+            except ValueError:
+                user_id = None
+            if not is_user_id(user_id):
+                raise ApiError(422, "invalid", "user_id must be a positive integer", field="user_id")
     limit = clamp_limit(500, LIST_MAX)
     with db().read() as conn:
         rows = store.list_orders(conn, user_id, status, symbol, limit)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from service_runtime.identifiers import is_symbol
 from service_runtime.money import is_on_tick, to_decimal
-from service_runtime.symbols import is_symbol
 from service_runtime.web import ApiError
 
 NAME_MAX = 64

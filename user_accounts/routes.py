@@ -8,6 +8,7 @@ from flask import Blueprint, Response
 
 from service_runtime.auth import Principal, issue_token
 from service_runtime.handlers import emit_now
+from service_runtime.identifiers import is_user_id
 from service_runtime.outbox import read_epoch
 from service_runtime.web import ApiError, db, json_object, json_response, require_instructor, settings
 
@@ -44,8 +45,8 @@ def create_user(who: Principal) -> Response:
 def create_session() -> Response:
     body = json_object()
     user_id = body.get("user_id")
-    if isinstance(user_id, bool) or not isinstance(user_id, int):
-        raise ApiError(422, "invalid", "user_id must be an integer", field="user_id")
+    if not is_user_id(user_id):
+        raise ApiError(422, "invalid", "user_id must be a positive integer", field="user_id")
     password = body.get("password")
     if password is not None and not isinstance(password, str):
         raise ApiError(422, "invalid", "password must be a string", field="password")

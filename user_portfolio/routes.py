@@ -8,6 +8,7 @@ from flask import Blueprint, Response
 
 from service_runtime.auth import Principal
 from service_runtime.db import Database
+from service_runtime.identifiers import MAX_ID
 from service_runtime.web import ApiError, clamp_limit, db, json_response, require_auth
 
 from . import store
@@ -19,7 +20,6 @@ LEADERBOARD_DEFAULT = 1000
 LEADERBOARD_MAX = 10000
 
 
-MAX_USER_ID = 2**31 - 1
 
 
 @bp.get("/api/portfolios/<user_id_text>")
@@ -30,7 +30,7 @@ def get_portfolio(who: Principal, user_id_text: str) -> Response:
     user_id = int(user_id_text) if ok else -1
     if not who.is_instructor and who.user_id != user_id:
         raise ApiError(403, "forbidden", "you may only see your own portfolio")
-    if not 0 < user_id <= MAX_USER_ID:
+    if not 0 < user_id <= MAX_ID:
         raise ApiError(404, "not_found", "no such portfolio")
     with db().read() as conn:
         valuation = store.load_valuation(conn, user_id)

@@ -30,7 +30,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "user_portfolio": ("reservations", "ledger", "outbox", "accounts"),
     "order_matching": ("book_orders", "executions"),
     "stock_data": ("stocks", "trades", "outbox", "candles"),
-    "user_accounts": ("users", "outbox"),
+    "user_accounts": ("users", "outbox", "sessions"),
 }
 MARKET_TABLES = ("stock_ordering", "order_matching", "stock_data")
 
@@ -76,7 +76,8 @@ FORBIDDEN_TEXT = ("Traceback", "psycopg", "SELECT")
 
 def assert_error(resp: requests.Response, status: int, code: str | None = None, field: str | None = None) -> dict:
     """A refusal in the public error shape; `field` None means the error names no field."""
-    where = f"{resp.request.method} {resp.request.url} -> {resp.status_code} {resp.text[:300]!r}"
+    url = resp.request.url if len(resp.request.url) < 200 else resp.request.url[:200] + "..."
+    where = f"{resp.request.method} {url} -> {resp.status_code} {resp.text[:300]!r}"
     assert resp.status_code == status, where
     assert resp.headers.get("Content-Type", "").split(";")[0].strip() == "application/json", where
     for text in FORBIDDEN_TEXT:
@@ -112,6 +113,7 @@ class World:
     symbol: str
     alice: Api
     bob: Api
+    instructor: Api
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +122,7 @@ def world(stack: RunningStack) -> World:
     symbol = sandbox.symbol("10.00")
     alice = sandbox.trader("10000.00", {symbol: 100})
     bob = sandbox.trader("10000.00", {symbol: 100})
-    return World(stack, symbol, alice, bob)
+    return World(stack, symbol, alice, bob, sandbox.instructor)
 
 
 MISSING = object()
@@ -135,6 +137,15 @@ def order_body(symbol: str, /, **changes: Any) -> dict[str, Any]:
         else:
             body[key] = value
     return body
+
+
+def test_the_snapshot_helper_notices_a_write(world):
+    """leaves_nothing is not vacuous: an accepted order inside it fails the check."""
+    placed: dict[str, Any] = {}
+    with pytest.raises(AssertionError, match="stock_ordering.orders"), leaves_nothing(world.stack):
+        placed = world.alice.order(world.symbol, "buy", 1, "5.00")
+    assert world.alice.delete(f"/api/orders/{placed['id']}").status_code == 202
+    world.alice.wait_order(placed["id"], "canceled")
 
 
 # --------------------------------------------------------------------------- POST /api/orders: field errors
@@ -317,6 +328,8 @@ def test_batch_of_only_invalid_orders_answers_each_item_and_writes_nothing(world
         (422, "invalid", None),
         (422, "invalid", None),
     ]
+    listed = f"/api/orders?symbol={sym}&status=all"
+    orders_before = world.alice.get(listed).json()
     with leaves_nothing(world.stack):
         resp = world.alice.post("/api/orders/batch", {"orders": items})
         assert resp.status_code == 200, resp.text
@@ -330,7 +343,7 @@ def test_batch_of_only_invalid_orders_answers_each_item_and_writes_nothing(world
             assert isinstance(error["message"], str) and error["message"]
             got.append((error.get("status"), error["code"], error.get("field")))
         assert got == expected
-    assert world.alice.get(f"/api/orders?symbol={sym}&status=all").json() == []
+    assert world.alice.get(listed).json() == orders_before
 
 
 # --------------------------------------------------------------------------- authentication
@@ -506,6 +519,9 @@ GET_CASES = [
     ("trades-limit-text", "GET", "/api/stocks/{sym}/trades?limit=ten", 422, "invalid", "limit"),
     ("books-levels-text", "GET", "/api/books/{sym}?levels=abc", 422, "invalid", "levels"),
     ("books-unknown-symbol", "GET", "/api/books/NOPE", 404, "not_found", None),
+    ("books-lowercase-symbol", "GET", "/api/books/nope", 404, "not_found", None),
+    ("books-nul-in-symbol", "GET", "/api/books/A%00B", 404, "not_found", None),
+    ("stock-nul-in-symbol", "GET", "/api/stocks/A%00B", 404, "not_found", None),
     ("market-unknown-action", "POST", "/api/market/explode", 403, "forbidden", None),
     ("unknown-api-path", "GET", "/api/nothing", 404, "not_found", None),
     ("unknown-api-prefix-lookalike", "GET", "/api/ordersx", 404, "not_found", None),
@@ -556,3 +572,157 @@ def test_book_levels_are_clamped_not_refused(world, levels):
         resp = world.alice.get(f"/api/books/{world.symbol}?levels={levels}")
         assert resp.status_code == 200, resp.text
         assert resp.json()["symbol"] == world.symbol
+
+
+@pytest.mark.parametrize("path", ["/api/books/" + "A" * 5000, "/api/orders?symbol=" + "A" * 20000],
+                         ids=["path-5000-chars", "query-20000-chars"])
+def test_overlong_url_is_refused_as_json(world, path):
+    with leaves_nothing(world.stack):
+        assert_error(world.alice.get(path), 414)
+
+
+# --------------------------------------------------------------------------- instructor and login input
+
+STOCK_CASES = [
+    # id, body ({new}: an unlisted symbol, {sym}: the module's stock), status, code, field
+    ("symbol-lowercase", {"symbol": "lower", "name": "X", "reference_price": "10.00"}, 422, "invalid", "symbol"),
+    ("symbol-missing", {"name": "X", "reference_price": "10.00"}, 422, "invalid", "symbol"),
+    ("name-missing", {"symbol": "{new}", "reference_price": "10.00"}, 422, "invalid", "name"),
+    ("name-blank", {"symbol": "{new}", "name": "   ", "reference_price": "10.00"}, 422, "invalid", "name"),
+    ("name-too-long", {"symbol": "{new}", "name": "n" * 200, "reference_price": "10.00"}, 422, "invalid", "name"),
+    ("name-control-char", {"symbol": "{new}", "name": "a\u0007b", "reference_price": "10.00"}, 422, "invalid",
+     "name"),
+    # A lone surrogate escape is not valid Unicode: refused as malformed JSON before any field check.
+    ("name-lone-surrogate", {"symbol": "{new}", "name": "x\ud800", "reference_price": "10.00"}, 400,
+     "malformed_json", None),
+    ("price-missing", {"symbol": "{new}", "name": "X"}, 422, "invalid", "reference_price"),
+    ("price-nan", {"symbol": "{new}", "name": "X", "reference_price": "NaN"}, 422, "invalid", "reference_price"),
+    ("price-zero", {"symbol": "{new}", "name": "X", "reference_price": "0"}, 422, "invalid", "reference_price"),
+    ("price-off-tick", {"symbol": "{new}", "name": "X", "reference_price": "10.001"}, 422, "invalid",
+     "reference_price"),
+    ("price-huge", {"symbol": "{new}", "name": "X", "reference_price": "1e30"}, 422, "invalid", "reference_price"),
+    ("price-boolean", {"symbol": "{new}", "name": "X", "reference_price": True}, 422, "invalid", "reference_price"),
+    ("unknown-field", {"symbol": "{new}", "name": "X", "reference_price": "10.00", "sector": "tech"}, 422,
+     "invalid", "sector"),
+    ("already-listed", {"symbol": "{sym}", "name": "X", "reference_price": "10.00"}, 409, "conflict", "symbol"),
+    ("body-array", [{"symbol": "{new}", "name": "X", "reference_price": "10.00"}], 422, "invalid", None),
+]
+
+
+def fill(value: Any, **names: str) -> Any:
+    """Replace {placeholders} in the string values of a JSON body."""
+    if isinstance(value, dict):
+        return {k: fill(v, **names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, **names) for v in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in names:
+        return names[value[1:-1]]
+    return value
+
+
+@pytest.mark.parametrize(("body", "status", "code", "field"), [c[1:] for c in STOCK_CASES],
+                         ids=[c[0] for c in STOCK_CASES])
+def test_invalid_stock_listing_is_refused(world, body, status, code, field):
+    new = "Y" + uuid.uuid4().hex[:6].upper()
+    with leaves_nothing(world.stack):
+        resp = world.instructor.post("/api/stocks", fill(body, new=new, sym=world.symbol))
+        assert_error(resp, status, code, field)
+    assert world.stack.anonymous().get(f"/api/stocks/{new}").status_code == 404
+
+
+USER_CASES = [
+    # id, body ({new}: an unused name, {taken}: alice's name, {sym}: the module's stock), status, code, field
+    ("name-missing", {"starting_cash": "10.00"}, 422, "invalid", "name"),
+    ("name-blank", {"name": "  "}, 422, "invalid", "name"),
+    ("name-number", {"name": 42}, 422, "invalid", "name"),
+    ("name-too-long", {"name": "n" * 65}, 422, "invalid", "name"),
+    ("name-control-char", {"name": "a\u0001b"}, 422, "invalid", "name"),
+    ("name-lone-surrogate", {"name": "x\udfff"}, 400, "malformed_json", None),
+    ("name-taken", {"name": "{taken}"}, 409, "conflict", "name"),
+    ("role-unknown", {"name": "{new}", "role": "admin"}, 422, "invalid", "role"),
+    ("role-instructor", {"name": "{new}", "role": "instructor"}, 422, "invalid", "role"),
+    ("cash-negative", {"name": "{new}", "starting_cash": "-1.00"}, 422, "invalid", "starting_cash"),
+    ("cash-off-tick", {"name": "{new}", "starting_cash": "1.001"}, 422, "invalid", "starting_cash"),
+    ("cash-huge", {"name": "{new}", "starting_cash": "1e13"}, 422, "invalid", "starting_cash"),
+    ("cash-nan", {"name": "{new}", "starting_cash": "NaN"}, 422, "invalid", "starting_cash"),
+    ("cash-boolean", {"name": "{new}", "starting_cash": False}, 422, "invalid", "starting_cash"),
+    ("holdings-list", {"name": "{new}", "holdings": ["{sym}"]}, 422, "invalid", "holdings"),
+    ("holdings-lowercase-symbol", {"name": "{new}", "holdings": {"abc": 1}}, 422, "invalid", "holdings"),
+    ("holdings-zero", {"name": "{new}", "holdings": {"{sym}": 0}}, 422, "invalid", "holdings"),
+    ("holdings-fractional", {"name": "{new}", "holdings": {"{sym}": 1.5}}, 422, "invalid", "holdings"),
+    ("holdings-string", {"name": "{new}", "holdings": {"{sym}": "5"}}, 422, "invalid", "holdings"),
+    ("unknown-field", {"name": "{new}", "email": "x@example.com"}, 422, "invalid", "email"),
+]
+
+
+def fill_keys(value: Any, **names: str) -> Any:
+    value = fill(value, **names)
+    if isinstance(value, dict):
+        return {fill(k, **names): fill_keys(v, **names) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize(("body", "status", "code", "field"), [c[1:] for c in USER_CASES],
+                         ids=[c[0] for c in USER_CASES])
+def test_invalid_user_creation_is_refused(world, body, status, code, field):
+    new = f"new-{uuid.uuid4().hex[:8]}"
+    taken = world.alice.user["name"]
+    with leaves_nothing(world.stack):
+        resp = world.instructor.post("/api/users", fill_keys(body, new=new, taken=taken, sym=world.symbol))
+        assert_error(resp, status, code, field)
+    assert new not in [u["name"] for u in world.stack.anonymous().get("/api/users").json()]
+
+
+SESSION_CASES = [
+    # id, body ({instructor}: the instructor's id), status, code, field
+    ("user-id-missing", {}, 422, "invalid", "user_id"),
+    ("user-id-string", {"user_id": "1"}, 422, "invalid", "user_id"),
+    ("user-id-boolean", {"user_id": True}, 422, "invalid", "user_id"),
+    ("user-id-fractional", {"user_id": 1.5}, 422, "invalid", "user_id"),
+    ("user-id-unknown", {"user_id": 987654321}, 404, "not_found", "user_id"),
+    ("user-id-beyond-bigint", {"user_id": 10**20}, 422, "invalid", "user_id"),
+    ("instructor-without-password", {"user_id": "{instructor}"}, 401, "unauthorized", "password"),
+    ("instructor-wrong-password", {"user_id": "{instructor}", "password": "guess"}, 401, "unauthorized", "password"),
+    ("instructor-password-number", {"user_id": "{instructor}", "password": 1234}, 422, "invalid", "password"),
+    ("instructor-password-lone-surrogate", {"user_id": "{instructor}", "password": "x\ud800"}, 400,
+     "malformed_json", None),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "code", "field"), [c[1:] for c in SESSION_CASES],
+                         ids=[c[0] for c in SESSION_CASES])
+def test_invalid_login_is_refused(world, body, status, code, field):
+    if body.get("user_id") == "{instructor}":
+        body = {**body, "user_id": world.instructor.user_id}
+    with leaves_nothing(world.stack):
+        assert_error(world.stack.anonymous().post("/api/sessions", body), status, code, field)
+
+
+def test_instructor_order_for_an_out_of_range_user_id_is_refused(world):
+    with leaves_nothing(world.stack):
+        resp = world.instructor.post("/api/orders", order_body(world.symbol, user_id=2**40))
+        assert_error(resp, 422, "invalid", "user_id")
+
+
+def test_instructor_order_for_a_user_nobody_knows_is_refused(world):
+    with leaves_nothing(world.stack):
+        resp = world.instructor.post("/api/orders", order_body(world.symbol, user_id=987654))
+        assert_error(resp, 422, "unknown_user", "user_id")
+
+
+def test_instructor_order_for_a_known_user_is_placed_for_them(world):
+    resp = world.instructor.post("/api/orders", order_body(world.symbol, user_id=world.alice.user_id,
+                                                           limit_price="1.00", qty=1))
+    assert resp.status_code == 201 and resp.json()["user_id"] == world.alice.user_id
+    world.alice.wait_order(resp.json()["id"], "new")
+    assert world.alice.delete(f"/api/orders/{resp.json()['id']}").status_code == 202
+    world.alice.wait_order(resp.json()["id"], "canceled")
+
+
+def test_a_chunked_request_body_reaches_the_service(world):
+    body = json.dumps(order_body(world.symbol, limit_price="1.00", qty=1)).encode()
+    resp = world.alice.session.post(world.alice.base + "/api/orders", data=iter([body[:10], body[10:]]),
+                                    headers={"Content-Type": "application/json"}, timeout=30)
+    assert resp.status_code == 201, resp.text
+    assert world.alice.delete(f"/api/orders/{resp.json()['id']}").status_code == 202
+    world.alice.wait_order(resp.json()["id"], "canceled")
