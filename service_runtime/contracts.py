@@ -264,7 +264,7 @@ class OrderApproved(Event):
     collar_price: Decimal | None
 
 
-@event("order.rejected", "user_portfolio", ("stock_ordering", "user_portfolio", GATEWAY))
+@event("order.rejected", "user_portfolio", ("stock_ordering", "user_portfolio"))
 class OrderRejected(Event):
     """Produced by user_portfolio (no cash/shares) or by order_matching (market not open
     when the order reached the book); consumers key on the order, not the producer."""
@@ -276,7 +276,7 @@ class OrderRejected(Event):
     message: str
 
 
-@event("order.booked", "order_matching", ("stock_ordering", GATEWAY))
+@event("order.booked", "order_matching", ("stock_ordering",))
 class OrderBooked(Event):
     order_id: int
     user_id: int
@@ -305,7 +305,7 @@ class TradeExecuted(Event):
     executed_at: datetime
 
 
-@event("order.canceled", "order_matching", ("user_portfolio", "stock_ordering", GATEWAY))
+@event("order.canceled", "order_matching", ("user_portfolio", "stock_ordering"))
 class OrderCanceled(Event):
     order_id: int
     user_id: int
@@ -315,7 +315,7 @@ class OrderCanceled(Event):
     reason: str
 
 
-@event("order.expired", "order_matching", ("user_portfolio", "stock_ordering", GATEWAY))
+@event("order.expired", "order_matching", ("user_portfolio", "stock_ordering"))
 class OrderExpired(Event):
     order_id: int
     user_id: int

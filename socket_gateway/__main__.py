@@ -6,14 +6,15 @@ monkey.patch_all()
 
 import json  # noqa: E402
 import logging  # noqa: E402
+import signal  # noqa: E402
 
+import gevent  # noqa: E402
 from gevent import pywsgi  # noqa: E402
-from gevent.pywsgi import WSGIServer  # noqa: E402
 
 from service_runtime.config import get_settings  # noqa: E402
 from service_runtime.web import configure_logging  # noqa: E402
 
-from .app import Gateway  # noqa: E402
+from .app import create_gateway  # noqa: E402
 
 
 def _json_error(status: str, code: str, message: str) -> bytes:
@@ -31,8 +32,21 @@ pywsgi._BAD_REQUEST_RESPONSE = _json_error("400 Bad Request", "bad_request", "ma
 def main() -> None:
     settings = get_settings()
     configure_logging("gateway", settings.log_level)
-    server = WSGIServer((settings.host, settings.port), Gateway(settings), log=None, error_log=logging.getLogger("gevent"))
-    logging.getLogger("papertrade.gateway").info("gateway listening on http://%s:%d", settings.host, settings.port)
+    log = logging.getLogger("papertrade.gateway")
+    app, socketio, feed = create_gateway(settings)
+    server = pywsgi.WSGIServer((settings.host, settings.port), app, log=None,
+                               error_log=logging.getLogger("gevent"))
+    feed_greenlet = gevent.spawn(feed.run)
+
+    def stop() -> None:
+        log.info("gateway: stopping")
+        feed.stop()
+        server.stop(timeout=5)
+        feed_greenlet.kill(block=False)
+
+    gevent.signal_handler(signal.SIGTERM, stop)
+    gevent.signal_handler(signal.SIGINT, stop)
+    log.info("gateway listening on http://%s:%d", settings.host, settings.port)
     server.serve_forever()
 
 

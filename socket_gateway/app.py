@@ -1,38 +1,58 @@
-"""The gateway's WSGI application: the single origin at PAPERTRADE_PORT.
+"""The gateway: the single origin at PAPERTRADE_PORT.
 
-/api/...  -> the owning service (see routing.py)
-/healthz  -> the gateway's own health
-/         -> the built front end (frontend/dist), once built
+/socket.io/ -> Socket.IO (Flask-SocketIO under gevent): live pushes
+/api/...    -> the owning service (proxy.py, routing.py)
+/healthz    -> the gateway's own health (and whether its event feed is connected)
+/           -> the built front end (frontend/dist), index.html for client routes
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import mimetypes
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from service_runtime.config import Settings
+from flask import Flask, request
+from flask_socketio import SocketIO, join_room, leave_room
 
+from service_runtime.auth import InvalidToken, verify_token
+from service_runtime.config import Settings
+from service_runtime.contracts import Envelope
+from service_runtime.identifiers import is_symbol
+
+from .consumer import EventFeed
 from .proxy import ApiProxy
+from .push import INSTRUCTORS, pushes_for, symbol_room, user_room
 
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+MAX_SUBSCRIPTIONS = 200
+log = logging.getLogger("papertrade.gateway")
 
 
 class Gateway:
-    def __init__(self, settings: Settings, static_root: Path = FRONTEND_DIST) -> None:
+    """Plain WSGI for everything but Socket.IO: no Flask work on the /api hot path."""
+
+    def __init__(self, settings: Settings, static_root: Path = FRONTEND_DIST,
+                 health: Callable[[], dict[str, Any]] | None = None) -> None:
         self.settings = settings
         self.api = ApiProxy(settings)
         self.static_root = static_root
+        self.health = health or (lambda: {})
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         if path.startswith("/api/"):
             return self.api(environ, start_response)
         if path == "/healthz":
-            body = json.dumps({"status": "ok", "service": "socket_gateway"}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            detail = self.health()
+            ok = detail.get("feed_connected", True)
+            body = json.dumps({"status": "ok" if ok else "unavailable", "service": "socket_gateway",
+                               **detail}).encode()
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         return self.static(path, start_response)
 
@@ -44,10 +64,77 @@ class Gateway:
             target = root / "index.html"
         if not target.is_file():
             body = b"papertrade: the front end is not built (npm run build in frontend/). The API is at /api/."
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
+                                      ("Content-Length", str(len(body)))])
             return [body]
         data = target.read_bytes()
         ctype = mimetypes.guess_type(str(target))[0] or "application/octet-stream"
         cache = "no-cache" if target.name == "index.html" else "public, max-age=31536000, immutable"
-        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(data))), ("Cache-Control", cache)])
+        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(data))),
+                                  ("Cache-Control", cache), ("X-Content-Type-Options", "nosniff")])
         return [data]
+
+
+def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
+    app = Flask("socket_gateway")
+    socketio = SocketIO(async_mode="gevent", cors_allowed_origins=None, json=_json_module(),
+                        ping_interval=10, ping_timeout=10)
+
+    def push(envelope: Envelope) -> None:
+        for item in pushes_for(envelope):
+            for room in item.rooms:
+                socketio.emit(item.event, item.data, to=room)
+
+    feed = EventFeed(settings, push)
+    app.wsgi_app = Gateway(settings, health=lambda: {"feed_connected": feed.connected})  # type: ignore[method-assign]
+    socketio.init_app(app)
+
+    @socketio.on("connect")
+    def connect(auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not token:
+            return  # anonymous: public rooms only
+        try:
+            who = verify_token(settings.secret_key, str(token))
+        except InvalidToken as exc:
+            log.info("gateway: refused a socket with a bad token (%s) from %s", exc, request.remote_addr)
+            raise ConnectionRefusedError("invalid token") from exc
+        join_room(user_room(who.user_id))
+        if who.is_instructor:
+            join_room(INSTRUCTORS)
+
+    @socketio.on("subscribe")
+    def subscribe(data: Any = None) -> dict[str, Any]:
+        symbols = data.get("symbols") if isinstance(data, dict) else None
+        if not isinstance(symbols, list) or len(symbols) > MAX_SUBSCRIPTIONS:
+            return {"error": {"code": "invalid", "message": f"send {{\"symbols\": [...]}} (at most {MAX_SUBSCRIPTIONS})"}}
+        good = [s for s in symbols if is_symbol(s)]
+        for symbol in good:
+            join_room(symbol_room(symbol))
+        return {"subscribed": good}
+
+    @socketio.on("unsubscribe")
+    def unsubscribe(data: Any = None) -> dict[str, Any]:
+        symbols = data.get("symbols") if isinstance(data, dict) else None
+        good = [s for s in symbols if is_symbol(s)] if isinstance(symbols, list) else []
+        for symbol in good:
+            leave_room(symbol_room(symbol))
+        return {"unsubscribed": good}
+
+    return app, socketio, feed
+
+
+def _json_module() -> Any:
+    """Socket.IO payloads with Decimal as strings, like the REST API."""
+    from service_runtime import jsonio
+
+    class _Json:
+        @staticmethod
+        def dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
+            return jsonio.dumps(obj)
+
+        @staticmethod
+        def loads(text: str | bytes, *args: Any, **kwargs: Any) -> Any:
+            return jsonio.loads(text)
+
+    return _Json

@@ -1,0 +1,89 @@
+"""The gateway's feed from RabbitMQ: its own exclusive, non-durable queue per
+gateway process (so gateways scale out by adding processes), auto-ack (a lost
+push costs nothing: browsers refetch over REST on reconnect), reconnecting by
+itself. Runs as a greenlet; pika's blocking connection is cooperative under
+gevent's monkey patching."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import pika
+import pika.exceptions
+
+from service_runtime import contracts
+from service_runtime.bus import declare_topology
+from service_runtime.config import Settings
+
+log = logging.getLogger("papertrade.gateway")
+
+
+def gateway_bindings() -> list[str]:
+    return [f"{cls.TYPE}.#" for cls in contracts.consumed_by(contracts.GATEWAY)]
+
+
+class EventFeed:
+    def __init__(self, settings: Settings, deliver: Callable[[contracts.Envelope], None]) -> None:
+        self.settings = settings
+        self.deliver = deliver
+        self.connected = False
+        self.received = 0
+        self._stopping = False
+        self._connection: pika.BlockingConnection | None = None
+
+    def run(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            try:
+                self._consume()
+                backoff = 0.5
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                self.connected = False
+                if self._stopping:
+                    break
+                log.warning("gateway feed: %s: %s; reconnecting in %.1fs", type(exc).__name__, exc, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def stop(self) -> None:
+        self._stopping = True
+        conn = self._connection
+        if conn is not None and conn.is_open:
+            with contextlib.suppress(Exception):  # closing on shutdown; nothing left to protect
+                conn.add_callback_threadsafe(conn.close)
+
+    def _consume(self) -> None:
+        params = pika.URLParameters(self.settings.amqp_url)
+        params.client_properties = {"connection_name": "socket_gateway"}
+        params.heartbeat = 30
+        self._connection = conn = pika.BlockingConnection(params)
+        try:
+            channel = conn.channel()
+            declare_topology(channel, self.settings)
+            queue = channel.queue_declare("", exclusive=True, auto_delete=True,
+                                          arguments={"x-queue-type": "classic"}).method.queue
+            for key in gateway_bindings():
+                channel.queue_bind(queue, self.settings.exchange, routing_key=key)
+            channel.basic_consume(queue, self._on_message, auto_ack=True)
+            self.connected = True
+            log.info("gateway feed consuming %s", queue)
+            channel.start_consuming()
+        finally:
+            self.connected = False
+            if conn.is_open:
+                conn.close()
+
+    def _on_message(self, channel: object, method: object, props: object, body: bytes) -> None:
+        self.received += 1
+        try:
+            envelope = contracts.parse(body)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("gateway feed: unparseable message dropped: %s", exc)
+            return
+        try:
+            self.deliver(envelope)
+        except Exception:  # noqa: BLE001 - one bad push must not stop the feed
+            log.exception("gateway feed: pushing %s %s failed", envelope.type, envelope.id)
