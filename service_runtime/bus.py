@@ -117,11 +117,55 @@ class _Delivery:
     redelivered: bool
 
 
+class _Stats:
+    """What the worker did lately, logged every 10 s while there is activity."""
+
+    INTERVAL = 10.0
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.since = time.monotonic()
+        self.batches = self.events = self.relays = self.published = 0
+        self.tx_ms = self.confirm_ms = self.max_confirm_ms = self.max_tx_ms = 0.0
+        self.lag_ms: list[float] = []
+
+    def consumed(self, n: int, took_ms: float, envelopes: list[contracts.Envelope]) -> None:
+        self.batches += 1
+        self.events += n
+        self.tx_ms += took_ms
+        self.max_tx_ms = max(self.max_tx_ms, took_ms)
+        now = time.time()
+        self.lag_ms.append(max((now - e.occurred_at.timestamp()) * 1000 for e in envelopes))
+
+    def relayed(self, n: int, took_ms: float) -> None:
+        self.relays += 1
+        self.published += n
+        self.confirm_ms += took_ms
+        self.max_confirm_ms = max(self.max_confirm_ms, took_ms)
+
+    def maybe_report(self, service: str) -> None:
+        if time.monotonic() - self.since < self.INTERVAL:
+            return
+        if self.batches or self.relays:
+            lag = sorted(self.lag_ms)
+            log.info(
+                "%s stats: consumed %d events in %d batches (tx avg %.1f ms, max %.1f; event age at commit "
+                "p50 %.0f ms, max %.0f); relayed %d events in %d rounds (publish-to-confirm avg %.1f ms, max %.1f)",
+                service, self.events, self.batches, self.tx_ms / max(self.batches, 1), self.max_tx_ms,
+                lag[len(lag) // 2] if lag else 0, lag[-1] if lag else 0, self.published, self.relays,
+                self.confirm_ms / max(self.relays, 1), self.max_confirm_ms,
+            )
+        self.reset()
+
+
 @dataclass
 class _RelayState:
     in_flight: dict[int, int] = field(default_factory=dict)  # delivery tag -> outbox id
     confirmed: list[int] = field(default_factory=list)
     busy: bool = False
+    started: float = 0.0
     next_tag: int = 1
 
 
@@ -154,6 +198,7 @@ class EventWorker:
         self._failures: dict[bytes, int] = {}
         self.batches = 0
         self.events = 0
+        self.stats = _Stats()
 
     # ------------------------------------------------------------------ lifecycle
     def run(self) -> None:
@@ -340,7 +385,7 @@ class EventWorker:
         took = (time.perf_counter() - started) * 1000
         for env in envelopes:
             log.info("%s handled %s %s", self.service, env.type, env.id)
-        log.debug("%s batch of %d in %.1f ms, emitted %d", self.service, len(envelopes), took, len(emitted))
+        self.stats.consumed(len(envelopes), took, envelopes)
         if emitted:
             self._relay_kick()
 
@@ -388,6 +433,7 @@ class EventWorker:
             log.warning("%s relay: database unavailable: %s", self.service, exc)
             self._drop_db()
         self._relay_kick()
+        self.stats.maybe_report(self.service)
         self._connection.ioloop.call_later(1.0, self._schedule_maintenance)
 
     def _ensure_leadership(self) -> None:
@@ -432,6 +478,7 @@ class EventWorker:
         if not rows:
             return
         self._relay.busy = True
+        self._relay.started = time.perf_counter()
         copies = 2 if faults.enabled("publish_twice") else 1
         for outbox_id, routing_key, body in rows:
             for _ in range(copies):
@@ -473,7 +520,7 @@ class EventWorker:
                     # Not marked: they will be published again; inboxes drop the copies.
                     log.warning("%s relay: could not mark %d sent: %s", self.service, len(confirmed), exc)
                     self._drop_db()
-                log.debug("%s relay: %d events published", self.service, len(confirmed))
+                self.stats.relayed(len(confirmed), (time.perf_counter() - self._relay.started) * 1000)
             self._relay.busy = False
             self._relay_kick()
 

@@ -4,6 +4,7 @@ the process name, restart a process that dies, stop them all on Ctrl-C/SIGTERM."
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -14,6 +15,15 @@ import urllib.request
 from collections.abc import Iterable
 
 from .processes import ProcessSpec
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the supervisor dies, however it
+    dies (kill -9 included), so no process outlives it. Linux only."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
 
 COLORS = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96]
 
@@ -34,7 +44,7 @@ class Supervised:
         env = {**os.environ, **self.env, **self.spec.env, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
             self.spec.argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )
         self.started_at = time.monotonic()
         threading.Thread(target=self._pump, args=(self.proc,), daemon=True, name=f"log-{self.spec.name}").start()
