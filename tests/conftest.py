@@ -129,3 +129,37 @@ def sandbox(stack):  # noqa: ANN001, ANN201
     from tests.harness import Sandbox
 
     return Sandbox(stack)
+
+
+class StatementCounter:
+    """Counts the SQL statements sent through psycopg cursors (an executemany counts
+    once: it is pipelined into one round trip)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+
+    def reset(self) -> None:
+        self.count = 0
+        self.statements.clear()
+
+
+@pytest.fixture
+def statement_counter(monkeypatch: pytest.MonkeyPatch) -> StatementCounter:
+    counter = StatementCounter()
+    original_execute = psycopg.Cursor.execute
+    original_executemany = psycopg.Cursor.executemany
+
+    def execute(self, query, params=None, **kwargs):  # noqa: ANN001, ANN202
+        counter.count += 1
+        counter.statements.append(str(query)[:200])
+        return original_execute(self, query, params, **kwargs)
+
+    def executemany(self, query, params_seq, **kwargs):  # noqa: ANN001, ANN202
+        counter.count += 1
+        counter.statements.append("many: " + str(query)[:200])
+        return original_executemany(self, query, params_seq, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", execute)
+    monkeypatch.setattr(psycopg.Cursor, "executemany", executemany)
+    return counter

@@ -1,0 +1,73 @@
+import { int, pct, tone } from '../format';
+import type { Flash } from '../state';
+import type { Stock } from '../types';
+
+interface Props {
+  stocks: Stock[];
+  flash: Record<string, Flash>;
+  selected: string;
+  onSelect(symbol: string): void;
+}
+
+export function MarketWatch({ stocks, flash, selected, onSelect }: Props) {
+  return (
+    <section className="panel watch" aria-label="Market watch">
+      <div className="panel-head">
+        <h2>Market watch</h2>
+        <span className="muted small">{stocks.length} listed</span>
+      </div>
+      <div className="panel-body scroll">
+        <table className="grid" data-testid="market-watch">
+          <thead>
+            <tr>
+              <th>Symbol</th>
+              <th className="num">Last</th>
+              <th className="num">Chg</th>
+              <th className="num">Volume</th>
+            </tr>
+          </thead>
+          <tbody>
+            {stocks.map((s) => {
+              const f = flash[s.symbol];
+              const cls = ['clickable', s.symbol === selected ? 'selected' : '', f ? `flash-${f.dir}-${f.n % 2}` : '']
+                .filter(Boolean)
+                .join(' ');
+              return (
+                <tr
+                  key={s.symbol}
+                  data-testid={`watch-${s.symbol}`}
+                  className={cls}
+                  onClick={() => onSelect(s.symbol)}
+                  onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && onSelect(s.symbol)}
+                  tabIndex={0}
+                  aria-selected={s.symbol === selected}
+                >
+                  <td>
+                    <div className="sym">{s.symbol}</div>
+                    <div className="muted tiny ellipsis" title={s.name}>
+                      {s.name}
+                    </div>
+                  </td>
+                  <td className="num strong" data-testid={`watch-last-${s.symbol}`}>
+                    {s.last_price}
+                  </td>
+                  <td className={`num ${tone(s.change_pct)}`} data-testid={`watch-change-${s.symbol}`}>
+                    {pct(s.change_pct)}
+                  </td>
+                  <td className="num muted">{int(s.volume)}</td>
+                </tr>
+              );
+            })}
+            {stocks.length === 0 && (
+              <tr>
+                <td colSpan={4} className="empty">
+                  Loading stocks…
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,186 @@
+import {
+  CandlestickSeries,
+  ColorType,
+  CrosshairMode,
+  HistogramSeries,
+  createChart,
+  type IChartApi,
+  type ISeriesApi,
+  type Time,
+  type UTCTimestamp,
+} from 'lightweight-charts';
+import { useEffect, useRef } from 'react';
+import { int, pct, tone } from '../format';
+import type { Candle, Stock } from '../types';
+import type { Theme } from './Header';
+
+interface Props {
+  stock: Stock | undefined;
+  candles: Candle[];
+  version: number;
+  theme: Theme;
+}
+
+interface Palette {
+  bg: string;
+  text: string;
+  grid: string;
+  border: string;
+  up: string;
+  down: string;
+  upVol: string;
+  downVol: string;
+}
+
+// read from the CSS variables of the current theme
+function palette(): Palette {
+  const css = getComputedStyle(document.documentElement);
+  const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+  return {
+    bg: v('--panel', '#131722'),
+    text: v('--muted', '#8a93a6'),
+    grid: v('--grid', '#1e2330'),
+    border: v('--border', '#2a2f3b'),
+    up: v('--up', '#26a69a'),
+    down: v('--down', '#ef5350'),
+    upVol: v('--up-vol', 'rgba(38,166,154,0.45)'),
+    downVol: v('--down-vol', 'rgba(239,83,80,0.45)'),
+  };
+}
+
+const tickFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+const crossFmt = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hour12: false,
+});
+const toDate = (t: Time) => new Date((t as number) * 1000);
+
+// The chart plots numbers; the values shown as text elsewhere stay strings.
+function toBar(c: Candle) {
+  return {
+    time: c.time as UTCTimestamp,
+    open: Number(c.open),
+    high: Number(c.high),
+    low: Number(c.low),
+    close: Number(c.close),
+  };
+}
+
+function toVolume(c: Candle, p: Palette) {
+  return {
+    time: c.time as UTCTimestamp,
+    value: c.volume,
+    color: Number(c.close) >= Number(c.open) ? p.upVol : p.downVol,
+  };
+}
+
+export function PriceChart({ stock, candles, version, theme }: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const chart = useRef<{ api: IChartApi; candles: ISeriesApi<'Candlestick'>; volume: ISeriesApi<'Histogram'> } | null>(
+    null,
+  );
+  const shown = useRef<{ version: number; count: number }>({ version: -1, count: 0 });
+
+  useEffect(() => {
+    if (!box.current) return;
+    const api = createChart(box.current, {
+      autoSize: true,
+      layout: { background: { type: ColorType.Solid, color: 'transparent' }, fontSize: 11, attributionLogo: true },
+      crosshair: { mode: CrosshairMode.Normal },
+      rightPriceScale: { scaleMargins: { top: 0.08, bottom: 0.28 } },
+      timeScale: {
+        timeVisible: true,
+        secondsVisible: false,
+        rightOffset: 4,
+        barSpacing: 9,
+        tickMarkFormatter: (t: Time) => tickFmt.format(toDate(t)),
+      },
+      localization: { timeFormatter: (t: Time) => crossFmt.format(toDate(t)) },
+    });
+    const candleSeries = api.addSeries(CandlestickSeries, {
+      priceFormat: { type: 'price', precision: 2, minMove: 0.01 },
+    });
+    const volumeSeries = api.addSeries(HistogramSeries, {
+      priceScaleId: 'volume',
+      priceFormat: { type: 'volume' },
+      lastValueVisible: false,
+      priceLineVisible: false,
+    });
+    api.priceScale('volume').applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
+    chart.current = { api, candles: candleSeries, volume: volumeSeries };
+    shown.current = { version: -1, count: 0 };
+    return () => {
+      chart.current = null;
+      api.remove();
+    };
+  }, []);
+
+  // colors follow the theme
+  useEffect(() => {
+    const c = chart.current;
+    if (!c) return;
+    const p = palette();
+    c.api.applyOptions({
+      layout: { textColor: p.text },
+      grid: { vertLines: { color: p.grid }, horzLines: { color: p.grid } },
+      rightPriceScale: { borderColor: p.border },
+      timeScale: { borderColor: p.border },
+    });
+    c.candles.applyOptions({
+      upColor: p.up,
+      downColor: p.down,
+      borderUpColor: p.up,
+      borderDownColor: p.down,
+      wickUpColor: p.up,
+      wickDownColor: p.down,
+    });
+    shown.current = { version: -1, count: 0 }; // redraw volume bars in the new colors
+  }, [theme]);
+
+  // data: a new load replaces everything; a trade updates the last bar or adds one
+  useEffect(() => {
+    const c = chart.current;
+    if (!c) return;
+    const p = palette();
+    const s = shown.current;
+    const last = candles[candles.length - 1];
+    if (s.version === version && last && (candles.length === s.count || candles.length === s.count + 1)) {
+      c.candles.update(toBar(last));
+      c.volume.update(toVolume(last, p));
+    } else {
+      c.candles.setData(candles.map(toBar));
+      c.volume.setData(candles.map((x) => toVolume(x, p)));
+      if (s.version !== version) c.api.timeScale().scrollToRealTime();
+    }
+    shown.current = { version, count: candles.length };
+  }, [candles, version, theme]);
+
+  return (
+    <section className="panel chart-panel" aria-label="Price chart">
+      <div className="panel-head chart-head">
+        {stock ? (
+          <>
+            <h2 className="chart-symbol">{stock.symbol}</h2>
+            <span className="muted ellipsis chart-name">{stock.name}</span>
+            <span className="chart-last strong">{stock.last_price}</span>
+            <span className={tone(stock.change_pct)}>{pct(stock.change_pct)}</span>
+            <span className="ohlc muted">
+              O <b>{stock.open ?? '—'}</b> H <b>{stock.high ?? '—'}</b> L <b>{stock.low ?? '—'}</b> V{' '}
+              <b>{int(stock.volume)}</b>
+            </span>
+            <span className="muted small chart-interval">1m</span>
+          </>
+        ) : (
+          <h2>Chart</h2>
+        )}
+      </div>
+      <div className="chart-box" data-testid="chart">
+        <div className="chart-canvas" ref={box} />
+        {candles.length === 0 && <div className="chart-empty muted">No trades yet for {stock?.symbol ?? 'this symbol'}</div>}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { formatCents } from './money';
+import { checkTicket, newClientOrderId, parsePrice, parseQty, type TicketInput } from './ticket';
+
+const base: TicketInput = { symbol: 'AAPL', side: 'buy', type: 'limit', qty: '10', price: '189.50', tif: 'day' };
+
+describe('ticket quantity', () => {
+  it('accepts whole shares from 1 to 1,000,000', () => {
+    expect(parseQty('1')).toEqual({ qty: 1 });
+    expect(parseQty(' 250 ')).toEqual({ qty: 250 });
+    expect(parseQty('1000000')).toEqual({ qty: 1_000_000 });
+  });
+  it('refuses anything else', () => {
+    for (const bad of ['', '0', '-1', '1.5', '10.0', '1e3', 'ten', '1000001', '1,000']) {
+      expect(parseQty(bad)).toHaveProperty('error');
+    }
+  });
+});
+
+describe('ticket limit price', () => {
+  it('accepts positive prices on the 0.01 tick', () => {
+    expect(parsePrice('189.50')).toEqual({ cents: 18950n });
+    expect(parsePrice('0.01')).toEqual({ cents: 1n });
+    expect(parsePrice('190')).toEqual({ cents: 19000n });
+    expect(parsePrice('1000000')).toEqual({ cents: 100000000n });
+    expect(parsePrice('12.300')).toEqual({ cents: 1230n });
+  });
+  it('refuses zero, negatives, sub-tick, too large and garbage', () => {
+    expect(parsePrice('0')).toEqual({ error: 'Price must be greater than 0' });
+    expect(parsePrice('0.00')).toHaveProperty('error');
+    expect(parsePrice('-1')).toHaveProperty('error');
+    expect(parsePrice('189.505')).toEqual({ error: 'Price must be on the 0.01 tick' });
+    expect(parsePrice('1000000.01')).toHaveProperty('error');
+    expect(parsePrice('')).toHaveProperty('error');
+    expect(parsePrice('abc')).toHaveProperty('error');
+    expect(parsePrice('1e2')).toHaveProperty('error');
+  });
+});
+
+describe('checkTicket', () => {
+  it('builds the request body with a normalized price', () => {
+    const c = checkTicket({ ...base, price: '189.5' }, { buyingPower: '10000.00' });
+    expect(c.errors).toEqual([]);
+    expect(c.body).toEqual({ symbol: 'AAPL', side: 'buy', type: 'limit', qty: 10, limit_price: '189.50', time_in_force: 'day' });
+    expect(formatCents(c.estimateCents!)).toBe('1895.00');
+    expect(c.warning).toBeNull();
+  });
+
+  it('estimates a market order at the last price and sends no limit price', () => {
+    const c = checkTicket({ ...base, type: 'market', price: 'junk', qty: '3' }, { lastPrice: '0.10', buyingPower: '100.00' });
+    expect(c.errors).toEqual([]);
+    expect(formatCents(c.estimateCents!)).toBe('0.30');
+    expect(c.body).toEqual({ symbol: 'AAPL', side: 'buy', type: 'market', qty: 3, time_in_force: 'day' });
+  });
+
+  it('names the fields in error and sends nothing', () => {
+    const c = checkTicket({ ...base, qty: '0', price: '1.001' });
+    expect(c.errors.map((e) => e.field)).toEqual(['qty', 'limit_price']);
+    expect(c.body).toBeNull();
+    expect(c.estimateCents).toBeNull();
+    expect(checkTicket({ ...base, symbol: '' }).errors[0].field).toBe('symbol');
+  });
+
+  it('warns (without blocking) when buying power is short', () => {
+    const c = checkTicket({ ...base, qty: '100' }, { buyingPower: '18949.99' });
+    expect(c.body).not.toBeNull();
+    expect(c.warning).toMatch(/Not enough buying power/);
+    expect(checkTicket({ ...base, qty: '100' }, { buyingPower: '18950.00' }).warning).toBeNull();
+  });
+
+  it('warns when a market buy may exceed buying power at the 5% collar', () => {
+    const c = checkTicket({ ...base, type: 'market', qty: '100' }, { lastPrice: '100.00', buyingPower: '10400.00' });
+    expect(c.warning).toMatch(/5%/);
+    expect(checkTicket({ ...base, type: 'market', qty: '100' }, { lastPrice: '100.00', buyingPower: '10500.00' }).warning).toBeNull();
+  });
+
+  it('warns when selling more than the free shares', () => {
+    const c = checkTicket({ ...base, side: 'sell', qty: '11' }, { freeShares: 10 });
+    expect(c.warning).toBe('Not enough shares: selling 11, 10 free');
+    expect(checkTicket({ ...base, side: 'sell', qty: '10' }, { freeShares: 10 }).warning).toBeNull();
+  });
+
+  it('makes client order ids that fit the 48 character limit', () => {
+    const a = newClientOrderId();
+    expect(a.length).toBeLessThanOrEqual(48);
+    expect(a).not.toBe(newClientOrderId());
+  });
+});

@@ -1,0 +1,129 @@
+// The order ticket's rules: input checks before sending, the estimate in
+// integer cents, and the buying-power / free-shares warning.
+
+import { formatCents, toCents, toUnitsExact } from './money';
+import type { OrderRequest, OrderType, Side, TimeInForce } from './types';
+
+export const MAX_QTY = 1_000_000;
+export const MAX_PRICE_CENTS = 100_000_000n; // 1,000,000.00
+/** A market buy is reserved at a collar this many percent above the last price. */
+export const MARKET_COLLAR_PCT = 5n;
+
+export interface TicketInput {
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  qty: string;
+  price: string;
+  tif: TimeInForce;
+}
+
+export interface TicketContext {
+  /** last (or reference) price of the ticket's symbol */
+  lastPrice?: string | null;
+  /** the account's buying power, when logged in */
+  buyingPower?: string | null;
+  /** shares of the symbol not reserved by open sell orders */
+  freeShares?: number | null;
+}
+
+export interface FieldError {
+  field: 'symbol' | 'qty' | 'limit_price';
+  message: string;
+}
+
+export interface TicketCheck {
+  errors: FieldError[];
+  /** qty x price in cents (limit price, or the last price for a market order) */
+  estimateCents: bigint | null;
+  /** a non-blocking warning: not enough buying power or free shares */
+  warning: string | null;
+  /** the request body when there are no errors */
+  body: OrderRequest | null;
+}
+
+/** Whole shares 1..1,000,000, or an error message. */
+export function parseQty(text: string): { qty: number } | { error: string } {
+  const t = text.trim();
+  if (t === '') return { error: 'Enter a quantity' };
+  if (!/^\d+$/.test(t)) return { error: 'Quantity must be a whole number of shares' };
+  const qty = Number(t);
+  if (qty < 1 || qty > MAX_QTY) return { error: 'Quantity must be between 1 and 1,000,000' };
+  return { qty };
+}
+
+/** A limit price in cents: > 0, at most 1,000,000, on the 0.01 tick; or an error message. */
+export function parsePrice(text: string): { cents: bigint } | { error: string } {
+  const t = text.trim();
+  if (t === '') return { error: 'Enter a limit price' };
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(t)) return { error: 'Price must be a positive decimal number' };
+  const cents = toUnitsExact(t, 2);
+  if (cents === null) return { error: 'Price must be on the 0.01 tick' };
+  if (cents <= 0n) return { error: 'Price must be greater than 0' };
+  if (cents > MAX_PRICE_CENTS) return { error: 'Price must be at most 1,000,000' };
+  return { cents };
+}
+
+export function checkTicket(input: TicketInput, ctx: TicketContext = {}): TicketCheck {
+  const errors: FieldError[] = [];
+  if (!input.symbol) errors.push({ field: 'symbol', message: 'Choose a symbol' });
+
+  const q = parseQty(input.qty);
+  const qty = 'qty' in q ? q.qty : null;
+  if ('error' in q) errors.push({ field: 'qty', message: q.error });
+
+  let priceCents: bigint | null = null;
+  if (input.type === 'limit') {
+    const p = parsePrice(input.price);
+    if ('error' in p) errors.push({ field: 'limit_price', message: p.error });
+    else priceCents = p.cents;
+  } else {
+    priceCents = toCents(ctx.lastPrice ?? null);
+  }
+
+  const estimateCents = qty !== null && priceCents !== null ? BigInt(qty) * priceCents : null;
+
+  let warning: string | null = null;
+  if (qty !== null) {
+    if (input.side === 'buy' && estimateCents !== null && ctx.buyingPower != null) {
+      const bp = toCents(ctx.buyingPower);
+      if (bp !== null) {
+        if (estimateCents > bp) {
+          warning = `Not enough buying power: $${formatCents(estimateCents)} needed, $${formatCents(bp)} available`;
+        } else if (input.type === 'market') {
+          const reserve = ceilDiv(estimateCents * (100n + MARKET_COLLAR_PCT), 100n);
+          if (reserve > bp) {
+            warning = `A market buy reserves up to ${MARKET_COLLAR_PCT}% above the last price ($${formatCents(reserve)}); buying power is $${formatCents(bp)}`;
+          }
+        }
+      }
+    } else if (input.side === 'sell' && ctx.freeShares != null && qty > ctx.freeShares) {
+      warning = `Not enough shares: selling ${qty}, ${ctx.freeShares} free`;
+    }
+  }
+
+  const body: OrderRequest | null =
+    errors.length === 0 && qty !== null
+      ? {
+          symbol: input.symbol,
+          side: input.side,
+          type: input.type,
+          qty,
+          time_in_force: input.tif,
+          ...(input.type === 'limit' && priceCents !== null ? { limit_price: formatCents(priceCents) } : {}),
+        }
+      : null;
+
+  return { errors, estimateCents, warning, body };
+}
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  return (a + b - 1n) / b;
+}
+
+/** A client_order_id (at most 48 characters) that makes a retried POST idempotent. */
+export function newClientOrderId(): string {
+  const bytes = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(bytes);
+  return 'web-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}

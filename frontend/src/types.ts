@@ -1,0 +1,165 @@
+// Shapes of the papertrade public API (see shared DESIGN.md, "Public contract").
+// Money and prices are decimal strings exactly as the server sent them.
+
+export type Role = 'trader' | 'instructor' | 'bot';
+
+export interface User {
+  id: number;
+  name: string;
+  role: Role | string;
+}
+
+export interface Session {
+  token: string;
+  user: User;
+}
+
+export interface Position {
+  symbol: string;
+  qty: number;
+  reserved_qty: number;
+  avg_cost: string;
+  last_price: string;
+  market_value: string;
+  unrealized_pl: string;
+}
+
+export interface Portfolio {
+  user_id: number;
+  name?: string;
+  cash: string;
+  reserved_cash: string;
+  buying_power: string;
+  equity: string;
+  realized_pl: string;
+  unrealized_pl: string;
+  positions: Position[];
+}
+
+export interface Stock {
+  symbol: string;
+  name: string;
+  reference_price: string;
+  last_price: string;
+  open: string | null;
+  high: string | null;
+  low: string | null;
+  change_pct: string;
+  volume: number;
+  updated_at?: string;
+}
+
+/** `price` push: a stock's new last price and day statistics. */
+export interface PricePush {
+  symbol: string;
+  last_price: string;
+  open: string | null;
+  high: string | null;
+  low: string | null;
+  volume: number;
+  change_pct: string;
+  trade_seq?: number;
+}
+
+export interface Candle {
+  /** start of the minute, unix seconds (UTC) */
+  time: number;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: number;
+}
+
+export interface ApiCandle {
+  time: string;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: number;
+}
+
+export interface Trade {
+  seq: number;
+  symbol: string;
+  price: string;
+  qty: number;
+  ts: string;
+}
+
+export interface BookLevel {
+  price: string;
+  qty: number;
+  orders: number;
+}
+
+export interface Book {
+  symbol: string;
+  seq: number;
+  bids: BookLevel[];
+  asks: BookLevel[];
+}
+
+export type MarketStatus = 'open' | 'halted' | 'closed';
+
+export interface Market {
+  status: MarketStatus;
+  changed_at?: string;
+}
+
+export type Side = 'buy' | 'sell';
+export type OrderType = 'market' | 'limit';
+export type TimeInForce = 'day' | 'gtc' | 'ioc' | 'fok';
+export type OrderStatus =
+  | 'pending_new'
+  | 'new'
+  | 'partially_filled'
+  | 'pending_cancel'
+  | 'filled'
+  | 'canceled'
+  | 'expired'
+  | 'rejected';
+
+export interface Order {
+  id: number;
+  client_order_id: string | null;
+  user_id: number;
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  qty: number;
+  limit_price: string | null;
+  time_in_force: TimeInForce;
+  status: OrderStatus;
+  filled_qty: number;
+  filled_avg_price: string | null;
+  reject_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OrderHistoryEntry {
+  status: OrderStatus;
+  filled_qty: number;
+  detail: string | null;
+  at: string;
+}
+
+export interface OrderDetail extends Order {
+  history: OrderHistoryEntry[];
+}
+
+export interface OrderRequest {
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  qty: number;
+  limit_price?: string;
+  time_in_force: TimeInForce;
+  client_order_id?: string;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string };
+}

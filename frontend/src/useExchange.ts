@@ -1,0 +1,333 @@
+// The live connection to the exchange: REST snapshots, the Socket.IO feed,
+// the account switch. Every (re)connect refetches everything over REST, so a
+// push lost while disconnected costs nothing; while the socket is down the
+// screen refreshes itself over REST every few seconds.
+
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { io, type Socket } from 'socket.io-client';
+import { Api, ApiError } from './api';
+import { initialState, reducer, type State } from './state';
+import type { Book, Market, Order, OrderDetail, OrderRequest, Portfolio, PricePush, Session, Trade } from './types';
+
+const ACCOUNT_KEY = 'papertrade.account';
+const SYMBOL_KEY = 'papertrade.symbol';
+const POLL_MS = 4000;
+
+function stored(key: string): string | null {
+  try {
+    return window.localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function store(key: string, value: string): void {
+  try {
+    window.localStorage.setItem(key, value);
+  } catch {
+    // private mode: the choice is just not remembered
+  }
+}
+
+/** What the hook gives the screen. */
+export interface Exchange {
+  state: State;
+  /** the account being switched to (shown in the switcher at once), else the logged-in one */
+  accountId: number | null;
+  session: Session | null;
+  loginError: string | null;
+  switchAccount(userId: number): void;
+  select(symbol: string): void;
+  placeOrder(order: OrderRequest): Promise<Order>;
+  cancelOrder(id: number): Promise<void>;
+  orderDetail(id: number): Promise<OrderDetail>;
+}
+
+function stripDetail(o: OrderDetail | Order): Order {
+  const { history: _history, ...order } = o as OrderDetail;
+  void _history;
+  return order;
+}
+
+export function useExchange(): Exchange {
+  const api = useMemo(() => new Api(), []);
+  const [state, dispatch] = useReducer(reducer, initialState, (s) => ({
+    ...s,
+    selected: stored(SYMBOL_KEY) ?? '',
+  }));
+  const stateRef = useRef(state);
+  stateRef.current = state;
+
+  // undefined: not decided yet (users loading / first login); null: anonymous
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [pendingAccount, setPendingAccount] = useState<number | null>(null);
+  const [loginError, setLoginError] = useState<string | null>(null);
+  const loginSeq = useRef(0);
+  const socketRef = useRef<Socket | null>(null);
+  const lastRelogin = useRef(0);
+
+  // ---- REST loads -------------------------------------------------------
+
+  const ignore = useCallback((exc: unknown) => {
+    // A failed refresh is retried by the next one (reconnect or poll); the
+    // connection banner already says when the exchange is unreachable.
+    if (exc instanceof DOMException && exc.name === 'AbortError') return;
+  }, []);
+
+  const loadStocks = useCallback(async () => {
+    const stocks = await api.stocks();
+    dispatch({ type: 'stocks', stocks });
+    return stocks;
+  }, [api]);
+
+  const loadUsers = useCallback(async () => {
+    dispatch({ type: 'users', users: await api.users() });
+  }, [api]);
+
+  const loadMarket = useCallback(async () => {
+    dispatch({ type: 'market', market: await api.market() });
+  }, [api]);
+
+  const loadSymbol = useCallback(
+    async (symbol: string) => {
+      if (!symbol) return;
+      const book = api.book(symbol).then((b) => dispatch({ type: 'book', book: b }));
+      // trades before candles: the candles then already count every trade in the tape
+      const tapeAndCandles = api
+        .trades(symbol)
+        .then((trades) => dispatch({ type: 'trades', symbol, trades }))
+        .then(() => api.candles(symbol))
+        .then((candles) => dispatch({ type: 'candles', symbol, candles }));
+      await Promise.all([book, tapeAndCandles]);
+    },
+    [api],
+  );
+
+  const relogin = useRef<() => void>(() => undefined);
+
+  const loadAccount = useCallback(async () => {
+    const userId = stateRef.current.userId;
+    if (userId === null || !api.token) return;
+    try {
+      const [portfolio, open, closed] = await Promise.all([
+        api.portfolio(userId),
+        api.orders('open', 1000),
+        api.orders('closed', 200),
+      ]);
+      dispatch({ type: 'portfolio', portfolio });
+      dispatch({ type: 'orders', userId, orders: [...open, ...closed] });
+    } catch (exc) {
+      if (exc instanceof ApiError && exc.status === 401) relogin.current();
+      else throw exc;
+    }
+  }, [api]);
+
+  const refetchAll = useCallback(async () => {
+    const stocks = await loadStocks().catch(() => stateRef.current.stocks);
+    const socket = socketRef.current;
+    if (socket?.connected) socket.emit('subscribe', { symbols: stocks.map((s) => s.symbol) });
+    await Promise.all([
+      loadMarket().catch(ignore),
+      loadAccount().catch(ignore),
+      loadSymbol(stateRef.current.selected).catch(ignore),
+    ]);
+  }, [loadStocks, loadMarket, loadAccount, loadSymbol, ignore]);
+
+  // ---- accounts ---------------------------------------------------------
+
+  const login = useCallback(
+    async (userId: number) => {
+      const seq = ++loginSeq.current;
+      setPendingAccount(userId);
+      try {
+        const s = await api.login(userId);
+        if (seq !== loginSeq.current) return;
+        api.token = s.token;
+        store(ACCOUNT_KEY, String(userId));
+        setLoginError(null);
+        dispatch({ type: 'account', userId: s.user.id });
+        setSession(s);
+      } catch (exc) {
+        if (seq !== loginSeq.current) return;
+        setLoginError(exc instanceof Error ? exc.message : 'login failed');
+        setSession((cur) => (cur === undefined ? null : cur));
+      } finally {
+        if (seq === loginSeq.current) setPendingAccount(null);
+      }
+    },
+    [api],
+  );
+
+  relogin.current = () => {
+    const userId = stateRef.current.userId;
+    const now = Date.now();
+    if (userId === null || now - lastRelogin.current < 10_000) return;
+    lastRelogin.current = now;
+    void login(userId);
+  };
+
+  // first load: users, then the remembered trader (or the first one)
+  useEffect(() => {
+    let cancelled = false;
+    const start = async () => {
+      try {
+        const users = await api.users();
+        if (cancelled) return;
+        dispatch({ type: 'users', users });
+        const traders = users.filter((u) => u.role === 'trader');
+        const remembered = Number(stored(ACCOUNT_KEY));
+        const pick = traders.find((u) => u.id === remembered) ?? traders[0];
+        if (pick) await login(pick.id);
+        else setSession(null);
+      } catch {
+        if (!cancelled) {
+          setSession(null);
+          window.setTimeout(() => {
+            if (!cancelled) void start();
+          }, POLL_MS);
+        }
+      }
+    };
+    void start();
+    return () => {
+      cancelled = true;
+    };
+  }, [api, login]);
+
+  // public data at once, before the account is known
+  useEffect(() => {
+    void loadStocks().catch(ignore);
+    void loadMarket().catch(ignore);
+  }, [loadStocks, loadMarket, ignore]);
+
+  // ---- the socket: one per account (reconnects with the new token) -------
+
+  const token = session === undefined ? undefined : (session?.token ?? null);
+  useEffect(() => {
+    if (token === undefined) return;
+    const socket = io({
+      auth: token ? { token } : undefined,
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 5000,
+    });
+    socketRef.current = socket;
+    dispatch({ type: 'connection', connection: 'connecting' });
+    socket.on('connect', () => {
+      dispatch({ type: 'connection', connection: 'connected' });
+      void refetchAll();
+    });
+    let retry: number | undefined;
+    const retryLater = () => {
+      // the server refused us (not a network error): socket.io does not retry by itself
+      window.clearTimeout(retry);
+      retry = window.setTimeout(() => socket.connect(), 5000);
+    };
+    socket.on('disconnect', (reason) => {
+      dispatch({ type: 'connection', connection: 'disconnected' });
+      if (reason === 'io server disconnect') retryLater();
+    });
+    socket.on('connect_error', () => {
+      dispatch({ type: 'connection', connection: 'disconnected' });
+      if (!socket.active) {
+        relogin.current();
+        retryLater();
+      }
+    });
+    socket.on('price', (p: PricePush) => dispatch({ type: 'price', price: p }));
+    socket.on('trade', (t: Trade) => dispatch({ type: 'trade', trade: t }));
+    socket.on('book', (b: Book) => dispatch({ type: 'book', book: b }));
+    socket.on('market', (m: Market) => dispatch({ type: 'market', market: m }));
+    socket.on('order', (o: Order) => dispatch({ type: 'order', order: stripDetail(o) }));
+    socket.on('portfolio', (p: Portfolio) => dispatch({ type: 'portfolio', portfolio: p }));
+    // a stock listed or a user created: refresh those lists
+    socket.on('stock', () => void loadStocks().catch(ignore));
+    socket.on('user', () => void loadUsers().catch(ignore));
+    // the instructor reset the simulation: start over (tokens of the old epoch may be refused)
+    socket.on('reset', () => {
+      dispatch({ type: 'reset' });
+      lastRelogin.current = 0;
+      relogin.current();
+      void refetchAll();
+    });
+    // the account's data for this token, whether or not the socket comes up
+    void loadAccount().catch(ignore);
+    return () => {
+      window.clearTimeout(retry);
+      socket.removeAllListeners();
+      socket.disconnect();
+      if (socketRef.current === socket) socketRef.current = null;
+    };
+  }, [token, refetchAll, loadAccount, loadStocks, loadUsers, ignore]);
+
+  // subscribe again when the list of symbols changes while connected
+  const symbolsKey = state.stocks.map((s) => s.symbol).join(',');
+  useEffect(() => {
+    const socket = socketRef.current;
+    if (socket?.connected && symbolsKey) socket.emit('subscribe', { symbols: symbolsKey.split(',') });
+  }, [symbolsKey]);
+
+  // without the socket, keep the screen current over REST
+  useEffect(() => {
+    if (state.connection !== 'disconnected') return;
+    const timer = window.setInterval(() => void refetchAll(), POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [state.connection, refetchAll]);
+
+  // the selected symbol's chart, book and tape
+  useEffect(() => {
+    if (!state.selected) return;
+    store(SYMBOL_KEY, state.selected);
+    void loadSymbol(state.selected).catch(ignore);
+  }, [state.selected, loadSymbol, ignore]);
+
+  // ---- commands ---------------------------------------------------------
+
+  /** Without live pushes, look again shortly after a command. */
+  const followUp = useCallback(() => {
+    if (socketRef.current?.connected) return;
+    for (const ms of [400, 1500]) window.setTimeout(() => void loadAccount().catch(ignore), ms);
+  }, [loadAccount, ignore]);
+
+  const placeOrder = useCallback(
+    async (order: OrderRequest) => {
+      const placed = await api.placeOrder(order);
+      dispatch({ type: 'order', order: placed });
+      followUp();
+      return placed;
+    },
+    [api, followUp],
+  );
+
+  const cancelOrder = useCallback(
+    async (id: number) => {
+      try {
+        await api.cancelOrder(id);
+      } finally {
+        // 202 (cancel under way) or 409 (already final): show what it is now
+        api
+          .order(id)
+          .then((o) => dispatch({ type: 'order', order: stripDetail(o) }))
+          .catch(ignore);
+        followUp();
+      }
+    },
+    [api, followUp, ignore],
+  );
+
+  const orderDetail = useCallback((id: number) => api.order(id), [api]);
+
+  const switchAccount = useCallback((userId: number) => void login(userId), [login]);
+  const select = useCallback((symbol: string) => dispatch({ type: 'select', symbol }), []);
+
+  return {
+    state,
+    accountId: pendingAccount ?? state.userId,
+    session: session ?? null,
+    loginError,
+    switchAccount,
+    select,
+    placeOrder,
+    cancelOrder,
+    orderDetail,
+  };
+}
