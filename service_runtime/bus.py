@@ -383,8 +383,9 @@ class EventWorker:
             raise
         faults.crash_point("after_commit_before_ack")
         took = (time.perf_counter() - started) * 1000
-        for env in envelopes:
-            log.info("%s handled %s %s", self.service, env.type, env.id)
+        if log.isEnabledFor(logging.DEBUG):
+            for env in envelopes:
+                log.debug("%s handled %s %s", self.service, env.type, env.id)
         self.stats.consumed(len(envelopes), took, envelopes)
         if emitted:
             self._relay_kick()

@@ -1,0 +1,153 @@
+"""The trading screen in a real browser (Debian's Chromium driven by Playwright):
+two traders in two browser contexts trade with each other and both screens
+update live, without a reload. Screenshots of each step are kept in
+tests/artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from stack.local import ARTIFACTS
+from tests.harness import Sandbox
+
+pytestmark = pytest.mark.stack
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ARTIFACTS / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Screen:
+    """One person's browser window, with the console watched for errors."""
+
+    def __init__(self, browser, url: str, name: str) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 800})
+        self.page: Page = self.context.new_page()
+        self.name = name
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(url)
+
+    def shot(self, step: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(Path(SHOTS) / f"{step}-{self.name}.png"), full_page=True)
+
+    def tid(self, test_id: str):
+        return self.page.get_by_test_id(test_id)
+
+    def login_as(self, user_id: int) -> None:
+        self.tid("account-switcher").select_option(str(user_id))
+        expect(self.tid("portfolio-cash")).to_be_visible()
+
+    def place(self, symbol: str, side: str, qty: int, price: str | None, tif: str = "day") -> None:
+        self.tid("ticket-symbol").select_option(symbol)
+        self.tid(f"ticket-side-{side}").click()
+        self.tid("ticket-type").select_option("limit" if price else "market")
+        self.tid("ticket-qty").fill(str(qty))
+        if price:
+            self.tid("ticket-price").fill(price)
+        self.tid("ticket-tif").select_option(tif)
+        self.tid("ticket-submit").click()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def open_order_id(screen: Screen) -> int:
+    row = screen.tid("open-orders").locator("[data-testid^='order-']").first
+    expect(row).to_be_visible()
+    return int(re.sub(r"\D", "", row.get_attribute("data-testid")))
+
+
+def test_two_traders_trade_and_both_screens_update_live(stack, browser):
+    box = Sandbox(stack)
+    sym = box.symbol("50.00")
+    alice = box.trader("10000.00")
+    bob = box.trader("0.00", {sym: 100})
+    a = Screen(browser, stack.url, "alice")
+    b = Screen(browser, stack.url, "bob")
+    try:
+        a.login_as(alice.user_id)
+        b.login_as(bob.user_id)
+        expect(a.tid("portfolio-cash")).to_contain_text("10000.00")
+        a.shot("01-logged-in")
+
+        # A limit buy that rests: it shows as `new` in A's open orders.
+        a.place(sym, "buy", 10, "50.00")
+        buy_id = open_order_id(a)
+        expect(a.tid(f"order-status-{buy_id}")).to_have_text(re.compile("new"), timeout=15000)
+        expect(a.tid("portfolio-reserved")).to_contain_text("500.00")
+        a.shot("02-buy-resting")
+
+        # B sells into it from another browser context.
+        b.place(sym, "sell", 10, "50.00")
+        # Without a reload, both screens show the fill, the cash and the position.
+        expect(a.tid(f"history-status-{buy_id}")).to_have_text(re.compile("filled"), timeout=15000)
+        expect(a.tid("portfolio-cash")).to_contain_text("9500.00")
+        expect(a.tid(f"position-qty-{sym}")).to_have_text(re.compile(r"\b10\b"))
+        expect(b.tid("portfolio-cash")).to_contain_text("500.00", timeout=15000)
+        expect(b.tid(f"position-qty-{sym}")).to_have_text(re.compile(r"\b90\b"))
+        a.shot("03-filled")
+        b.shot("03-filled")
+
+        # The chart, the book and the tape show the trade.
+        a.tid(f"watch-{sym}").click()
+        expect(a.tid("tape").locator("[data-testid='tape-row']").first).to_contain_text("50.00", timeout=15000)
+        expect(a.tid("chart").locator("canvas").first).to_be_visible()
+        expect(a.tid("book-seq")).to_be_visible()
+        expect(a.tid(f"watch-last-{sym}")).to_contain_text("50.00")
+
+        # Cancel a resting order.
+        a.place(sym, "buy", 5, "40.00")
+        expect(a.tid("open-orders").locator("[data-testid^='order-']")).to_have_count(1, timeout=15000)
+        cancel_id = open_order_id(a)
+        expect(a.tid(f"order-status-{cancel_id}")).to_have_text(re.compile("new"), timeout=15000)
+        expect(a.tid("book-bids")).to_contain_text("40.00", timeout=15000)
+        a.shot("04-resting-before-cancel")
+        a.tid(f"cancel-{cancel_id}").click()
+        expect(a.tid(f"history-status-{cancel_id}")).to_have_text(re.compile("canceled"), timeout=15000)
+        a.shot("05-canceled")
+
+        # An order rejected for insufficient cash shows the reason.
+        a.place(sym, "buy", 1000, "50.00")
+        rejected = a.tid("order-history").locator("[data-testid^='history-reason-']").filter(
+            has_text=re.compile("insufficient_cash"))
+        expect(rejected.first).to_be_visible(timeout=15000)
+        a.shot("06-rejected")
+        assert a.errors == [] and b.errors == []
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_screen_works_on_a_narrow_window_and_in_the_light_theme(stack, browser):
+    screen = Screen(browser, stack.url, "narrow")
+    try:
+        screen.page.set_viewport_size({"width": 420, "height": 900})
+        screen.login_as(stack.users["Carol"])
+        expect(screen.tid("ticket-submit")).to_be_visible()
+        screen.tid("theme-toggle").click()
+        screen.shot("07-narrow-light")
+        width = screen.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 440, f"page scrolls sideways at 420 px: {width}"
+        assert screen.errors == []
+    finally:
+        screen.close()
