@@ -10,7 +10,8 @@ bind = os.environ.get("PAPERTRADE_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("PAPERTRADE_API_PROCESSES", "1"))
 worker_class = "gthread"
 threads = int(os.environ.get("PAPERTRADE_API_THREADS", "32"))
-keepalive = 30
+# Longer than the gateway usually leaves a pooled connection idle.
+keepalive = 120
 graceful_timeout = 10
 timeout = 30
 accesslog = None

@@ -10,6 +10,7 @@ import signal  # noqa: E402
 
 import gevent  # noqa: E402
 from gevent import pywsgi  # noqa: E402
+from geventwebsocket.handler import WebSocketHandler  # noqa: E402
 
 from service_runtime.config import get_settings  # noqa: E402
 from service_runtime.web import configure_logging  # noqa: E402
@@ -34,8 +35,10 @@ def main() -> None:
     configure_logging("gateway", settings.log_level)
     log = logging.getLogger("papertrade.gateway")
     app, socketio, feed = create_gateway(settings)
+    # gevent-websocket's handler takes the socket over after a WebSocket upgrade;
+    # without it pywsgi goes on reading frames as if they were HTTP requests.
     server = pywsgi.WSGIServer((settings.host, settings.port), app, log=None,
-                               error_log=logging.getLogger("gevent"))
+                               error_log=logging.getLogger("gevent"), handler_class=WebSocketHandler)
     feed_greenlet = gevent.spawn(feed.run)
 
     def stop() -> None:

@@ -6,6 +6,7 @@ answers 503 with Retry-After rather than hanging the browser.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -38,6 +39,16 @@ def _error(start_response: Callable, status: str, code: str, message: str, retry
     return [body]
 
 
+_CLOSED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+def _server_closed_idle_connection(exc: Exception) -> bool:
+    """The service closed a kept-alive connection just as we reused it: it never
+    read the request, so sending it again on a fresh connection is safe."""
+    candidates = [exc, exc.__cause__, exc.__context__, *getattr(exc, "args", ())]
+    return any(isinstance(c, _CLOSED) for c in candidates)
+
+
 class ApiProxy:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -45,6 +56,17 @@ class ApiProxy:
             num_pools=8, maxsize=64, block=False, retries=False,
             timeout=urllib3.Timeout(connect=2.0, read=30.0),
         )
+
+    def _forward(self, method: str, url: str, body: bytes, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+        try:
+            return self.pool.request(method, url, body=body or None, headers=headers, redirect=False,
+                                     preload_content=True)
+        except urllib3.exceptions.ProtocolError as exc:
+            if not _server_closed_idle_connection(exc):
+                raise
+            log.info("gateway: %s %s: pooled connection was closed by the service; resending", method, url)
+            return self.pool.request(method, url, body=body or None, headers=headers, redirect=False,
+                                     preload_content=True)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -78,10 +100,7 @@ class ApiProxy:
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         headers["X-Forwarded-For"] = environ.get("REMOTE_ADDR", "")
         try:
-            resp = self.pool.request(
-                environ["REQUEST_METHOD"], url, body=body or None, headers=headers, redirect=False,
-                preload_content=True,
-            )
+            resp = self._forward(environ["REQUEST_METHOD"], url, body, headers)
         except urllib3.exceptions.HTTPError as exc:
             log.warning("gateway: %s unavailable for %s %s: %s", service, environ["REQUEST_METHOD"], path, exc)
             return _error(start_response, "503 Service Unavailable", "unavailable", f"{service} is unavailable", 2)

@@ -1,14 +1,22 @@
 """stock_data reacts to executions: each trade.executed extends the tape, moves the
 stock's last price and day stats and its 1-minute candle; once per batch, one
-price.updated per symbol that traded (never one per trade)."""
+price.updated per symbol that traded (never one per trade).
+
+A batch costs a constant number of statements, whatever its size: `prefetch` locks
+the batch's stocks and learns which of its trades are already on the tape (two
+queries), the handler applies each new trade in memory, and `write_and_announce`
+writes the tape, the candles and the stocks with one statement each."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import psycopg
 
-from service_runtime.contracts import TradeExecuted
+from service_runtime.contracts import Event, TradeExecuted
 from service_runtime.handlers import EventHandlers, NotReady, UnitOfWork, release_now
 
 from . import store
@@ -22,22 +30,78 @@ def symbol_key(symbol: str) -> str:
     return f"symbol:{symbol}"
 
 
+@dataclass
+class TradeBatch:
+    """What a batch has loaded and what it will write (kept in uow.touched["trade_batch"])."""
+
+    stocks: dict[str, dict[str, Any]] = field(default_factory=dict)  # locked rows, changed in memory
+    checked: set[int] = field(default_factory=set)  # trade ids whose presence on the tape is known
+    on_tape: set[int] = field(default_factory=set)  # ... of which these are on it (or applied now)
+    tape: list[TradeExecuted] = field(default_factory=list)  # new trades to insert
+    candles: dict[tuple[str, datetime], dict[str, Any]] = field(default_factory=dict)
+
+
+def _batch(uow: UnitOfWork) -> TradeBatch:
+    return uow.touched.setdefault("trade_batch", TradeBatch())  # type: ignore[arg-type, return-value]
+
+
+@handlers.before_batch
+def prefetch(uow: UnitOfWork, events: list[Event]) -> None:
+    trades = [e for e in events if isinstance(e, TradeExecuted)]
+    if not trades:
+        return
+    batch = _batch(uow)
+    # Lock the stocks first, so concurrent batches on one symbol apply one after the
+    # other, and only then look at the tape (it now holds what they committed).
+    batch.stocks.update(store.stocks_for_update(uow.conn, {t.symbol for t in trades}))
+    ids = {t.trade_id for t in trades}
+    batch.on_tape |= store.trades_on_tape(uow.conn, ids)
+    batch.checked |= ids
+
+
+def _stock(uow: UnitOfWork, batch: TradeBatch, symbol: str) -> dict[str, Any]:
+    stock = batch.stocks.get(symbol)
+    if stock is None:
+        # Not prefetched (an event released mid-batch), or not listed when the batch
+        # started: ask now, as the listing may have committed since.
+        stock = store.get_stock(uow.conn, symbol, for_update=True)
+        if stock is None:
+            raise NotReady(symbol_key(symbol))
+        batch.stocks[symbol] = stock
+    return stock
+
+
 @handlers.on(TradeExecuted)
 def apply_trade(uow: UnitOfWork, event: TradeExecuted) -> None:
-    # Lock the stock first so concurrent batches on one symbol apply one after the other.
-    if store.get_stock(uow.conn, event.symbol, for_update=True) is None:
-        raise NotReady(symbol_key(event.symbol))
-    if store.record_trade(uow.conn, event):
-        uow.touch("symbol", event.symbol)
-    else:
+    batch = _batch(uow)
+    stock = _stock(uow, batch, event.symbol)  # raises NotReady before anything changes
+    if event.trade_id not in batch.checked:
+        batch.on_tape |= store.trades_on_tape(uow.conn, {event.trade_id})
+        batch.checked.add(event.trade_id)
+    if event.trade_id in batch.on_tape:
         log.info("trade %s (%s seq %s) already on the tape", event.trade_id, event.symbol, event.seq)
+        return
+    batch.on_tape.add(event.trade_id)
+    store.apply_to_stock(stock, event)
+    store.add_to_candle(batch.candles, event)
+    batch.tape.append(event)
+    uow.touch("symbol", event.symbol)
 
 
 @handlers.after_batch
-def announce_prices(uow: UnitOfWork) -> None:
-    for symbol in sorted(uow.touched.get("symbol", ())):
-        row = store.get_stock(uow.conn, symbol)
-        if row is not None and row["last_price"] is not None:
+def write_and_announce(uow: UnitOfWork) -> None:
+    """Write the batch's new trades, candles and stock statistics (one statement each),
+    then emit one price.updated per symbol that traded."""
+    batch: TradeBatch | None = uow.touched.get("trade_batch")  # type: ignore[assignment]
+    if batch is None or not batch.tape:
+        return
+    symbols = sorted(uow.touched.get("symbol", ()))
+    store.insert_trades(uow.conn, batch.tape)
+    store.upsert_candles(uow.conn, list(batch.candles.values()))
+    store.update_stocks(uow.conn, [batch.stocks[s] for s in symbols])
+    for symbol in symbols:
+        row = batch.stocks[symbol]
+        if row["last_price"] is not None:
             uow.emit(store.price_updated_event(row))
 
 

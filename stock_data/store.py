@@ -6,13 +6,15 @@ their transaction: the state change and its event commit together.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import psycopg
 
 from service_runtime.contracts import MarketStatusChanged, PriceUpdated, StockListed, TradeExecuted
 from service_runtime.handlers import emit_now
+from service_runtime.money import TICK
 
 from .domain import INTERVALS, MARKET_STATUSES, change_pct
 
@@ -92,58 +94,130 @@ def change_market_and_announce(conn: psycopg.Connection, status: str) -> tuple[s
 
 # --- trades, prices, candles ----------------------------------------------
 
-def record_trade(conn: psycopg.Connection, trade: TradeExecuted) -> bool:
-    """Apply one execution to the tape, the stock's day stats and its 1-minute candle.
-    False (and nothing changed) when this trade_id was applied before. The stock must exist."""
-    inserted = conn.execute(
-        """
-        INSERT INTO trades (trade_id, symbol, seq, price, qty, executed_at)
-        VALUES (%s, %s, %s, %s, %s, %s)
-        ON CONFLICT (trade_id) DO NOTHING
-        RETURNING trade_id
-        """,
-        (trade.trade_id, trade.symbol, trade.seq, trade.price, trade.qty, trade.executed_at),
-    ).fetchone()
-    if inserted is None:
-        return False
-    params = {"symbol": trade.symbol, "seq": trade.seq, "price": trade.price, "qty": trade.qty,
-              "at": trade.executed_at}
-    # last_price follows only a newer seq, day_open belongs to the lowest seq, so a
-    # trade applied late never moves either the wrong way.
-    conn.execute(
-        """
-        UPDATE stocks SET
-            last_price      = CASE WHEN last_price IS NULL OR %(seq)s > last_trade_seq
-                                   THEN %(price)s ELSE last_price END,
-            last_trade_seq  = GREATEST(last_trade_seq, %(seq)s),
-            day_open        = CASE WHEN first_trade_seq IS NULL OR %(seq)s < first_trade_seq
-                                   THEN %(price)s ELSE day_open END,
-            first_trade_seq = LEAST(first_trade_seq, %(seq)s),
-            day_high        = GREATEST(day_high, %(price)s),
-            day_low         = LEAST(day_low, %(price)s),
-            volume          = volume + %(qty)s,
-            updated_at      = now()
-        WHERE symbol = %(symbol)s
-        """,
-        params,
-    )
-    conn.execute(
-        """
-        INSERT INTO candles AS c (symbol, start, open, high, low, close, volume, open_seq, close_seq)
-        VALUES (%(symbol)s, date_bin('1 minute', %(at)s::timestamptz, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
-                %(price)s, %(price)s, %(price)s, %(price)s, %(qty)s, %(seq)s, %(seq)s)
-        ON CONFLICT (symbol, start) DO UPDATE SET
-            open      = CASE WHEN EXCLUDED.open_seq < c.open_seq THEN EXCLUDED.open ELSE c.open END,
-            open_seq  = LEAST(c.open_seq, EXCLUDED.open_seq),
-            high      = GREATEST(c.high, EXCLUDED.high),
-            low       = LEAST(c.low, EXCLUDED.low),
-            close     = CASE WHEN EXCLUDED.close_seq > c.close_seq THEN EXCLUDED.close ELSE c.close END,
-            close_seq = GREATEST(c.close_seq, EXCLUDED.close_seq),
-            volume    = c.volume + EXCLUDED.volume
-        """,
-        params,
-    )
-    return True
+def stocks_for_update(conn: psycopg.Connection, symbols: set[str]) -> dict[str, dict[str, Any]]:
+    """Many stocks in one query, locked (in symbol order, so two batches never deadlock);
+    symbols not listed are simply absent. Lock before asking which trades are on the
+    tape: a concurrent batch on the same symbol has then committed its trades."""
+    if not symbols:
+        return {}
+    rows = conn.execute(
+        "SELECT * FROM stocks WHERE symbol = ANY(%s::text[]) ORDER BY symbol FOR UPDATE", (sorted(symbols),)
+    ).fetchall()
+    return {row["symbol"]: row for row in rows}
+
+
+def trades_on_tape(conn: psycopg.Connection, trade_ids: set[int]) -> set[int]:
+    """Which of these trade ids are already on the tape (applied before)."""
+    if not trade_ids:
+        return set()
+    rows = conn.execute(
+        "SELECT trade_id FROM trades WHERE trade_id = ANY(%s::bigint[])", (sorted(trade_ids),)
+    ).fetchall()
+    return {row["trade_id"] for row in rows}
+
+
+def _price(value: Decimal) -> Decimal:
+    """A price as the NUMERIC(20, 2) columns store it."""
+    return value.quantize(TICK, rounding=ROUND_HALF_UP)
+
+
+def minute_of(at: datetime) -> datetime:
+    """The start of the 1-minute candle `at` falls in (the key candles are merged under;
+    the database's date_bin stays the authority on the stored value)."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return at.replace(second=0, microsecond=0)
+
+
+def apply_to_stock(stock: dict[str, Any], trade: TradeExecuted) -> None:
+    """Apply one new execution to a stock row in memory. last_price follows only a newer
+    seq and day_open belongs to the lowest seq, so a trade applied late never moves
+    either the wrong way."""
+    price = _price(trade.price)
+    if stock["last_price"] is None or trade.seq > stock["last_trade_seq"]:
+        stock["last_price"] = price
+    stock["last_trade_seq"] = max(stock["last_trade_seq"], trade.seq)
+    if stock["first_trade_seq"] is None or trade.seq < stock["first_trade_seq"]:
+        stock["day_open"] = price
+        stock["first_trade_seq"] = trade.seq
+    stock["day_high"] = price if stock["day_high"] is None else max(stock["day_high"], price)
+    stock["day_low"] = price if stock["day_low"] is None else min(stock["day_low"], price)
+    stock["volume"] += trade.qty
+
+
+def add_to_candle(candles: dict[tuple[str, datetime], dict[str, Any]], trade: TradeExecuted) -> None:
+    """Fold one new execution into the batch's 1-minute candles (open = lowest seq's price,
+    close = highest seq's); upsert_candles merges them with the rows already stored."""
+    price = _price(trade.price)
+    key = (trade.symbol, minute_of(trade.executed_at))
+    candle = candles.get(key)
+    if candle is None:
+        candles[key] = {"symbol": trade.symbol, "start": key[1], "open": price, "high": price, "low": price,
+                        "close": price, "volume": trade.qty, "open_seq": trade.seq, "close_seq": trade.seq}
+        return
+    if trade.seq < candle["open_seq"]:
+        candle["open"], candle["open_seq"] = price, trade.seq
+    if trade.seq > candle["close_seq"]:
+        candle["close"], candle["close_seq"] = price, trade.seq
+    candle["high"] = max(candle["high"], price)
+    candle["low"] = min(candle["low"], price)
+    candle["volume"] += trade.qty
+
+
+def insert_trades(conn: psycopg.Connection, trades: list[TradeExecuted]) -> None:
+    """Put new executions on the tape (one pipelined statement)."""
+    if not trades:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO trades (trade_id, symbol, seq, price, qty, executed_at)
+            VALUES (%s, %s, %s, %s, %s, %s)
+            ON CONFLICT (trade_id) DO NOTHING
+            """,
+            [(t.trade_id, t.symbol, t.seq, t.price, t.qty, t.executed_at) for t in trades],
+        )
+
+
+def upsert_candles(conn: psycopg.Connection, candles: list[dict[str, Any]]) -> None:
+    """Merge a batch's 1-minute candles (see add_to_candle) into the stored ones, one
+    pipelined statement: the earlier open, the later close, the wider range, the sum."""
+    if not candles:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO candles AS c (symbol, start, open, high, low, close, volume, open_seq, close_seq)
+            VALUES (%(symbol)s,
+                    date_bin('1 minute', %(start)s::timestamptz, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
+                    %(open)s, %(high)s, %(low)s, %(close)s, %(volume)s, %(open_seq)s, %(close_seq)s)
+            ON CONFLICT (symbol, start) DO UPDATE SET
+                open      = CASE WHEN EXCLUDED.open_seq < c.open_seq THEN EXCLUDED.open ELSE c.open END,
+                open_seq  = LEAST(c.open_seq, EXCLUDED.open_seq),
+                high      = GREATEST(c.high, EXCLUDED.high),
+                low       = LEAST(c.low, EXCLUDED.low),
+                close     = CASE WHEN EXCLUDED.close_seq > c.close_seq THEN EXCLUDED.close ELSE c.close END,
+                close_seq = GREATEST(c.close_seq, EXCLUDED.close_seq),
+                volume    = c.volume + EXCLUDED.volume
+            """,
+            candles,
+        )
+
+
+def update_stocks(conn: psycopg.Connection, stocks: list[dict[str, Any]]) -> None:
+    """Write back the day statistics apply_to_stock computed (one pipelined statement)."""
+    if not stocks:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            UPDATE stocks SET last_price = %(last_price)s, last_trade_seq = %(last_trade_seq)s,
+                   day_open = %(day_open)s, first_trade_seq = %(first_trade_seq)s, day_high = %(day_high)s,
+                   day_low = %(day_low)s, volume = %(volume)s, updated_at = now()
+            WHERE symbol = %(symbol)s
+            """,
+            stocks,
+        )
 
 
 def price_updated_event(row: dict[str, Any]) -> PriceUpdated:

@@ -1,11 +1,19 @@
 """stock_ordering's event handlers: what it learns (users, symbols, market status)
-and how each order's status moves as portfolio and matching report on it."""
+and how each order's status moves as portfolio and matching report on it.
+
+A batch costs a constant number of statements, whatever its size: `prefetch` locks
+and loads every order the batch mentions in one query, the handlers change those
+rows in memory (and queue their history rows), and `write_and_announce` writes
+every changed order with one UPDATE and every history row with one INSERT, then
+emits one order.updated per changed order."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from service_runtime.contracts import (
+    Event,
     MarketStatusChanged,
     OrderApproved,
     OrderBooked,
@@ -25,21 +33,59 @@ from .domain import order_json
 log = logging.getLogger("papertrade.orders")
 handlers = EventHandlers("stock_ordering")
 
+# Per-batch scratch space in uow.touched: the orders as this batch last saw them, the
+# ids the prefetch found missing, and the history rows to insert at the end.
+ROWS, MISSING, HISTORY = "order_rows", "order_missing", "order_history"
+ABOUT_ONE_ORDER = (OrderApproved, OrderRejected, OrderBooked, OrderCanceled, OrderExpired)
+
+
+def _scratch(uow: UnitOfWork, key: str, empty: Any) -> Any:
+    return uow.touched.setdefault(key, empty)
+
+
+@handlers.before_batch
+def prefetch(uow: UnitOfWork, events: list[Event]) -> None:
+    """Lock and load, in one query, every order the batch's events mention."""
+    ids: set[int] = set()
+    for event in events:
+        if isinstance(event, TradeExecuted):
+            ids.update((event.buy_order_id, event.sell_order_id))
+        elif isinstance(event, ABOUT_ONE_ORDER):
+            ids.add(event.order_id)
+    if not ids:
+        return
+    rows = store.orders_for_update(uow.conn, ids)
+    cache = _scratch(uow, ROWS, {})
+    for order_id, row in rows.items():
+        cache.setdefault(order_id, row)
+    _scratch(uow, MISSING, set()).update(ids - rows.keys())
+
 
 def _load(uow: UnitOfWork, order_id: int) -> dict | None:
-    """The order as this batch last saw it (batches often touch one order several times)."""
-    cache = uow.touched.setdefault("order_rows", {})  # type: ignore[arg-type]
-    if order_id not in cache:
+    """The order as this batch last saw it (batches often touch one order several times).
+    Prefetched for the batch's events; loaded singly for any other (a released event)."""
+    cache = _scratch(uow, ROWS, {})
+    if order_id in cache:
+        return cache[order_id]
+    row = None
+    if order_id not in _scratch(uow, MISSING, set()):
         row = store.get_order(uow.conn, order_id, for_update=True)
-        if row is None:
-            log.warning("event for unknown order %s ignored", order_id)
-            return None
-        cache[order_id] = row
-    return cache[order_id]
+    if row is None:
+        log.warning("event for unknown order %s ignored", order_id)
+        return None
+    cache[order_id] = row
+    return row
+
+
+def _history(uow: UnitOfWork, order: dict, detail: str | None) -> None:
+    _scratch(uow, HISTORY, []).append((order["id"], order["status"], order["filled_qty"], detail))
 
 
 def _save(uow: UnitOfWork, order: dict, detail: str | None = None) -> None:
-    store.save_order(uow.conn, order, detail)
+    """Derive the order's status now (a history row when it changed); the row itself is
+    written once, at the end of the batch."""
+    if store.refresh_status(order):
+        _history(uow, order, detail)
     uow.touch("order", order["id"])
 
 
@@ -71,7 +117,7 @@ def approved(uow: UnitOfWork, event: OrderApproved) -> None:
     # knows the book has seen it.
     order = _load(uow, event.order_id)
     if order is not None and not order["final_status"]:
-        store.add_history(uow.conn, [(order["id"], order["status"], order["filled_qty"], "approved")])
+        _history(uow, order, "approved")
 
 
 @handlers.on(OrderRejected)
@@ -128,8 +174,12 @@ def _finish(uow: UnitOfWork, order_id: int, final: str, filled_qty: int, detail:
 
 
 @handlers.after_batch
-def announce_changed_orders(uow: UnitOfWork) -> None:
-    rows = uow.touched.get("order_rows", {})
-    for order_id in sorted(uow.touched.get("order", ())):
-        order = rows[order_id]  # type: ignore[index]
-        uow.emit(OrderUpdated(order_id=order_id, user_id=order["user_id"], order=order_json(order)))
+def write_and_announce(uow: UnitOfWork) -> None:
+    """Write the batch's changed orders (one UPDATE) and history rows (one INSERT), then
+    emit one order.updated per changed order."""
+    rows = uow.touched.get(ROWS, {})
+    changed = [rows[order_id] for order_id in sorted(uow.touched.get("order", ()))]  # type: ignore[index]
+    store.update_orders(uow.conn, changed)
+    store.add_history(uow.conn, uow.touched.get(HISTORY, []))  # type: ignore[arg-type]
+    for order in changed:
+        uow.emit(OrderUpdated(order_id=order["id"], user_id=order["user_id"], order=order_json(order)))

@@ -72,6 +72,18 @@ def get_order(conn: psycopg.Connection, order_id: int, for_update: bool = False)
     return conn.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s{lock}", (order_id,)).fetchone()
 
 
+def orders_for_update(conn: psycopg.Connection, order_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Many orders by id in one query, locked (in id order, so two batches never deadlock);
+    ids that do not exist are simply absent."""
+    if not order_ids:
+        return {}
+    rows = conn.execute(
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
+        (sorted(order_ids),),
+    ).fetchall()
+    return {row["id"]: row for row in rows}
+
+
 def list_orders(
     conn: psycopg.Connection, user_id: int | None, status: str, symbol: str | None, limit: int
 ) -> list[dict[str, Any]]:
@@ -113,25 +125,50 @@ def history(conn: psycopg.Connection, order_id: int) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-def save_order(conn: psycopg.Connection, order: dict[str, Any], detail: str | None = None) -> bool:
-    """Write an order's cumulative facts back with its derived status; record a
-    history row when the status changed. Returns whether the status changed."""
+def refresh_status(order: dict[str, Any]) -> bool:
+    """Set the order's status to the one its cumulative facts give; True when it changed
+    (that change is what a history row records)."""
     new_status = derive_status(order)
     changed = new_status != order["status"]
     order["status"] = new_status
-    row = conn.execute(
-        """
-        UPDATE orders SET status = %s, filled_qty = %s, filled_notional = %s, booked = %s,
-               cancel_requested = %s, final_status = %s, reject_reason = %s, updated_at = now()
-        WHERE id = %s RETURNING updated_at
-        """,
-        (new_status, order["filled_qty"], order["filled_notional"], order["booked"], order["cancel_requested"],
-         order["final_status"], order["reject_reason"], order["id"]),
-    ).fetchone()
-    order["updated_at"] = row["updated_at"]
-    if changed:
-        add_history(conn, [(order["id"], new_status, order["filled_qty"], detail)])
     return changed
+
+
+def save_order(conn: psycopg.Connection, order: dict[str, Any], detail: str | None = None) -> bool:
+    """Write an order's cumulative facts back with its derived status; record a
+    history row when the status changed. Returns whether the status changed."""
+    changed = refresh_status(order)
+    update_orders(conn, [order])
+    if changed:
+        add_history(conn, [(order["id"], order["status"], order["filled_qty"], detail)])
+    return changed
+
+
+def update_orders(conn: psycopg.Connection, orders: list[dict[str, Any]]) -> None:
+    """Write back the cumulative facts and status of many orders (statuses already derived,
+    see refresh_status) in one pipelined statement; sets each order's updated_at."""
+    if not orders:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            UPDATE orders SET status = %s, filled_qty = %s, filled_notional = %s, booked = %s,
+                   cancel_requested = %s, final_status = %s, reject_reason = %s, updated_at = now()
+            WHERE id = %s RETURNING id, updated_at
+            """,
+            [
+                (o["status"], o["filled_qty"], o["filled_notional"], o["booked"], o["cancel_requested"],
+                 o["final_status"], o["reject_reason"], o["id"])
+                for o in orders
+            ],
+            returning=True,
+        )
+        for order in orders:
+            row = cur.fetchone()
+            if row is None or row["id"] != order["id"]:
+                raise RuntimeError(f"order {order['id']} was not updated")
+            order["updated_at"] = row["updated_at"]
+            cur.nextset()
 
 
 def apply_fill(order: dict[str, Any], cumulative_filled: int, price: Decimal, qty: int) -> None:

@@ -41,8 +41,3 @@ const intFmt = new Intl.NumberFormat('en-US');
 export function int(n: number | null | undefined): string {
   return n === null || n === undefined ? '' : intFmt.format(n);
 }
-
-/** "partially_filled" -> "partially filled" */
-export function statusLabel(status: string): string {
-  return status.replace(/_/g, ' ');
-}

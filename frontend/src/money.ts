@@ -102,11 +102,3 @@ export function sign(text: string | null | undefined): number {
   const c = compareDecimal(text ?? null, '0');
   return c ?? 0;
 }
-
-/** Adds thousands separators to a decimal string, keeping every digit the server sent. */
-export function groupDigits(text: string | null | undefined): string {
-  if (text === null || text === undefined) return '';
-  const m = /^(-?)(\d+)(\.\d+)?$/.exec(text);
-  if (!m) return text;
-  return m[1] + m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (m[3] ?? '');
-}

@@ -414,3 +414,133 @@ def test_only_instructors_change_the_market(service_db):
     assert client.post("/api/market/bogus", headers=service_db.auth(INSTRUCTOR, "instructor")).status_code == 404
     assert client.get("/api/market").json["status"] == "closed"
     assert outbox(service_db.conn) == []
+
+
+# --- batches: merging with what is already there, and their cost -------------------
+
+def test_a_batch_merges_with_the_stats_and_candles_already_there(service_db):
+    list_directly(service_db, "ACME", "10.00")
+    service_db.runner.deliver(
+        trade(5, "11.00", 10, T0 + timedelta(seconds=30)),
+        trade(7, "12.00", 1, T0 + timedelta(seconds=70)),
+    )
+    # Late and early seqs in one batch, in no particular order, over the same two minutes and a new one.
+    emitted = service_db.runner.deliver(
+        trade(8, "12.50", 2, T0 + timedelta(seconds=80)),
+        trade(4, "9.50", 3, T0 + timedelta(seconds=20)),
+        trade(6, "11.50", 4, T0 + timedelta(seconds=50)),
+        trade(3, "10.20", 5, T0 + timedelta(seconds=10)),
+        trade(9, "12.10", 6, T0 + timedelta(seconds=130)),
+        trade(2, "11.90", 7, T0 + timedelta(seconds=75)),
+    )
+    assert payloads(emitted, "price.updated") == [{
+        "symbol": "ACME", "last_price": "12.10", "open": "11.90", "high": "12.50", "low": "9.50",
+        "volume": 38, "change_pct": "21.00", "trade_seq": 9,
+    }]
+    client = service_db.client()
+    assert client.get("/api/stocks/ACME/candles").json == [
+        # seqs 3, 4, 5, 6: open is seq 3's price, close seq 6's.
+        {"time": "2024-03-04T09:30:00+00:00", "open": "10.20", "high": "11.50", "low": "9.50",
+         "close": "11.50", "volume": 22},
+        # seqs 2, 7, 8: open seq 2 (applied last), close seq 8.
+        {"time": "2024-03-04T09:31:00+00:00", "open": "11.90", "high": "12.50", "low": "11.90",
+         "close": "12.50", "volume": 10},
+        {"time": "2024-03-04T09:32:00+00:00", "open": "12.10", "high": "12.10", "low": "12.10",
+         "close": "12.10", "volume": 6},
+    ]
+    with service_db.conn.transaction():
+        row = store.get_stock(service_db.conn, "ACME")
+    assert (row["last_trade_seq"], row["first_trade_seq"], row["day_open"]) == (9, 2, Decimal("11.90"))
+    # An older seq than any applied, alone in its batch, moves open and low, not last.
+    emitted = service_db.runner.deliver(trade(1, "9.00", 1, T0 + timedelta(seconds=40)))
+    assert payloads(emitted, "price.updated")[0] == {
+        "symbol": "ACME", "last_price": "12.10", "open": "9.00", "high": "12.50", "low": "9.00",
+        "volume": 39, "change_pct": "21.00", "trade_seq": 9,
+    }
+    first = client.get("/api/stocks/ACME/candles").json[0]
+    assert (first["open"], first["low"], first["close"], first["volume"]) == ("9.00", "9.00", "11.50", 23)
+
+
+def test_a_batch_skips_trades_already_on_the_tape_and_repeats_within_it(service_db):
+    list_directly(service_db, "ACME", "10.00")
+    list_directly(service_db, "BETA", "50.00", "Beta Inc")
+    service_db.runner.deliver(trade(1, "10.40", 25, T0))
+    # trade 1 again (a fresh envelope), trade 2 twice in two envelopes, and a BETA trade.
+    emitted = service_db.runner.deliver(
+        trade(1, "10.40", 25, T0), trade(2, "10.60", 5, T0), trade(2, "10.60", 5, T0),
+        trade(1, "51.00", 4, T0, "BETA"),
+    )
+    assert payloads(emitted, "price.updated") == [
+        {"symbol": "ACME", "last_price": "10.60", "open": "10.40", "high": "10.60", "low": "10.40",
+         "volume": 30, "change_pct": "6.00", "trade_seq": 2},
+        {"symbol": "BETA", "last_price": "51.00", "open": "51.00", "high": "51.00", "low": "51.00",
+         "volume": 4, "change_pct": "2.00", "trade_seq": 1},
+    ]
+    # Nothing new for ACME: no price.updated for it, only for what did change.
+    emitted = service_db.runner.deliver(trade(2, "10.60", 5, T0), trade(2, "52.00", 1, T0, "BETA"))
+    assert [p["symbol"] for p in payloads(emitted, "price.updated")] == ["BETA"]
+    assert count(service_db.conn, "trades") == 4
+    assert service_db.client().get("/api/stocks/ACME/candles").json[0]["volume"] == 30
+
+
+def test_a_batch_parks_trades_for_unlisted_symbols_and_applies_the_rest(service_db):
+    list_directly(service_db, "ACME", "10.00")
+    emitted = service_db.runner.deliver(
+        trade(1, "10.10", 1, T0), trade(1, "20.00", 3, T0, "LATE"), trade(2, "10.20", 2, T0),
+        trade(2, "21.00", 1, T0 + timedelta(seconds=61), "LATE"),
+    )
+    assert [p["symbol"] for p in payloads(emitted, "price.updated")] == ["ACME"]
+    assert count(service_db.conn, "parked_events") == 2 and count(service_db.conn, "trades") == 2
+    resp = service_db.client().post("/api/stocks", json={"symbol": "LATE", "name": "Late", "reference_price": "20"},
+                                    headers=service_db.auth(INSTRUCTOR, "instructor"))
+    assert resp.status_code == 201
+    assert (resp.json["last_price"], resp.json["open"], resp.json["volume"]) == ("21.00", "20.00", 4)
+    assert count(service_db.conn, "parked_events") == 0
+    assert [c["volume"] for c in service_db.client().get("/api/stocks/LATE/candles").json] == [3, 1]
+    assert [t for t, _ in outbox(service_db.conn)][-1] == "price.updated"
+
+
+def test_a_batch_of_trades_costs_a_constant_number_of_statements(service_db, statement_counter):
+    symbols = {"ACME": "10.00", "BETA": "50.00", "GAMA": "5.00"}
+    for symbol, price in symbols.items():
+        list_directly(service_db, symbol, price, f"{symbol} Inc")
+    runner = service_db.runner
+    service_db.runner.deliver(trade(1, "10.00", 1, T0, "ACME"))
+    trades = []
+    for n in range(50):
+        symbol = list(symbols)[n % 3]
+        seq = 2 + n // 3 if n % 7 else 100 - n  # a few seqs out of order
+        px = Decimal(symbols[symbol]) + Decimal(n % 11 - 5) / 100
+        trades.append(trade(seq, str(px), 1 + n % 4, T0 + timedelta(seconds=7 * n), symbol))
+    statement_counter.reset()
+    emitted = runner.deliver(*trades)
+    big, big_statements = statement_counter.count, list(statement_counter.statements)
+    statement_counter.reset()
+    runner.deliver(trade(500, "10.01", 1, T0 + timedelta(minutes=10), "ACME"))
+    small = statement_counter.count
+    assert big <= 12 and small <= 12 and abs(big - small) <= 1, (big, small, big_statements)
+
+    # What the batch did equals the trades' own arithmetic.
+    assert [p["symbol"] for p in payloads(emitted, "price.updated")] == ["ACME", "BETA", "GAMA"]
+    for p in payloads(emitted, "price.updated"):
+        mine = [t for t in trades if t.symbol == p["symbol"]] + ([trade(1, "10.00", 1, T0)] if p["symbol"] == "ACME"
+                                                               else [])
+        last = max(mine, key=lambda t: t.seq)
+        first = min(mine, key=lambda t: t.seq)
+        assert p == {
+            "symbol": p["symbol"], "last_price": str(last.price), "open": str(first.price),
+            "high": str(max(t.price for t in mine)), "low": str(min(t.price for t in mine)),
+            "volume": sum(t.qty for t in mine), "change_pct": p["change_pct"], "trade_seq": last.seq,
+        }
+    candles = service_db.client().get("/api/stocks/BETA/candles").json
+    beta = [t for t in trades if t.symbol == "BETA"]
+    for c in candles:
+        start = datetime.fromisoformat(c["time"])
+        inside = [t for t in beta if start <= t.executed_at < start + timedelta(minutes=1)]
+        assert c == {
+            "time": c["time"], "open": str(min(inside, key=lambda t: t.seq).price),
+            "high": str(max(t.price for t in inside)), "low": str(min(t.price for t in inside)),
+            "close": str(max(inside, key=lambda t: t.seq).price), "volume": sum(t.qty for t in inside),
+        }
+    assert sum(c["volume"] for c in candles) == sum(t.qty for t in beta)
+    assert count(service_db.conn, "trades") == 52

@@ -68,6 +68,9 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
     setError(null);
   }, [prefill]);
 
+  // a refusal because of the market's state is stale once the market changes
+  useEffect(() => setError(null), [market]);
+
   const free = freeShares(portfolio, symbol);
   const check = useMemo(
     () =>

@@ -1,0 +1,359 @@
+"""stock_ordering's event handlers against a real database: how an order's status,
+filled quantity and average price move as portfolio and matching report on it,
+its history, the order.updated it emits (one per order per batch), redelivery,
+events from different producers in any order, and the statements a batch costs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from service_runtime.contracts import (
+    OrderApproved,
+    OrderBooked,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    TradeExecuted,
+)
+from stock_ordering import store
+from stock_ordering.domain import NewOrder
+
+SERVICE = "stock_ordering"
+D = Decimal
+T0 = datetime(2024, 3, 4, 9, 30, 0, tzinfo=UTC)
+
+# A status never moves to an earlier rank (final statuses share the last one).
+RANK = {"pending_new": 0, "new": 1, "partially_filled": 2, "pending_cancel": 2, "filled": 3, "canceled": 3,
+        "expired": 3, "rejected": 3}
+
+
+# -- setup and event builders ---------------------------------------------------
+
+
+def place(sdb, *specs: tuple[int, str, int, str | None]) -> list[int]:
+    """Insert orders directly, each (user_id, side, qty, limit_price or None for market); their ids."""
+    orders = [
+        NewOrder(user_id=user_id, symbol="ACME", side=side, type="limit" if limit else "market", qty=qty,
+                 limit_price=D(limit) if limit else None, time_in_force="day", client_order_id=None)
+        for user_id, side, qty, limit in specs
+    ]
+    with sdb.conn.transaction():
+        rows = store.insert_orders(sdb.conn, orders)
+    return [row["id"] for row in rows]
+
+
+def approved(order_id: int, user_id: int = 2, side: str = "buy", qty: int = 10) -> OrderApproved:
+    return OrderApproved(order_id=order_id, user_id=user_id, symbol="ACME", side=side, type="limit", qty=qty,
+                         limit_price=D("10.00"), time_in_force="day", collar_price=None)
+
+
+def rejected(order_id: int, reason: str = "insufficient_cash", message: str = "needs 100.00") -> OrderRejected:
+    return OrderRejected(order_id=order_id, user_id=2, symbol="ACME", reason=reason, message=message)
+
+
+def booked(order_id: int, filled: int = 0, remaining: int = 10) -> OrderBooked:
+    return OrderBooked(order_id=order_id, user_id=2, symbol="ACME", filled_qty=filled, remaining_qty=remaining,
+                       book_seq=1)
+
+
+_trade_ids = itertools.count(1)
+
+
+def trade(buy: int, sell: int, px: str, qty: int, buy_filled: int, sell_filled: int,
+          trade_id: int | None = None) -> TradeExecuted:
+    tid = trade_id if trade_id is not None else next(_trade_ids)
+    return TradeExecuted(
+        trade_id=tid, seq=tid, symbol="ACME", price=D(px), qty=qty, buy_order_id=buy, sell_order_id=sell,
+        buyer_id=2, seller_id=3, taker_side="buy", buy_filled_qty=buy_filled, sell_filled_qty=sell_filled,
+        buy_remaining=0, sell_remaining=0, executed_at=T0,
+    )
+
+
+def canceled(order_id: int, filled: int, canceled_qty: int, reason: str = "user") -> OrderCanceled:
+    return OrderCanceled(order_id=order_id, user_id=2, symbol="ACME", filled_qty=filled,
+                         canceled_qty=canceled_qty, reason=reason)
+
+
+def expired(order_id: int, filled: int, expired_qty: int) -> OrderExpired:
+    return OrderExpired(order_id=order_id, user_id=2, symbol="ACME", filled_qty=filled, expired_qty=expired_qty)
+
+
+# -- readers ----------------------------------------------------------------------
+
+
+def order(sdb, order_id: int) -> dict:
+    row = store.get_order(sdb.conn, order_id)
+    return {"status": row["status"], "filled_qty": row["filled_qty"], "filled_notional": row["filled_notional"],
+            "booked": row["booked"], "final_status": row["final_status"], "reject_reason": row["reject_reason"]}
+
+
+def state(sdb, order_id: int) -> tuple[str, int, str | None]:
+    """(status, filled_qty, filled_avg_price as the API shows it)."""
+    resp = sdb.client().get(f"/api/orders/{order_id}", headers=sdb.auth(1, "instructor"))
+    assert resp.status_code == 200, resp.json
+    body = resp.json
+    return body["status"], body["filled_qty"], body["filled_avg_price"]
+
+
+def history(sdb, order_id: int) -> list[tuple[str, int, str | None]]:
+    return [(r["status"], r["filled_qty"], r["detail"]) for r in store.history(sdb.conn, order_id)]
+
+
+def updates(emitted) -> list[dict]:
+    """The order.updated payloads emitted, in order (each with its order as JSON)."""
+    return [json.loads(e.to_json())["payload"] for e in emitted if e.type == "order.updated"]
+
+
+def summary(emitted) -> list[tuple[int, str, int, str | None]]:
+    return [(u["order_id"], u["order"]["status"], u["order"]["filled_qty"], u["order"]["filled_avg_price"])
+            for u in updates(emitted)]
+
+
+# -- the life of an order -----------------------------------------------------------
+
+
+def test_approved_booked_partially_filled_filled(service_db):
+    buy, sell = place(service_db, (2, "buy", 100, "10.00"), (3, "sell", 100, "9.99"))
+    run = service_db.runner.deliver
+
+    # Approval alone leaves pending_new (and announces nothing) but is noted in the history.
+    assert run(approved(buy, qty=100)) == []
+    assert state(service_db, buy) == ("pending_new", 0, None)
+    assert history(service_db, buy) == [("pending_new", 0, "approved")]
+
+    emitted = run(booked(buy, 0, 100))
+    assert summary(emitted) == [(buy, "new", 0, None)]
+    assert updates(emitted)[0]["user_id"] == 2
+
+    emitted = run(trade(buy, sell, "10.00", 40, 40, 40, trade_id=501))
+    assert summary(emitted) == [(buy, "partially_filled", 40, "10.0000"), (sell, "partially_filled", 40, "10.0000")]
+    emitted = run(trade(buy, sell, "9.99", 60, 100, 100, trade_id=502))
+    # (40 * 10.00 + 60 * 9.99) / 100 = 9.994
+    assert summary(emitted) == [(buy, "filled", 100, "9.9940"), (sell, "filled", 100, "9.9940")]
+    assert state(service_db, buy) == ("filled", 100, "9.9940")
+    assert order(service_db, buy)["filled_notional"] == D("999.4000")
+    assert history(service_db, buy) == [
+        ("pending_new", 0, "approved"),
+        ("new", 0, None),
+        ("partially_filled", 40, "trade 501: 40 @ 10.00"),
+        ("filled", 100, "trade 502: 60 @ 9.99"),
+    ]
+    # The sell side was never approved nor booked here: the trade alone books it.
+    assert history(service_db, sell) == [
+        ("partially_filled", 40, "trade 501: 40 @ 10.00"),
+        ("filled", 100, "trade 502: 60 @ 9.99"),
+    ]
+    # A late booked / canceled after the last fill change nothing.
+    emitted = run(booked(buy, 0, 100), canceled(buy, 100, 0))
+    assert summary(emitted) == [(buy, "filled", 100, "9.9940")]
+    assert len(history(service_db, buy)) == 4
+
+
+def test_a_whole_life_in_one_batch_emits_one_update_per_order(service_db):
+    buy, sell, other = place(service_db, (2, "buy", 30, "10.05"), (3, "sell", 30, "10.00"),
+                             (4, "buy", 5, "9.00"))
+    emitted = service_db.runner.deliver(
+        approved(buy, qty=30), approved(sell, 3, "sell", 30), booked(sell, 0, 30), approved(other, 4, qty=5),
+        booked(buy, 0, 30), trade(buy, sell, "10.01", 10, 10, 10, trade_id=11),
+        trade(buy, sell, "10.02", 20, 30, 30, trade_id=12), booked(other, 0, 5),
+    )
+    # (10 * 10.01 + 20 * 10.02) / 30 = 10.01666.. -> 10.0167
+    assert summary(emitted) == [(buy, "filled", 30, "10.0167"), (sell, "filled", 30, "10.0167"),
+                                (other, "new", 0, None)]
+    assert [u["user_id"] for u in updates(emitted)] == [2, 3, 4]
+    assert history(service_db, buy) == [
+        ("pending_new", 0, "approved"),
+        ("new", 0, None),
+        ("partially_filled", 10, "trade 11: 10 @ 10.01"),
+        ("filled", 30, "trade 12: 20 @ 10.02"),
+    ]
+    assert history(service_db, sell) == [
+        ("pending_new", 0, "approved"),
+        ("new", 0, None),
+        ("partially_filled", 10, "trade 11: 10 @ 10.01"),
+        ("filled", 30, "trade 12: 20 @ 10.02"),
+    ]
+    assert history(service_db, other) == [("pending_new", 0, "approved"), ("new", 0, None)]
+    assert state(service_db, sell) == ("filled", 30, "10.0167")
+    # The emitted order is what the API shows, updated_at included.
+    api = service_db.client().get(f"/api/orders/{buy}", headers=service_db.auth(2)).json
+    emitted_order = updates(emitted)[0]["order"]
+    assert {k: v for k, v in api.items() if k != "history"} == emitted_order
+    assert emitted_order["updated_at"] != emitted_order["created_at"]
+
+
+def test_rejected_keeps_reason_and_later_events_do_not_revive_it(service_db):
+    (oid,) = place(service_db, (2, "buy", 10, "10.00"))
+    emitted = service_db.runner.deliver(rejected(oid, "insufficient_cash", "needs 100.00, has 50.00"))
+    assert summary(emitted) == [(oid, "rejected", 0, None)]
+    assert updates(emitted)[0]["order"]["reject_reason"] == "insufficient_cash: needs 100.00, has 50.00"
+    # An approval arriving late (another producer) adds nothing; a second rejection keeps the first reason.
+    assert service_db.runner.deliver(approved(oid)) == []
+    service_db.runner.deliver(rejected(oid, "market_closed", ""))
+    assert order(service_db, oid)["reject_reason"] == "insufficient_cash: needs 100.00, has 50.00"
+    assert state(service_db, oid) == ("rejected", 0, None)
+    assert history(service_db, oid) == [("rejected", 0, "insufficient_cash: needs 100.00, has 50.00")]
+    (bare,) = place(service_db, (2, "sell", 10, "10.00"))
+    service_db.runner.deliver(rejected(bare, "market_closed", ""))
+    assert order(service_db, bare)["reject_reason"] == "market_closed"
+
+
+def test_canceled_and_expired_keep_what_was_filled(service_db):
+    a, b, c, d = place(service_db, (2, "buy", 10, "10.00"), (2, "buy", 10, "10.00"), (3, "sell", 10, "10.00"),
+                       (2, "buy", 10, None))
+    run = service_db.runner.deliver
+    run(booked(a), booked(b), booked(c))
+    run(trade(a, c, "10.00", 4, 4, 4, trade_id=21))
+    emitted = run(canceled(a, 4, 6), expired(b, 0, 10))
+    assert summary(emitted) == [(a, "canceled", 4, "10.0000"), (b, "expired", 0, None)]
+    assert history(service_db, a) == [("new", 0, None), ("partially_filled", 4, "trade 21: 4 @ 10.00"),
+                                      ("canceled", 4, "user")]
+    assert history(service_db, b) == [("new", 0, None), ("expired", 0, "market closed")]
+    # An expiry that reports a full fill means the order is filled (its last trade is still on its way).
+    run(expired(c, 10, 0))
+    # Only 4 @ 10.00 is known so far: the average is over the cumulative filled_qty.
+    assert state(service_db, c) == ("filled", 10, "4.0000")
+    run(trade(d, c, "10.00", 6, 6, 10, trade_id=22))
+    assert state(service_db, c) == ("filled", 10, "10.0000")
+    assert order(service_db, c)["filled_notional"] == D("100.0000")
+    # A market order canceled for what it could not fill, with no trade at all.
+    run(canceled(d, 6, 4, "market order remainder"))
+    assert state(service_db, d) == ("canceled", 6, "10.0000")
+
+
+def test_cancel_losing_the_race_with_the_last_fill_leaves_filled(service_db):
+    a, b, s = place(service_db, (2, "buy", 10, "10.00"), (2, "buy", 10, "10.00"), (3, "sell", 20, "10.00"))
+    client = service_db.client()
+    service_db.runner.deliver(booked(a), booked(b), booked(s, 0, 20))
+    for oid in (a, b):
+        resp = client.delete(f"/api/orders/{oid}", headers=service_db.auth(2))
+        assert resp.status_code == 202 and resp.json["status"] == "pending_cancel"
+    # a: the last fill arrives, then matching's cancel (reporting it filled).
+    emitted = service_db.runner.deliver(trade(a, s, "10.00", 10, 10, 10, trade_id=31))
+    assert summary(emitted) == [(a, "filled", 10, "10.0000"), (s, "partially_filled", 10, "10.0000")]
+    emitted = service_db.runner.deliver(canceled(a, 10, 0))
+    assert summary(emitted) == [(a, "filled", 10, "10.0000")]
+    # b: matching's cancel overtakes the fill's trade.executed (different consumers' timing).
+    emitted = service_db.runner.deliver(canceled(b, 10, 0))
+    assert summary(emitted) == [(b, "filled", 10, "0.0000")]  # no trade price known yet
+    emitted = service_db.runner.deliver(trade(b, s, "10.01", 10, 10, 20, trade_id=32))
+    assert summary(emitted) == [(b, "filled", 10, "10.0100"), (s, "filled", 20, "10.0050")]
+    for oid in (a, b):
+        assert service_db.client().delete(f"/api/orders/{oid}", headers=service_db.auth(2)).status_code == 409
+    assert [h[0] for h in history(service_db, a)] == ["new", "pending_cancel", "filled"]
+    assert [h[0] for h in history(service_db, b)] == ["new", "pending_cancel", "filled"]
+
+
+def test_a_redelivered_event_applies_once(service_db):
+    buy, sell = place(service_db, (2, "buy", 10, "10.00"), (3, "sell", 10, "10.00"))
+    runner = service_db.runner
+    fill = runner.envelope(trade(buy, sell, "10.00", 4, 4, 4, trade_id=41))
+    assert len(runner.deliver(fill)) == 2
+    assert runner.deliver(fill) == []
+    # The same envelope twice in one batch, and alongside a fresh event.
+    second = runner.envelope(trade(buy, sell, "10.10", 6, 10, 10, trade_id=42))
+    emitted = runner.deliver(second, second, fill)
+    assert summary(emitted) == [(buy, "filled", 10, "10.0600"), (sell, "filled", 10, "10.0600")]
+    assert order(service_db, buy)["filled_notional"] == D("100.6000")
+    assert len(history(service_db, buy)) == 2
+    cancel = runner.envelope(canceled(buy, 10, 0))
+    runner.deliver(cancel)
+    assert runner.deliver(cancel) == []
+    assert len(history(service_db, buy)) == 2
+
+
+def test_events_for_an_unknown_order_are_ignored_and_the_rest_of_the_batch_applies(service_db):
+    (buy,) = place(service_db, (2, "buy", 10, "10.00"))
+    emitted = service_db.runner.deliver(booked(9999), trade(buy, 9998, "10.00", 5, 5, 5, trade_id=51),
+                                        canceled(9997, 0, 10), approved(9996))
+    assert summary(emitted) == [(buy, "partially_filled", 5, "10.0000")]
+    assert store.get_order(service_db.conn, 9999) is None
+
+
+def test_events_from_different_producers_in_any_order_never_move_a_status_backwards(service_db):
+    """portfolio's approval, matching's booked and its two fills (matching's own events in
+    their order or not): every arrival order ends filled, and no step goes backwards."""
+    perms = list(itertools.permutations(["approved", "booked", "fill1", "fill2"]))
+    ids = place(service_db, *[(2, "buy", 10, "10.00")] * len(perms))
+    sell_ids = place(service_db, *[(3, "sell", 10, "9.00")] * len(perms))
+    for n, (perm, oid, sid) in enumerate(zip(perms, ids, sell_ids, strict=True)):
+        events = {
+            "approved": approved(oid),
+            "booked": booked(oid, 0, 10),
+            "fill1": trade(oid, sid, "10.00", 4, 4, 4, trade_id=1000 + 2 * n),
+            "fill2": trade(oid, sid, "9.00", 6, 10, 10, trade_id=1001 + 2 * n),
+        }
+        seen = []
+        for name in perm:
+            service_db.runner.deliver(events[name])
+            status, filled, _ = state(service_db, oid)
+            seen.append(status)
+        ranks = [RANK[s] for s in seen]
+        assert ranks == sorted(ranks), (perm, seen)
+        assert state(service_db, oid) == ("filled", 10, "9.4000"), perm
+        assert history(service_db, oid)[-1][:2] == ("filled", 10), perm
+    # The same in one batch per order, in every order.
+    ids = place(service_db, *[(2, "buy", 10, "10.00")] * len(perms))
+    sell_ids = place(service_db, *[(3, "sell", 10, "9.00")] * len(perms))
+    batch = []
+    for n, (perm, oid, sid) in enumerate(zip(perms, ids, sell_ids, strict=True)):
+        events = {
+            "approved": approved(oid),
+            "booked": booked(oid, 0, 10),
+            "fill1": trade(oid, sid, "10.00", 4, 4, 4, trade_id=5000 + 2 * n),
+            "fill2": trade(oid, sid, "9.00", 6, 10, 10, trade_id=5001 + 2 * n),
+        }
+        batch.extend(events[name] for name in perm)
+    emitted = service_db.runner.deliver(*batch)
+    assert sorted(summary(emitted)) == sorted(
+        [(oid, "filled", 10, "9.4000") for oid in ids] + [(sid, "filled", 10, "9.4000") for sid in sell_ids]
+    )
+
+
+def test_a_late_cancel_or_expiry_never_undoes_a_fill_and_a_late_booked_never_undoes_a_cancel(service_db):
+    a, b, s = place(service_db, (2, "buy", 10, "10.00"), (2, "buy", 10, "10.00"), (3, "sell", 10, "10.00"))
+    run = service_db.runner.deliver
+    # b: canceled (nothing filled) before its booked arrives.
+    run(canceled(b, 0, 10))
+    run(booked(b, 0, 10), approved(b))
+    assert state(service_db, b) == ("canceled", 0, None)
+    assert history(service_db, b) == [("canceled", 0, "user")]
+    # a: partially filled, then a stale booked (filled 0) and approval: stays partially filled.
+    run(trade(a, s, "10.00", 3, 3, 3, trade_id=61))
+    run(booked(a, 0, 10), approved(a))
+    assert state(service_db, a) == ("partially_filled", 3, "10.0000")
+    assert history(service_db, a) == [("partially_filled", 3, "trade 61: 3 @ 10.00"),
+                                      ("partially_filled", 3, "approved")]
+    run(expired(a, 3, 7), booked(a, 3, 7))
+    assert state(service_db, a) == ("expired", 3, "10.0000")
+
+
+# -- cost of a batch --------------------------------------------------------------------
+
+
+def test_a_batch_costs_a_constant_number_of_statements(service_db, statement_counter):
+    ids = place(service_db, *[(2 + i % 5, "buy", 10, "10.00") for i in range(15)],
+                *[(10 + i % 5, "sell", 10, "10.00") for i in range(15)])
+    buys, sells = ids[:15], ids[15:]
+    runner = service_db.runner
+    events = []
+    for n, (b, s) in enumerate(zip(buys, sells, strict=True)):
+        events += [booked(b), booked(s), trade(b, s, "10.00", 10, 10, 10, trade_id=700 + n),
+                   canceled(b, 10, 0)]
+    assert len(events) == 60 and len({*buys, *sells}) == 30
+    statement_counter.reset()
+    emitted = runner.deliver(*events)
+    big, big_statements = statement_counter.count, list(statement_counter.statements)
+
+    (one,) = place(service_db, (2, "buy", 10, "10.00"))
+    statement_counter.reset()
+    emitted_one = runner.deliver(booked(one))
+    small = statement_counter.count
+    assert big <= 12 and small <= 12 and abs(big - small) <= 1, (big, small, big_statements)
+    assert len(updates(emitted)) == 30
+    assert all(s[1:] == ("filled", 10, "10.0000") for s in summary(emitted))
+    assert history(service_db, buys[0]) == [("new", 0, None), ("filled", 10, "trade 700: 10 @ 10.00")]
+    assert summary(emitted_one) == [(one, "new", 0, None)]
