@@ -6,6 +6,7 @@ tests/artifacts/screenshots/."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -71,10 +72,20 @@ class Screen:
         self.context.close()
 
 
-def open_order_id(screen: Screen) -> int:
-    row = screen.tid("open-orders").locator("[data-testid^='order-']").first
-    expect(row).to_be_visible()
-    return int(re.sub(r"\D", "", row.get_attribute("data-testid")))
+OPEN_ORDER_IDS = """() => Array.from(document.querySelectorAll('[data-testid="open-orders"] [data-testid]'))
+    .map(e => e.dataset.testid).filter(t => /^order-\\d+$/.test(t)).map(t => Number(t.slice(6)))"""
+
+
+def open_order_ids(screen: Screen, count: int = 1, timeout: float = 15.0) -> list[int]:
+    """The ids of the open orders shown, once `count` of them are there."""
+    deadline = time.monotonic() + timeout
+    ids: list[int] = []
+    while time.monotonic() < deadline:
+        ids = screen.page.evaluate(OPEN_ORDER_IDS)
+        if len(ids) == count:
+            return ids
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} open orders on {screen.name}'s screen, saw {ids}")
 
 
 def test_two_traders_trade_and_both_screens_update_live(stack, browser):
@@ -92,7 +103,7 @@ def test_two_traders_trade_and_both_screens_update_live(stack, browser):
 
         # A limit buy that rests: it shows as `new` in A's open orders.
         a.place(sym, "buy", 10, "50.00")
-        buy_id = open_order_id(a)
+        [buy_id] = open_order_ids(a)
         expect(a.tid(f"order-status-{buy_id}")).to_have_text(re.compile("new"), timeout=15000)
         expect(a.tid("portfolio-reserved")).to_contain_text("500.00")
         a.shot("02-buy-resting")
@@ -117,8 +128,7 @@ def test_two_traders_trade_and_both_screens_update_live(stack, browser):
 
         # Cancel a resting order.
         a.place(sym, "buy", 5, "40.00")
-        expect(a.tid("open-orders").locator("[data-testid^='order-']")).to_have_count(1, timeout=15000)
-        cancel_id = open_order_id(a)
+        [cancel_id] = open_order_ids(a)
         expect(a.tid(f"order-status-{cancel_id}")).to_have_text(re.compile("new"), timeout=15000)
         expect(a.tid("book-bids")).to_contain_text("40.00", timeout=15000)
         a.shot("04-resting-before-cancel")
