@@ -51,6 +51,7 @@ log = logging.getLogger("papertrade.bus")
 PERSISTENT = 2
 DELIVERY_LIMIT = 20  # quorum queues dead-letter a message redelivered this often (a crash loop)
 HANDLER_ATTEMPTS = 3
+MAX_IN_FLIGHT = 10_000  # unconfirmed publishes before the relay waits
 
 
 def queue_arguments(settings: Settings, service: str) -> dict[str, Any]:
@@ -162,10 +163,10 @@ class _Stats:
 
 @dataclass
 class _RelayState:
-    in_flight: dict[int, int] = field(default_factory=dict)  # delivery tag -> outbox id
+    in_flight: dict[int, tuple[int, float]] = field(default_factory=dict)  # tag -> (outbox id, sent at)
     confirmed: list[int] = field(default_factory=list)
-    busy: bool = False
-    started: float = 0.0
+    confirm_ms: list[float] = field(default_factory=list)
+    mark_scheduled: bool = False
     next_tag: int = 1
 
 
@@ -464,23 +465,27 @@ class EventWorker:
         self._relay_kick()
 
     def _relay_kick(self) -> None:
-        if not self._leader or self._relay.busy or self._publish_channel is None:
+        """Publish unsent rows that are not already on their way.
+
+        Publishing does not wait for the confirms of earlier rounds: rows go out as
+        soon as they commit, confirms come back in the background, and confirmed
+        rows are marked sent together (see _mark_confirmed)."""
+        relay = self._relay
+        if not self._leader or self._publish_channel is None or not self._publish_channel.is_open:
             return
-        if not self._publish_channel.is_open:
+        pending = {oid for oid, _ in relay.in_flight.values()} | set(relay.confirmed)
+        if len(pending) >= MAX_IN_FLIGHT:
             return
         try:
             conn = self._conn()
             with conn.transaction():
-                rows = outbox.fetch_unsent(conn, limit=2000)
+                rows = outbox.fetch_unsent(conn, limit=2000, exclude=sorted(pending))
         except psycopg.Error as exc:
             log.warning("%s relay: database unavailable: %s", self.service, exc)
             self._drop_db()
             return
-        if not rows:
-            return
-        self._relay.busy = True
-        self._relay.started = time.perf_counter()
         copies = 2 if faults.enabled("publish_twice") else 1
+        now = time.perf_counter()
         for outbox_id, routing_key, body in rows:
             for _ in range(copies):
                 self._publish_channel.basic_publish(
@@ -489,13 +494,14 @@ class EventWorker:
                     body,
                     BasicProperties(delivery_mode=PERSISTENT, content_type="application/json"),
                 )
-                self._relay.in_flight[self._relay.next_tag] = outbox_id
-                self._relay.next_tag += 1
+                relay.in_flight[relay.next_tag] = (outbox_id, now)
+                relay.next_tag += 1
 
     def _on_confirm(self, frame: Any) -> None:
+        relay = self._relay
         method = frame.method
         tags = (
-            [t for t in self._relay.in_flight if t <= method.delivery_tag]
+            [t for t in relay.in_flight if t <= method.delivery_tag]
             if method.multiple
             else [method.delivery_tag]
         )
@@ -503,27 +509,37 @@ class EventWorker:
             # The broker refused: leave the rows unsent, they go again next round.
             log.warning("%s relay: %d publishes nacked; will resend", self.service, len(tags))
             for t in tags:
-                self._relay.in_flight.pop(t, None)
-        else:
-            for t in tags:
-                outbox_id = self._relay.in_flight.pop(t, None)
-                if outbox_id is not None:
-                    self._relay.confirmed.append(outbox_id)
-        if not self._relay.in_flight:
-            confirmed, self._relay.confirmed = sorted(set(self._relay.confirmed)), []
-            if confirmed:
-                faults.crash_point("after_publish_before_mark")
-                try:
-                    conn = self._conn()
-                    with conn.transaction():
-                        outbox.mark_sent(conn, confirmed)
-                except psycopg.Error as exc:
-                    # Not marked: they will be published again; inboxes drop the copies.
-                    log.warning("%s relay: could not mark %d sent: %s", self.service, len(confirmed), exc)
-                    self._drop_db()
-                self.stats.relayed(len(confirmed), (time.perf_counter() - self._relay.started) * 1000)
-            self._relay.busy = False
-            self._relay_kick()
+                relay.in_flight.pop(t, None)
+            return
+        now = time.perf_counter()
+        for t in tags:
+            entry = relay.in_flight.pop(t, None)
+            if entry is not None:
+                relay.confirmed.append(entry[0])
+                relay.confirm_ms.append((now - entry[1]) * 1000)
+        if relay.confirmed and not relay.mark_scheduled:
+            # Confirms arrive in many frames; mark what has come once per loop turn.
+            relay.mark_scheduled = True
+            self._connection.ioloop.call_later(0, self._mark_confirmed)
+
+    def _mark_confirmed(self) -> None:
+        relay = self._relay
+        relay.mark_scheduled = False
+        confirmed, relay.confirmed = sorted(set(relay.confirmed)), []
+        latencies, relay.confirm_ms = relay.confirm_ms, []
+        if not confirmed:
+            return
+        faults.crash_point("after_publish_before_mark")
+        try:
+            conn = self._conn()
+            with conn.transaction():
+                outbox.mark_sent(conn, confirmed)
+        except psycopg.Error as exc:
+            # Not marked: they will be published again; inboxes drop the copies.
+            log.warning("%s relay: could not mark %d sent: %s", self.service, len(confirmed), exc)
+            self._drop_db()
+            return
+        self.stats.relayed(len(confirmed), max(latencies) if latencies else 0.0)
 
 
 def run_worker(service: str, handlers: EventHandlers, settings: Settings) -> None:

@@ -46,11 +46,15 @@ def emit(conn: psycopg.Connection, producer: str, events: Iterable[Event], epoch
     return envelopes
 
 
-def fetch_unsent(conn: psycopg.Connection, limit: int) -> list[tuple[int, str, bytes]]:
-    """Unsent rows in id order. Selecting `sent_at IS NULL` (not "id > last sent")
-    means a row whose transaction committed late is still sent, never skipped."""
+def fetch_unsent(conn: psycopg.Connection, limit: int, exclude: list[int] | None = None
+                 ) -> list[tuple[int, str, bytes]]:
+    """Unsent rows in id order, leaving out `exclude` (rows already on their way).
+    Selecting `sent_at IS NULL` (not "id > last sent") means a row whose
+    transaction committed late is still sent, never skipped."""
     cur = conn.execute(
-        "SELECT id, routing_key, body FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT %s", (limit,)
+        "SELECT id, routing_key, body FROM outbox WHERE sent_at IS NULL AND NOT (id = ANY(%s))"
+        " ORDER BY id LIMIT %s",
+        (exclude or [], limit),
     )
     return [(r["id"], r["routing_key"], r["body"].encode()) for r in cur.fetchall()]
 

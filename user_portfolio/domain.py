@@ -1,10 +1,16 @@
 """user_portfolio's rules: what an order must reserve, how a fill moves cash, shares,
-average cost and P&L, and how a portfolio is valued. Pure functions, no I/O."""
+average cost and P&L, and how a portfolio is valued. Pure functions, no I/O.
+
+The event handlers work on in-memory rows (dicts shaped like the table rows, see
+store.BatchState): the functions below move cash and shares in those rows exactly
+as the SQL columns would (numeric(20, 2) rounding included) and refuse what the
+tables' CHECK constraints would refuse, at the moment it happens."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from service_runtime.money import AVG_PRICE_PLACES, ZERO, fmt, money, price_ceil, price_floor
@@ -15,6 +21,7 @@ COLLAR_UP = Decimal("1.05")
 COLLAR_DOWN = Decimal("0.95")
 AVG_COST_PLACES = Decimal("0.000001")  # positions.avg_cost is numeric(20, 6)
 PCT_PLACES = Decimal("0.01")
+COLUMN_CENTS = Decimal("0.01")  # numeric(20, 2) columns
 HUNDRED = Decimal("100")
 
 REJECT_CASH = "insufficient_cash"
@@ -104,6 +111,162 @@ def realized_pl(price: Decimal, avg_cost: Decimal, qty: int) -> Decimal:
 
 
 # ---------------------------------------------------------------------------
+# Rows: what an event does to accounts, positions and reservations, in memory.
+# ---------------------------------------------------------------------------
+
+
+class BrokenConstraint(RuntimeError):
+    """A change the tables' CHECK constraints would refuse (a bug upstream or here)."""
+
+
+def cents(value: Decimal) -> Decimal:
+    """What a numeric(20, 2) column stores for `value` (PostgreSQL rounds half away from zero)."""
+    return value.quantize(COLUMN_CENTS, rounding=ROUND_HALF_UP)
+
+
+def check_account(a: dict[str, Any]) -> None:
+    if a["reserved_cash"] < 0 or a["cash"] - a["reserved_cash"] < 0 or a["starting_cash"] < 0:
+        raise BrokenConstraint(
+            f"account {a['user_id']}: cash {a['cash']}, reserved {a['reserved_cash']} breaks accounts_free_cash"
+        )
+
+
+def check_position(p: dict[str, Any]) -> None:
+    if p["reserved_qty"] < 0 or p["qty"] < p["reserved_qty"] or p["granted_qty"] < 0 or p["avg_cost"] < 0:
+        raise BrokenConstraint(
+            f"position {p['user_id']}/{p['symbol']}: qty {p['qty']}, reserved {p['reserved_qty']} "
+            "breaks positions_free_shares"
+        )
+
+
+def check_reservation(r: dict[str, Any]) -> None:
+    if not 0 <= r["filled_qty"] <= r["qty"]:
+        raise BrokenConstraint(f"order {r['order_id']}: filled {r['filled_qty']} of {r['qty']}")
+
+
+def new_account(user_id: int, name: str, role: str, starting_cash: Decimal, now: datetime) -> dict[str, Any]:
+    cash = cents(starting_cash)
+    return {"user_id": user_id, "name": name, "role": role, "starting_cash": cash, "cash": cash,
+            "reserved_cash": cents(ZERO), "realized_pl": cents(ZERO), "updated_at": now}
+
+
+def new_position(user_id: int, symbol: str, now: datetime, *, qty: int = 0, granted_qty: int = 0,
+                 avg_cost: Decimal = ZERO) -> dict[str, Any]:
+    return {"user_id": user_id, "symbol": symbol, "qty": qty, "reserved_qty": 0, "granted_qty": granted_qty,
+            "avg_cost": avg_cost, "realized_pl": cents(ZERO), "updated_at": now}
+
+
+def new_symbol(symbol: str, name: str, reference_price: Decimal) -> dict[str, Any]:
+    return {"symbol": symbol, "name": name, "reference_price": cents(reference_price), "last_price": None,
+            "last_trade_seq": 0}
+
+
+def grant_cost_applies(position: dict[str, Any]) -> bool:
+    """A position that holds only its grant and has no cost basis yet: listing its symbol
+    gives it the reference price as cost."""
+    return position["avg_cost"] == 0 and position["qty"] == position["granted_qty"]
+
+
+def move_last_price(symbol: dict[str, Any], price: Decimal, trade_seq: int) -> None:
+    """Move the last price forward, never back to an older trade's."""
+    if trade_seq >= symbol["last_trade_seq"]:
+        symbol["last_price"] = cents(price)
+    symbol["last_trade_seq"] = max(symbol["last_trade_seq"], trade_seq)
+
+
+def new_reservation(
+    *, order_id: int, user_id: int, symbol: str, side: str, type_: str, qty: int,
+    reserve_price: Decimal | None, now: datetime,
+) -> dict[str, Any]:
+    """An approved order's reservation (open)."""
+    return {"order_id": order_id, "user_id": user_id, "symbol": symbol, "side": side, "type": type_, "qty": qty,
+            "filled_qty": 0, "reserve_price": None if reserve_price is None else cents(reserve_price),
+            "status": "open", "created_at": now, "closed_at": None}
+
+
+def rejected_reservation(
+    *, order_id: int, user_id: int, symbol: str, side: str, type_: str, qty: int, now: datetime
+) -> dict[str, Any]:
+    """A rejected order, holding nothing, remembered so a redelivered order.placed is answered once."""
+    return {"order_id": order_id, "user_id": user_id, "symbol": symbol,
+            "side": side if side in ("buy", "sell") else "buy",
+            "type": type_ if type_ in ("market", "limit") else "limit",
+            "qty": max(qty, 1), "filled_qty": 0, "reserve_price": None, "status": "rejected",
+            "created_at": now, "closed_at": now}
+
+
+def hold(account: dict[str, Any], position: dict[str, Any] | None, decision: Decision, now: datetime) -> None:
+    """Hold cash (buy) or shares (sell) for an approved order."""
+    if decision.reserve_cash:
+        account["reserved_cash"] = cents(account["reserved_cash"] + decision.reserve_cash)
+        account["updated_at"] = now
+    if decision.reserve_qty:
+        assert position is not None, "a sell is approved only against a position"
+        position["reserved_qty"] += decision.reserve_qty
+        position["updated_at"] = now
+
+
+def settle_buy(
+    account: dict[str, Any], position: dict[str, Any], res: dict[str, Any], *, price: Decimal, qty: int,
+    now: datetime,
+) -> Decimal:
+    """The buyer's side of a fill: pay price x qty, release reserve_price x qty (so a
+    better price than reserved frees the difference at once), receive the shares at a
+    new average cost. Returns the (negative) ledger amount."""
+    cost = price * qty
+    account["cash"] = cents(account["cash"] - cost)
+    account["reserved_cash"] = cents(account["reserved_cash"] - res["reserve_price"] * qty)
+    account["updated_at"] = now
+    position["avg_cost"] = new_avg_cost(position["avg_cost"], int(position["qty"]), price, qty)
+    position["qty"] += qty
+    position["updated_at"] = now
+    res["filled_qty"] += qty
+    return -cost
+
+
+def settle_sell(
+    account: dict[str, Any], position: dict[str, Any], res: dict[str, Any], *, price: Decimal, qty: int,
+    now: datetime,
+) -> Decimal:
+    """The seller's side of a fill: deliver the (reserved) shares, receive price x qty,
+    realize (price - avg_cost) x qty. Returns the ledger amount."""
+    proceeds = price * qty
+    pnl = realized_pl(price, position["avg_cost"], qty)
+    account["cash"] = cents(account["cash"] + proceeds)
+    account["realized_pl"] = cents(account["realized_pl"] + pnl)
+    account["updated_at"] = now
+    position["qty"] -= qty
+    position["reserved_qty"] -= qty
+    position["realized_pl"] = cents(position["realized_pl"] + pnl)
+    position["updated_at"] = now
+    res["filled_qty"] += qty
+    return proceeds
+
+
+def unfilled_at_close(res: dict[str, Any], final_filled: int | None) -> int:
+    """What a closing order still holds, in shares: `final_filled` is the order's
+    cumulative filled quantity as the closing event reports it, so shares filled by
+    trades not settled here yet stay held for those trades (each trade releases its
+    own part) and a release never counts a fill twice."""
+    return int(res["qty"] - max(res["filled_qty"], final_filled or 0))
+
+
+def release_cash(account: dict[str, Any], res: dict[str, Any], qty: int, now: datetime) -> None:
+    account["reserved_cash"] = cents(account["reserved_cash"] - res["reserve_price"] * qty)
+    account["updated_at"] = now
+
+
+def release_shares(position: dict[str, Any], qty: int, now: datetime) -> None:
+    position["reserved_qty"] -= qty
+    position["updated_at"] = now
+
+
+def close(res: dict[str, Any], now: datetime) -> None:
+    res["status"] = "closed"
+    res["closed_at"] = now
+
+
+# ---------------------------------------------------------------------------
 # Valuation: the one place a portfolio's numbers are computed, used by
 # GET /api/portfolios/{id}, portfolio.updated and the leaderboard alike.
 # ---------------------------------------------------------------------------
@@ -188,6 +351,19 @@ def value_portfolio(account: dict[str, Any], positions: list[dict[str, Any]]) ->
         realized_pl=account["realized_pl"],
         positions=[value_position(p) for p in sorted(positions, key=lambda p: p["symbol"]) if p["qty"] > 0],
     )
+
+
+def value_rows(
+    account: dict[str, Any], positions: list[dict[str, Any]], symbols: dict[str, dict[str, Any] | None]
+) -> Valuation:
+    """Value an account from in-memory rows, as load_valuations values it from the tables
+    (positions joined with their symbol's prices, None for an unlisted symbol)."""
+    joined = []
+    for p in positions:
+        sym = symbols.get(p["symbol"])
+        joined.append({**p, "last_price": sym["last_price"] if sym else None,
+                       "reference_price": sym["reference_price"] if sym else None})
+    return value_portfolio(account, joined)
 
 
 def _cents(value: Decimal | None) -> str | None:

@@ -1,12 +1,21 @@
 """user_portfolio's event handlers: open accounts, reserve for orders, settle trades,
 release what canceled / expired / rejected orders still hold, and announce each
-touched portfolio once per batch."""
+touched portfolio once per batch.
+
+A batch costs a constant number of statements: `prefetch` loads, one query per
+table, the rows the batch's events name; the handlers read and change those rows in
+memory (store.BatchState, kept in uow.touched["state"]); `write_batch` writes every
+changed row back with one executemany per table; `announce_portfolios` values the
+touched portfolios from the same rows. A handler still checks everything it needs
+before changing anything, so `NotReady` parks an event that changed nothing."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from service_runtime.contracts import (
+    Event,
     OrderApproved,
     OrderCanceled,
     OrderExpired,
@@ -19,56 +28,135 @@ from service_runtime.contracts import (
     UserCreated,
 )
 from service_runtime.handlers import EventHandlers, NotReady, UnitOfWork
-from service_runtime.money import ZERO
 
-from . import store
-from .domain import decide_order, new_avg_cost, portfolio_body, realized_pl
+from . import domain
+from .domain import decide_order, portfolio_body
+from .store import BatchState
 
 log = logging.getLogger("papertrade.user_portfolio")
 
 handlers = EventHandlers("user_portfolio")
 
+STATE = "state"
+
+
+def batch_state(uow: UnitOfWork) -> BatchState:
+    """This batch's rows (created empty when the batch did not go through prefetch)."""
+    state = uow.touched.get(STATE)
+    if state is None:
+        state = uow.touched[STATE] = BatchState(uow.conn)  # type: ignore[assignment]
+    return state  # type: ignore[return-value]
+
+
+def _wait(state: BatchState, wait_key: str) -> NotReady:
+    state.parked.add(wait_key)  # released later in this batch if what it waits for arrives
+    return NotReady(wait_key)
+
+
+def _release(uow: UnitOfWork, state: BatchState, wait_key: str) -> None:
+    """Replay what waited for `wait_key`, skipping the query when nothing can be parked."""
+    if state.may_have_parked(wait_key):
+        state.parked.discard(wait_key)
+        uow.release(wait_key)
+
+
+@handlers.before_batch
+def prefetch(uow: UnitOfWork, events: list[Event]) -> None:
+    users: set[int] = set()
+    symbols: set[str] = set()
+    orders: set[int] = set()
+    fills: set[tuple[int, int]] = set()
+    wait_keys: set[str] = set()
+    for event in events:
+        if isinstance(event, UserCreated):
+            users.add(event.user_id)
+            symbols.update(event.holdings or {})
+            wait_keys.add(f"user:{event.user_id}")
+        elif isinstance(event, StockListed):
+            symbols.add(event.symbol)
+            wait_keys.add(f"symbol:{event.symbol}")
+        elif isinstance(event, PriceUpdated):
+            symbols.add(event.symbol)
+        elif isinstance(event, OrderPlaced):
+            users.add(event.user_id)
+            symbols.add(event.symbol)
+            orders.add(event.order_id)
+        elif isinstance(event, TradeExecuted):
+            users.update((event.buyer_id, event.seller_id))
+            symbols.add(event.symbol)
+            orders.update((event.buy_order_id, event.sell_order_id))
+            fills.update(((event.buy_order_id, event.trade_id), (event.sell_order_id, event.trade_id)))
+        elif isinstance(event, OrderCanceled | OrderExpired | OrderRejected):
+            users.add(event.user_id)
+            orders.add(event.order_id)
+    batch_state(uow).prefetch(users, symbols, orders, fills, wait_keys)
+
 
 @handlers.on(UserCreated)
 def open_account(uow: UnitOfWork, event: UserCreated) -> None:
-    if store.open_account(
-        uow.conn, event.user_id, event.name, event.role, event.starting_cash, dict(event.holdings or {})
-    ):
+    """Create the account with its starting cash and granted shares; nothing if it exists.
+
+    The grant_cash ledger row marks the opening; its amount is 0 because the audit
+    counts cash from starting_cash (cash = starting_cash + sum(amount)). Granted
+    shares are a movement into the position (qty = sum(ledger.qty)). Their cost
+    basis is the symbol's reference price (set when the symbol is listed, if later)."""
+    state = batch_state(uow)
+    if state.account(event.user_id) is None:
+        now = uow.now
+        state.changed_account(domain.new_account(event.user_id, event.name, event.role, event.starting_cash, now))
+        state.add_ledger(user_id=event.user_id, kind="grant_cash", now=now)
+        for symbol, qty in sorted((event.holdings or {}).items()):
+            if qty <= 0:
+                continue
+            if state.position(event.user_id, symbol) is None:
+                listed = state.symbol(symbol)
+                cost = listed["reference_price"] if listed else domain.ZERO
+                state.changed_position(
+                    domain.new_position(event.user_id, symbol, now, qty=qty, granted_qty=qty, avg_cost=cost)
+                )
+            state.add_ledger(user_id=event.user_id, kind="grant_shares", symbol=symbol, qty=qty, now=now)
         log.info("account %s opened with %s cash, holdings %s", event.user_id, event.starting_cash, event.holdings)
         uow.touch("user", event.user_id)
-    uow.release(f"user:{event.user_id}")
+    _release(uow, state, f"user:{event.user_id}")
 
 
 @handlers.on(StockListed)
 def list_symbol(uow: UnitOfWork, event: StockListed) -> None:
-    store.upsert_symbol(uow.conn, event.symbol, event.name, event.reference_price)
-    uow.release(f"symbol:{event.symbol}")
+    state = batch_state(uow)
+    row = state.symbol(event.symbol)
+    if row is None:
+        state.changed_symbol(domain.new_symbol(event.symbol, event.name, event.reference_price))
+        state.listed_now(event.symbol, domain.cents(event.reference_price))
+    else:
+        row["name"], row["reference_price"] = event.name, domain.cents(event.reference_price)
+        state.changed_symbol(row)
+    _release(uow, state, f"symbol:{event.symbol}")
 
 
 @handlers.on(PriceUpdated)
 def move_price(uow: UnitOfWork, event: PriceUpdated) -> None:
-    if store.get_symbol(uow.conn, event.symbol) is None:
-        raise NotReady(f"symbol:{event.symbol}")
-    store.set_last_price(uow.conn, event.symbol, event.last_price, event.trade_seq)
+    state = batch_state(uow)
+    row = state.symbol(event.symbol)
+    if row is None:
+        raise _wait(state, f"symbol:{event.symbol}")
+    domain.move_last_price(row, event.last_price, event.trade_seq)
+    state.changed_symbol(row)
 
 
 @handlers.on(OrderPlaced)
 def reserve_for_order(uow: UnitOfWork, event: OrderPlaced) -> None:
-    conn = uow.conn
-    account = store.get_account(conn, event.user_id, for_update=True)
+    state = batch_state(uow)
+    account = state.account(event.user_id)
     if account is None:
-        raise NotReady(f"user:{event.user_id}")
-    symbol = store.get_symbol(conn, event.symbol)
+        raise _wait(state, f"user:{event.user_id}")
+    symbol = state.symbol(event.symbol)
     if symbol is None:
-        raise NotReady(f"symbol:{event.symbol}")
-    if store.get_reservation(conn, event.order_id) is not None:
+        raise _wait(state, f"symbol:{event.symbol}")
+    if state.reservation(event.order_id) is not None:
         log.info("order %s already answered; order.placed ignored", event.order_id)
         return
-    free_shares = 0
-    if event.side == "sell":
-        position = store.get_position(conn, event.user_id, event.symbol, for_update=True)
-        if position is not None:
-            free_shares = int(position["qty"] - position["reserved_qty"])
+    position = state.position(event.user_id, event.symbol) if event.side == "sell" else None
+    free_shares = int(position["qty"] - position["reserved_qty"]) if position is not None else 0
     decision = decide_order(
         side=event.side,
         type_=event.type,
@@ -82,16 +170,16 @@ def reserve_for_order(uow: UnitOfWork, event: OrderPlaced) -> None:
     )
     common = {"order_id": event.order_id, "user_id": event.user_id, "symbol": event.symbol}
     if decision.approved:
-        store.reserve(
-            conn,
-            **common,
-            side=event.side,
-            type_=event.type,
-            qty=event.qty,
-            reserve_price=decision.reserve_price,
-            reserve_cash=decision.reserve_cash,
-            reserve_qty=decision.reserve_qty,
-            now=uow.now,
+        domain.hold(account, position, decision, uow.now)
+        if decision.reserve_cash:
+            state.changed_account(account)
+        if decision.reserve_qty and position is not None:
+            state.changed_position(position)
+        state.changed_reservation(
+            domain.new_reservation(
+                **common, side=event.side, type_=event.type, qty=event.qty,
+                reserve_price=decision.reserve_price, now=uow.now,
+            )
         )
         uow.emit(
             OrderApproved(
@@ -107,50 +195,83 @@ def reserve_for_order(uow: UnitOfWork, event: OrderPlaced) -> None:
         log.info("order %s approved (%s %s %s x%s)", event.order_id, event.type, event.side, event.symbol, event.qty)
     else:
         assert decision.reason is not None and decision.message is not None
-        store.record_rejection(
-            conn, **common, side=event.side, type_=event.type, qty=event.qty, now=uow.now
+        state.changed_reservation(
+            domain.rejected_reservation(**common, side=event.side, type_=event.type, qty=event.qty, now=uow.now)
         )
         uow.emit(OrderRejected(**common, reason=decision.reason, message=decision.message))
         log.info("order %s rejected: %s (%s)", event.order_id, decision.reason, decision.message)
     uow.touch("user", event.user_id)
 
 
-def _reservation_for(uow: UnitOfWork, order_id: int, side: str, event: TradeExecuted) -> dict:
-    res = store.get_reservation(uow.conn, order_id, for_update=True)
+def _reservation_for(state: BatchState, order_id: int, side: str, event: TradeExecuted) -> dict:
+    res = state.reservation(order_id)
     if res is None or res["status"] == "rejected" or res["side"] != side or res["symbol"] != event.symbol:
         # matching only trades approved orders: this is a bug upstream, not an early event
         raise RuntimeError(f"trade {event.trade_id}: no approved {side} reservation for order {order_id}")
     return res
 
 
+def _account_of(state: BatchState, res: dict) -> dict:
+    account = state.account(res["user_id"])
+    if account is None:  # the reservation's foreign key makes this impossible
+        raise RuntimeError(f"order {res['order_id']}: no account {res['user_id']}")
+    return account
+
+
+def _close(state: BatchState, res: dict, now: datetime, final_filled: int | None) -> bool:
+    """Close an open reservation, releasing what it still holds; False if it was not open."""
+    if res["status"] != "open":
+        return False
+    unfilled = domain.unfilled_at_close(res, final_filled)
+    if unfilled > 0:
+        if res["side"] == "buy":
+            account = _account_of(state, res)
+            domain.release_cash(account, res, unfilled, now)
+            state.changed_account(account)
+        else:
+            position = state.position(res["user_id"], res["symbol"])
+            if position is not None:  # an approved sell always has one
+                domain.release_shares(position, unfilled, now)
+                state.changed_position(position)
+    domain.close(res, now)
+    state.changed_reservation(res)
+    return True
+
+
 @handlers.on(TradeExecuted)
 def settle_trade(uow: UnitOfWork, event: TradeExecuted) -> None:
-    conn = uow.conn
-    buy = _reservation_for(uow, event.buy_order_id, "buy", event)
-    sell = _reservation_for(uow, event.sell_order_id, "sell", event)
+    state = batch_state(uow)
+    now = uow.now
+    buy = _reservation_for(state, event.buy_order_id, "buy", event)
+    sell = _reservation_for(state, event.sell_order_id, "sell", event)
 
-    if not store.already_settled(conn, buy["order_id"], event.trade_id):
-        position = store.get_position(conn, buy["user_id"], event.symbol, for_update=True)
-        held = int(position["qty"]) if position else 0
-        avg_cost = new_avg_cost(position["avg_cost"] if position else ZERO, held, event.price, event.qty)
-        store.settle_buy(
-            conn, buy, trade_id=event.trade_id, price=event.price, qty=event.qty, avg_cost=avg_cost, now=uow.now
-        )
+    if not state.already_settled(buy["order_id"], event.trade_id):
+        account = _account_of(state, buy)
+        position = state.position(buy["user_id"], event.symbol)
+        if position is None:
+            position = domain.new_position(buy["user_id"], event.symbol, now)
+        amount = domain.settle_buy(account, position, buy, price=event.price, qty=event.qty, now=now)
+        state.changed_account(account)
+        state.changed_position(position)
+        state.changed_reservation(buy)
+        state.add_ledger(user_id=buy["user_id"], kind="buy", symbol=buy["symbol"], qty=event.qty, amount=amount,
+                         order_id=buy["order_id"], trade_id=event.trade_id, now=now)
         if event.buy_remaining == 0:
-            store.close_reservation(
-                conn, {**buy, "filled_qty": buy["filled_qty"] + event.qty}, uow.now, event.buy_filled_qty
-            )
+            _close(state, buy, now, event.buy_filled_qty)
 
-    if not store.already_settled(conn, sell["order_id"], event.trade_id):
-        position = store.get_position(conn, sell["user_id"], event.symbol, for_update=True)
+    if not state.already_settled(sell["order_id"], event.trade_id):
+        account = _account_of(state, sell)
+        position = state.position(sell["user_id"], event.symbol)
         if position is None:
             raise RuntimeError(f"trade {event.trade_id}: seller {sell['user_id']} holds no {event.symbol}")
-        pnl = realized_pl(event.price, position["avg_cost"], event.qty)
-        store.settle_sell(conn, sell, trade_id=event.trade_id, price=event.price, qty=event.qty, pnl=pnl, now=uow.now)
+        amount = domain.settle_sell(account, position, sell, price=event.price, qty=event.qty, now=now)
+        state.changed_account(account)
+        state.changed_position(position)
+        state.changed_reservation(sell)
+        state.add_ledger(user_id=sell["user_id"], kind="sell", symbol=sell["symbol"], qty=-event.qty,
+                         amount=amount, order_id=sell["order_id"], trade_id=event.trade_id, now=now)
         if event.sell_remaining == 0:
-            store.close_reservation(
-                conn, {**sell, "filled_qty": sell["filled_qty"] + event.qty}, uow.now, event.sell_filled_qty
-            )
+            _close(state, sell, now, event.sell_filled_qty)
 
     log.info(
         "trade %s settled: %s x%s at %s, buy order %s (user %s), sell order %s (user %s)",
@@ -161,36 +282,51 @@ def settle_trade(uow: UnitOfWork, event: TradeExecuted) -> None:
     uow.touch("user", sell["user_id"])
 
 
-def _release(uow: UnitOfWork, order_id: int, why: str, final_filled: int | None) -> None:
-    res = store.get_reservation(uow.conn, order_id, for_update=True)
+def _release_order(uow: UnitOfWork, order_id: int, why: str, final_filled: int | None) -> None:
+    state = batch_state(uow)
+    res = state.reservation(order_id)
     if res is None or res["status"] != "open":
         return
-    store.close_reservation(uow.conn, res, uow.now, final_filled)
+    _close(state, res, uow.now, final_filled)
     log.info("order %s %s: reservation released", order_id, why)
     uow.touch("user", res["user_id"])
 
 
 @handlers.on(OrderCanceled)
 def release_canceled(uow: UnitOfWork, event: OrderCanceled) -> None:
-    _release(uow, event.order_id, "canceled", event.filled_qty)
+    _release_order(uow, event.order_id, "canceled", event.filled_qty)
 
 
 @handlers.on(OrderExpired)
 def release_expired(uow: UnitOfWork, event: OrderExpired) -> None:
-    _release(uow, event.order_id, "expired", event.filled_qty)
+    _release_order(uow, event.order_id, "expired", event.filled_qty)
 
 
 @handlers.on(OrderRejected)
 def release_rejected(uow: UnitOfWork, event: OrderRejected) -> None:
     # Our own rejections come back here too: they hold nothing (status 'rejected').
-    _release(uow, event.order_id, "rejected", None)
+    _release_order(uow, event.order_id, "rejected", None)
+
+
+# after_batch hooks run in the order they are declared: write first, then announce.
+
+
+@handlers.after_batch
+def write_batch(uow: UnitOfWork) -> None:
+    """Write every row the batch changed: one executemany per table."""
+    state = uow.touched.get(STATE)
+    if state is None:
+        return
+    state.load_users(uow.touched.get("user", ()))  # a miss only: the portfolios announced next
+    state.flush()
 
 
 @handlers.after_batch
 def announce_portfolios(uow: UnitOfWork) -> None:
-    """One portfolio.updated per touched user per batch, however many fills it had."""
+    """One portfolio.updated per touched user per batch, however many fills it had,
+    valued from the batch's rows as GET /api/portfolios values them from the tables."""
     users = uow.touched.get("user")
     if not users:
         return
-    for valuation in store.load_valuations(uow.conn, sorted(users)):
+    for valuation in batch_state(uow).valuations(users):
         uow.emit(PortfolioUpdated(user_id=valuation.user_id, portfolio=portfolio_body(valuation)))

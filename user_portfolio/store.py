@@ -1,233 +1,58 @@
 """user_portfolio's tables: accounts, positions, symbols, reservations and the ledger.
 
 Every change of accounts.cash or positions.qty goes with a ledger row in the same
-statement sequence, so the audit's `cash = starting_cash + sum(ledger.amount)` and
+transaction, so the audit's `cash = starting_cash + sum(ledger.amount)` and
 `qty = sum(ledger.qty)` hold after every transaction.
+
+The event worker does not talk to the tables row by row: a batch of events loads
+what it needs in a few bulk queries (`BatchState.prefetch`), the handlers change
+the rows in memory, and `BatchState.flush` writes every changed row back with one
+pipelined executemany per table. A batch costs the same handful of statements
+whatever its size; only a miss (an event replayed from the parking lot) costs a
+single-row query more.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 
-from .domain import Valuation, value_portfolio
+from .domain import (
+    Valuation,
+    check_account,
+    check_position,
+    check_reservation,
+    grant_cost_applies,
+    value_portfolio,
+    value_rows,
+)
 
-# -- accounts ---------------------------------------------------------------
+Row = dict[str, Any]
+
+# -- single rows (misses) ---------------------------------------------------
 
 
-def get_account(conn: psycopg.Connection, user_id: int, for_update: bool = False) -> dict[str, Any] | None:
+def get_account(conn: psycopg.Connection, user_id: int, for_update: bool = False) -> Row | None:
     sql = "SELECT * FROM accounts WHERE user_id = %s" + (" FOR UPDATE" if for_update else "")
     return conn.execute(sql, (user_id,)).fetchone()
 
 
-def count_accounts(conn: psycopg.Connection) -> int:
-    return int(conn.execute("SELECT count(*) AS n FROM accounts").fetchone()["n"])
-
-
-def open_account(
-    conn: psycopg.Connection,
-    user_id: int,
-    name: str,
-    role: str,
-    starting_cash: Decimal,
-    holdings: dict[str, int],
-) -> bool:
-    """Create the account with its starting cash and granted shares; False if it exists.
-
-    The grant_cash ledger row marks the opening; its amount is 0 because the audit
-    counts cash from starting_cash (cash = starting_cash + sum(amount)). Granted
-    shares are a movement into the position (qty = sum(ledger.qty)). Their cost
-    basis is the symbol's reference price (set when the symbol is listed, if later).
-    """
-    created = conn.execute(
-        """
-        INSERT INTO accounts (user_id, name, role, starting_cash, cash)
-        VALUES (%s, %s, %s, %s, %s)
-        ON CONFLICT (user_id) DO NOTHING
-        RETURNING user_id
-        """,
-        (user_id, name, role, starting_cash, starting_cash),
-    ).fetchone()
-    if created is None:
-        return False
-    conn.execute(
-        "INSERT INTO ledger (user_id, kind, qty, amount) VALUES (%s, 'grant_cash', 0, 0)", (user_id,)
-    )
-    for symbol, qty in sorted(holdings.items()):
-        if qty <= 0:
-            continue
-        conn.execute(
-            """
-            INSERT INTO positions (user_id, symbol, qty, granted_qty, avg_cost)
-            VALUES (%s, %s, %s, %s,
-                    COALESCE((SELECT reference_price FROM symbols WHERE symbol = %s), 0))
-            ON CONFLICT (user_id, symbol) DO NOTHING
-            """,
-            (user_id, symbol, qty, qty, symbol),
-        )
-        conn.execute(
-            "INSERT INTO ledger (user_id, kind, symbol, qty, amount) VALUES (%s, 'grant_shares', %s, %s, 0)",
-            (user_id, symbol, qty),
-        )
-    return True
-
-
-# -- symbols ----------------------------------------------------------------
-
-
-def get_symbol(conn: psycopg.Connection, symbol: str) -> dict[str, Any] | None:
+def get_symbol(conn: psycopg.Connection, symbol: str) -> Row | None:
     return conn.execute("SELECT * FROM symbols WHERE symbol = %s", (symbol,)).fetchone()
 
 
-def upsert_symbol(conn: psycopg.Connection, symbol: str, name: str, reference_price: Decimal) -> bool:
-    """Insert or update a listed symbol; True when it was new.
-
-    Until a symbol is known no order for it is approved, so every position in it is
-    a grant; the first listing gives those grants the reference price as cost."""
-    row = conn.execute(
-        """
-        INSERT INTO symbols (symbol, name, reference_price) VALUES (%s, %s, %s)
-        ON CONFLICT (symbol) DO UPDATE SET name = EXCLUDED.name, reference_price = EXCLUDED.reference_price
-        RETURNING (xmax = 0) AS inserted
-        """,
-        (symbol, name, reference_price),
-    ).fetchone()
-    if row["inserted"]:
-        conn.execute(
-            "UPDATE positions SET avg_cost = %s WHERE symbol = %s AND avg_cost = 0 AND qty = granted_qty",
-            (reference_price, symbol),
-        )
-    return bool(row["inserted"])
-
-
-def set_last_price(conn: psycopg.Connection, symbol: str, price: Decimal, trade_seq: int) -> bool:
-    """Move the last price forward (never back to an older trade's); False if the symbol is unknown."""
-    row = conn.execute(
-        """
-        UPDATE symbols SET last_price = CASE WHEN %(seq)s >= last_trade_seq THEN %(price)s ELSE last_price END,
-                           last_trade_seq = GREATEST(last_trade_seq, %(seq)s)
-        WHERE symbol = %(symbol)s
-        RETURNING symbol
-        """,
-        {"symbol": symbol, "price": price, "seq": trade_seq},
-    ).fetchone()
-    return row is not None
-
-
-# -- positions --------------------------------------------------------------
-
-
-def get_position(
-    conn: psycopg.Connection, user_id: int, symbol: str, for_update: bool = False
-) -> dict[str, Any] | None:
+def get_position(conn: psycopg.Connection, user_id: int, symbol: str, for_update: bool = False) -> Row | None:
     sql = "SELECT * FROM positions WHERE user_id = %s AND symbol = %s" + (" FOR UPDATE" if for_update else "")
     return conn.execute(sql, (user_id, symbol)).fetchone()
 
 
-# -- reservations -----------------------------------------------------------
-
-
-def get_reservation(conn: psycopg.Connection, order_id: int, for_update: bool = False) -> dict[str, Any] | None:
+def get_reservation(conn: psycopg.Connection, order_id: int, for_update: bool = False) -> Row | None:
     sql = "SELECT * FROM reservations WHERE order_id = %s" + (" FOR UPDATE" if for_update else "")
     return conn.execute(sql, (order_id,)).fetchone()
-
-
-def reserve(
-    conn: psycopg.Connection,
-    *,
-    order_id: int,
-    user_id: int,
-    symbol: str,
-    side: str,
-    type_: str,
-    qty: int,
-    reserve_price: Decimal | None,
-    reserve_cash: Decimal,
-    reserve_qty: int,
-    now: datetime,
-) -> None:
-    """Hold cash (buy) or shares (sell) for an approved order. The CHECK constraints
-    refuse anything that would make free cash or free shares negative."""
-    if reserve_cash:
-        conn.execute(
-            "UPDATE accounts SET reserved_cash = reserved_cash + %s, updated_at = %s WHERE user_id = %s",
-            (reserve_cash, now, user_id),
-        )
-    if reserve_qty:
-        conn.execute(
-            """
-            UPDATE positions SET reserved_qty = reserved_qty + %s, updated_at = %s
-            WHERE user_id = %s AND symbol = %s
-            """,
-            (reserve_qty, now, user_id, symbol),
-        )
-    conn.execute(
-        """
-        INSERT INTO reservations (order_id, user_id, symbol, side, type, qty, reserve_price, status, created_at)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, 'open', %s)
-        """,
-        (order_id, user_id, symbol, side, type_, qty, reserve_price, now),
-    )
-
-
-def record_rejection(
-    conn: psycopg.Connection, *, order_id: int, user_id: int, symbol: str, side: str, type_: str, qty: int,
-    now: datetime,
-) -> None:
-    """Remember a rejected order (holding nothing) so a redelivered order.placed is answered once."""
-    conn.execute(
-        """
-        INSERT INTO reservations (order_id, user_id, symbol, side, type, qty, status, created_at, closed_at)
-        VALUES (%s, %s, %s, %s, %s, %s, 'rejected', %s, %s)
-        ON CONFLICT (order_id) DO NOTHING
-        """,
-        (order_id, user_id, symbol, side if side in ("buy", "sell") else "buy",
-         type_ if type_ in ("market", "limit") else "limit", max(qty, 1), now, now),
-    )
-
-
-def _release_held(conn: psycopg.Connection, res: dict[str, Any], qty: int, now: datetime) -> None:
-    """Give back what `qty` unfilled shares of the order held."""
-    if qty <= 0:
-        return
-    if res["side"] == "buy":
-        conn.execute(
-            "UPDATE accounts SET reserved_cash = reserved_cash - %s, updated_at = %s WHERE user_id = %s",
-            (res["reserve_price"] * qty, now, res["user_id"]),
-        )
-    else:
-        conn.execute(
-            """
-            UPDATE positions SET reserved_qty = reserved_qty - %s, updated_at = %s
-            WHERE user_id = %s AND symbol = %s
-            """,
-            (qty, now, res["user_id"], res["symbol"]),
-        )
-
-
-def close_reservation(
-    conn: psycopg.Connection, res: dict[str, Any], now: datetime, final_filled: int | None = None
-) -> bool:
-    """Close an open reservation, releasing what it still holds; False if it was not open.
-
-    `final_filled` is the order's cumulative filled quantity as the closing event
-    reports it: shares filled by trades this service has not settled yet stay held
-    for those trades (each trade releases its own part), so a release never counts
-    a fill twice or gives back what a fill still needs."""
-    if res["status"] != "open":
-        return False
-    filled = max(res["filled_qty"], final_filled or 0)
-    _release_held(conn, res, res["qty"] - filled, now)
-    conn.execute(
-        "UPDATE reservations SET status = 'closed', closed_at = %s WHERE order_id = %s", (now, res["order_id"])
-    )
-    return True
-
-
-# -- settlement -------------------------------------------------------------
 
 
 def already_settled(conn: psycopg.Connection, order_id: int, trade_id: int) -> bool:
@@ -237,86 +62,356 @@ def already_settled(conn: psycopg.Connection, order_id: int, trade_id: int) -> b
     return row is not None
 
 
-def settle_buy(
-    conn: psycopg.Connection,
-    res: dict[str, Any],
-    *,
-    trade_id: int,
-    price: Decimal,
-    qty: int,
-    avg_cost: Decimal,
-    now: datetime,
-) -> None:
-    """The buyer's side of a fill: pay price x qty, release reserve_price x qty (so a
-    better price than reserved frees the difference at once), receive the shares."""
-    cost = price * qty
-    conn.execute(
-        """
-        UPDATE accounts SET cash = cash - %s, reserved_cash = reserved_cash - %s, updated_at = %s
-        WHERE user_id = %s
-        """,
-        (cost, res["reserve_price"] * qty, now, res["user_id"]),
-    )
-    conn.execute(
-        """
-        INSERT INTO positions (user_id, symbol, qty, avg_cost, updated_at) VALUES (%s, %s, %s, %s, %s)
-        ON CONFLICT (user_id, symbol)
-        DO UPDATE SET qty = positions.qty + EXCLUDED.qty, avg_cost = EXCLUDED.avg_cost, updated_at = EXCLUDED.updated_at
-        """,
-        (res["user_id"], res["symbol"], qty, avg_cost, now),
-    )
-    _ledger_fill(conn, res, "buy", qty, -cost, trade_id, now)
+def count_accounts(conn: psycopg.Connection) -> int:
+    return int(conn.execute("SELECT count(*) AS n FROM accounts").fetchone()["n"])
 
 
-def settle_sell(
-    conn: psycopg.Connection,
-    res: dict[str, Any],
-    *,
-    trade_id: int,
-    price: Decimal,
-    qty: int,
-    pnl: Decimal,
-    now: datetime,
-) -> None:
-    """The seller's side of a fill: deliver the (reserved) shares, receive price x qty,
-    realize (price - avg_cost) x qty."""
-    proceeds = price * qty
-    conn.execute(
-        """
-        UPDATE accounts SET cash = cash + %s, realized_pl = realized_pl + %s, updated_at = %s
-        WHERE user_id = %s
-        """,
-        (proceeds, pnl, now, res["user_id"]),
-    )
-    updated = conn.execute(
-        """
-        UPDATE positions SET qty = qty - %s, reserved_qty = reserved_qty - %s,
-                             realized_pl = realized_pl + %s, updated_at = %s
-        WHERE user_id = %s AND symbol = %s
-        RETURNING qty
-        """,
-        (qty, qty, pnl, now, res["user_id"], res["symbol"]),
-    ).fetchone()
-    if updated is None:
-        raise RuntimeError(f"order {res['order_id']}: seller {res['user_id']} holds no {res['symbol']}")
-    _ledger_fill(conn, res, "sell", -qty, proceeds, trade_id, now)
+# -- many rows in one query -------------------------------------------------
 
 
-def _ledger_fill(
-    conn: psycopg.Connection, res: dict[str, Any], kind: str, qty: int, amount: Decimal, trade_id: int,
-    now: datetime,
-) -> None:
-    conn.execute(
+def load_accounts(conn: psycopg.Connection, user_ids: Iterable[int]) -> list[Row]:
+    """Lock and read the accounts (in key order, so two transactions never lock crosswise)."""
+    return conn.execute(
+        "SELECT * FROM accounts WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE", (sorted(user_ids),)
+    ).fetchall()
+
+
+def load_positions(conn: psycopg.Connection, user_ids: Iterable[int]) -> list[Row]:
+    """Lock and read every position of these users."""
+    return conn.execute(
+        "SELECT * FROM positions WHERE user_id = ANY(%s) ORDER BY user_id, symbol FOR UPDATE", (sorted(user_ids),)
+    ).fetchall()
+
+
+def load_symbols(conn: psycopg.Connection, symbols: Iterable[str]) -> list[Row]:
+    return conn.execute("SELECT * FROM symbols WHERE symbol = ANY(%s)", (sorted(symbols),)).fetchall()
+
+
+def load_reservations(conn: psycopg.Connection, order_ids: Iterable[int]) -> list[Row]:
+    return conn.execute(
+        "SELECT * FROM reservations WHERE order_id = ANY(%s) ORDER BY order_id FOR UPDATE", (sorted(order_ids),)
+    ).fetchall()
+
+
+def load_settled(conn: psycopg.Connection, order_ids: Iterable[int], trade_ids: Iterable[int]) -> set[tuple[int, int]]:
+    """The (order_id, trade_id) settlements the ledger holds among these orders and trades."""
+    rows = conn.execute(
         """
-        INSERT INTO ledger (user_id, kind, symbol, qty, amount, order_id, trade_id, created_at)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+        SELECT order_id, trade_id FROM ledger
+        WHERE order_id = ANY(%s) AND trade_id = ANY(%s) AND trade_id IS NOT NULL
         """,
-        (res["user_id"], kind, res["symbol"], qty, amount, res["order_id"], trade_id, now),
-    )
-    conn.execute(
-        "UPDATE reservations SET filled_qty = filled_qty + %s WHERE order_id = %s",
-        (abs(qty), res["order_id"]),
-    )
+        (sorted(order_ids), sorted(trade_ids)),
+    ).fetchall()
+    return {(r["order_id"], r["trade_id"]) for r in rows}
+
+
+def parked_keys(conn: psycopg.Connection, keys: Iterable[str]) -> set[str]:
+    """Which of these wait keys have events parked under them."""
+    rows = conn.execute(
+        "SELECT DISTINCT wait_key FROM parked_events WHERE wait_key = ANY(%s)", (sorted(keys),)
+    ).fetchall()
+    return {r["wait_key"] for r in rows}
+
+
+# -- many rows in one statement ---------------------------------------------
+# executemany is pipelined by psycopg: one round trip for all the rows. The rows
+# were locked (FOR UPDATE) when read, so writing their final values is safe.
+
+
+def write_accounts(conn: psycopg.Connection, rows: list[Row]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO accounts (user_id, name, role, starting_cash, cash, reserved_cash, realized_pl, updated_at)
+            VALUES (%(user_id)s, %(name)s, %(role)s, %(starting_cash)s, %(cash)s, %(reserved_cash)s,
+                    %(realized_pl)s, %(updated_at)s)
+            ON CONFLICT (user_id) DO UPDATE SET cash = EXCLUDED.cash, reserved_cash = EXCLUDED.reserved_cash,
+                realized_pl = EXCLUDED.realized_pl, updated_at = EXCLUDED.updated_at
+            """,
+            rows,
+        )
+
+
+def write_symbols(conn: psycopg.Connection, rows: list[Row]) -> None:
+    """Listings and last prices. Symbols are not locked when read, so the last price
+    still only moves forward here (never back to an older trade's)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO symbols (symbol, name, reference_price, last_price, last_trade_seq)
+            VALUES (%(symbol)s, %(name)s, %(reference_price)s, %(last_price)s, %(last_trade_seq)s)
+            ON CONFLICT (symbol) DO UPDATE SET name = EXCLUDED.name, reference_price = EXCLUDED.reference_price,
+                last_price = CASE WHEN EXCLUDED.last_trade_seq >= symbols.last_trade_seq
+                                  THEN EXCLUDED.last_price ELSE symbols.last_price END,
+                last_trade_seq = GREATEST(symbols.last_trade_seq, EXCLUDED.last_trade_seq)
+            """,
+            rows,
+        )
+
+
+def apply_grant_costs(conn: psycopg.Connection, listed: dict[str, Decimal]) -> None:
+    """Newly listed symbols give the grants nobody has traded yet their reference price as
+    cost (the rows this batch holds in memory got it there and are written after this)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE positions SET avg_cost = %s WHERE symbol = %s AND avg_cost = 0 AND qty = granted_qty",
+            [(price, symbol) for symbol, price in sorted(listed.items())],
+        )
+
+
+def write_positions(conn: psycopg.Connection, rows: list[Row]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO positions (user_id, symbol, qty, reserved_qty, granted_qty, avg_cost, realized_pl, updated_at)
+            VALUES (%(user_id)s, %(symbol)s, %(qty)s, %(reserved_qty)s, %(granted_qty)s, %(avg_cost)s,
+                    %(realized_pl)s, %(updated_at)s)
+            ON CONFLICT (user_id, symbol) DO UPDATE SET qty = EXCLUDED.qty, reserved_qty = EXCLUDED.reserved_qty,
+                granted_qty = EXCLUDED.granted_qty, avg_cost = EXCLUDED.avg_cost,
+                realized_pl = EXCLUDED.realized_pl, updated_at = EXCLUDED.updated_at
+            """,
+            rows,
+        )
+
+
+def write_reservations(conn: psycopg.Connection, rows: list[Row]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO reservations (order_id, user_id, symbol, side, type, qty, filled_qty, reserve_price,
+                                      status, created_at, closed_at)
+            VALUES (%(order_id)s, %(user_id)s, %(symbol)s, %(side)s, %(type)s, %(qty)s, %(filled_qty)s,
+                    %(reserve_price)s, %(status)s, %(created_at)s, %(closed_at)s)
+            ON CONFLICT (order_id) DO UPDATE SET filled_qty = EXCLUDED.filled_qty, status = EXCLUDED.status,
+                closed_at = EXCLUDED.closed_at
+            """,
+            rows,
+        )
+
+
+def insert_ledger(conn: psycopg.Connection, rows: list[Row]) -> None:
+    """Ledger rows in the order they happened (their ids keep that order)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO ledger (user_id, kind, symbol, qty, amount, order_id, trade_id, created_at)
+            VALUES (%(user_id)s, %(kind)s, %(symbol)s, %(qty)s, %(amount)s, %(order_id)s, %(trade_id)s,
+                    %(created_at)s)
+            """,
+            rows,
+        )
+
+
+# -- one batch's rows in memory ---------------------------------------------
+
+
+class BatchState:
+    """The rows one batch of events reads and changes, loaded in bulk up front and
+    written back in bulk before commit.
+
+    Each cache maps a key to its row, or to None when the row is known not to exist.
+    A key not in the cache is loaded on demand with a single-row query (locked like
+    the bulk loads). Handlers change the rows in place and then call `changed_*`,
+    which checks the table's constraints at once and marks the row for writing.
+    """
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.accounts: dict[int, Row | None] = {}
+        self.positions: dict[tuple[int, str], Row | None] = {}
+        self.position_users: set[int] = set()  # users whose positions are all in `positions`
+        self.symbols: dict[str, Row | None] = {}
+        self.reservations: dict[int, Row | None] = {}
+        self.settled: set[tuple[int, int]] = set()
+        self.settled_known: set[tuple[int, int]] = set()  # pairs whose answer `settled` holds
+        self.parked: set[str] = set()
+        self.parked_known: set[str] = set()  # wait keys whose answer `parked` holds
+        self.listed: dict[str, Decimal] = {}  # symbols first listed in this batch -> reference price
+        self.ledger: list[Row] = []
+        self.dirty_accounts: set[int] = set()
+        self.dirty_positions: set[tuple[int, str]] = set()
+        self.dirty_symbols: set[str] = set()
+        self.dirty_reservations: set[int] = set()
+
+    # -- loading ------------------------------------------------------------
+
+    def prefetch(
+        self,
+        user_ids: set[int],
+        symbols: set[str],
+        order_ids: set[int],
+        fills: set[tuple[int, int]],
+        wait_keys: set[str],
+    ) -> None:
+        """One query per table for everything the batch's events name."""
+        self.load_users(user_ids, symbols)
+        order_ids = {o for o in order_ids if o not in self.reservations}
+        if order_ids:
+            found = {r["order_id"]: r for r in load_reservations(self.conn, order_ids)}
+            for order_id in order_ids:
+                self.reservations[order_id] = found.get(order_id)
+        if fills:
+            self.settled |= load_settled(self.conn, {o for o, _ in fills}, {t for _, t in fills})
+            self.settled_known |= fills
+        if wait_keys:
+            self.parked |= parked_keys(self.conn, wait_keys)
+            self.parked_known |= wait_keys
+
+    def load_users(self, user_ids: Iterable[int], symbols: Iterable[str] = ()) -> None:
+        """Accounts and all positions of these users, then `symbols` and the symbols
+        those users hold: one query each, only for what is not in memory yet."""
+        user_ids = set(user_ids)
+        wanted = set(symbols)
+        missing = {u for u in user_ids if u not in self.accounts}
+        if missing:
+            found = {r["user_id"]: r for r in load_accounts(self.conn, missing)}
+            for user_id in missing:
+                self.accounts[user_id] = found.get(user_id)
+        missing = {u for u in user_ids if u not in self.position_users}
+        if missing:
+            for row in load_positions(self.conn, missing):
+                key = (row["user_id"], row["symbol"])
+                if self.positions.get(key) is None:  # a row in memory is newer than the table's
+                    self.positions[key] = self._loaded_position(row)
+            self.position_users |= missing
+            wanted |= {s for (u, s), p in self.positions.items() if p is not None and u in missing}
+        self.load_symbols(wanted)
+
+    def load_symbols(self, symbols: Iterable[str]) -> None:
+        missing = {s for s in symbols if s not in self.symbols}
+        if missing:
+            found = {r["symbol"]: r for r in load_symbols(self.conn, missing)}
+            for symbol in missing:
+                self.symbols[symbol] = found.get(symbol)
+
+    def _loaded_position(self, row: Row) -> Row:
+        # a symbol listed earlier in this batch gives an untouched grant its cost,
+        # as the listing's UPDATE (written at flush) will do in the table
+        ref = self.listed.get(row["symbol"])
+        if ref is not None and grant_cost_applies(row):
+            row["avg_cost"] = ref
+            self.dirty_positions.add((row["user_id"], row["symbol"]))
+        return row
+
+    # -- reading (on demand when not prefetched) ----------------------------
+
+    def account(self, user_id: int) -> Row | None:
+        if user_id not in self.accounts:
+            self.accounts[user_id] = get_account(self.conn, user_id, for_update=True)
+        return self.accounts[user_id]
+
+    def position(self, user_id: int, symbol: str) -> Row | None:
+        key = (user_id, symbol)
+        if key not in self.positions:
+            if user_id in self.position_users:
+                return None
+            row = get_position(self.conn, user_id, symbol, for_update=True)
+            self.positions[key] = None if row is None else self._loaded_position(row)
+        return self.positions[key]
+
+    def symbol(self, symbol: str) -> Row | None:
+        if symbol not in self.symbols:
+            self.symbols[symbol] = get_symbol(self.conn, symbol)
+        return self.symbols[symbol]
+
+    def reservation(self, order_id: int) -> Row | None:
+        if order_id not in self.reservations:
+            self.reservations[order_id] = get_reservation(self.conn, order_id, for_update=True)
+        return self.reservations[order_id]
+
+    def already_settled(self, order_id: int, trade_id: int) -> bool:
+        key = (order_id, trade_id)
+        if key not in self.settled_known and key not in self.settled:
+            if already_settled(self.conn, order_id, trade_id):
+                self.settled.add(key)
+            self.settled_known.add(key)
+        return key in self.settled
+
+    def may_have_parked(self, wait_key: str) -> bool:
+        return wait_key not in self.parked_known or wait_key in self.parked
+
+    def user_positions(self, user_id: int) -> list[Row]:
+        self.load_users([user_id])
+        return [p for (u, _), p in self.positions.items() if u == user_id and p is not None]
+
+    # -- changing -----------------------------------------------------------
+
+    def changed_account(self, row: Row) -> None:
+        check_account(row)
+        self.accounts[row["user_id"]] = row
+        self.dirty_accounts.add(row["user_id"])
+
+    def changed_position(self, row: Row) -> None:
+        check_position(row)
+        self.positions[(row["user_id"], row["symbol"])] = row
+        self.dirty_positions.add((row["user_id"], row["symbol"]))
+
+    def changed_symbol(self, row: Row) -> None:
+        self.symbols[row["symbol"]] = row
+        self.dirty_symbols.add(row["symbol"])
+
+    def changed_reservation(self, row: Row) -> None:
+        check_reservation(row)
+        self.reservations[row["order_id"]] = row
+        self.dirty_reservations.add(row["order_id"])
+
+    def listed_now(self, symbol: str, reference_price: Decimal) -> None:
+        """A symbol seen for the first time: untouched grants in it get its reference price as cost."""
+        self.listed.setdefault(symbol, reference_price)
+        for (_, s), p in self.positions.items():
+            if s == symbol and p is not None and grant_cost_applies(p):
+                p["avg_cost"] = reference_price
+                self.changed_position(p)
+
+    def add_ledger(
+        self, *, user_id: int, kind: str, now: datetime, symbol: str | None = None, qty: int = 0,
+        amount: Decimal = Decimal("0"), order_id: int | None = None, trade_id: int | None = None,
+    ) -> None:
+        if trade_id is not None:
+            assert order_id is not None
+            if self.already_settled(order_id, trade_id):  # the unique index would refuse it
+                raise RuntimeError(f"order {order_id} trade {trade_id} settled twice")
+            self.settled.add((order_id, trade_id))
+        self.ledger.append({"user_id": user_id, "kind": kind, "symbol": symbol, "qty": qty, "amount": amount,
+                            "order_id": order_id, "trade_id": trade_id, "created_at": now})
+
+    # -- writing ------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write every changed row, one statement per table (parents before children)."""
+        conn = self.conn
+        if self.dirty_accounts:
+            write_accounts(conn, [self.accounts[k] for k in sorted(self.dirty_accounts)])
+        if self.dirty_symbols:
+            write_symbols(conn, [self.symbols[k] for k in sorted(self.dirty_symbols)])
+        if self.listed:
+            apply_grant_costs(conn, self.listed)
+        if self.dirty_positions:
+            write_positions(conn, [self.positions[k] for k in sorted(self.dirty_positions)])
+        if self.dirty_reservations:
+            write_reservations(conn, [self.reservations[k] for k in sorted(self.dirty_reservations)])
+        if self.ledger:
+            insert_ledger(conn, self.ledger)
+        self.dirty_accounts.clear()
+        self.dirty_symbols.clear()
+        self.listed.clear()
+        self.dirty_positions.clear()
+        self.dirty_reservations.clear()
+        self.ledger.clear()
+
+    def valuations(self, user_ids: Iterable[int]) -> list[Valuation]:
+        """Value these accounts from the rows in memory (loading what a miss left out)."""
+        ids = sorted(user_ids)
+        self.load_users(ids)
+        by_user: dict[int, list[Row]] = {u: [] for u in ids}
+        for (u, _), p in self.positions.items():
+            if p is not None and u in by_user:
+                by_user[u].append(p)
+        return [
+            value_rows(account, by_user[u], self.symbols)
+            for u in ids
+            if (account := self.accounts.get(u)) is not None
+        ]
 
 
 # -- reading portfolios -----------------------------------------------------

@@ -625,3 +625,129 @@ def test_ledger_invariant_after_a_sequence_of_trades(service_db):
     assert cash_state(service_db, 1) == (D("5000.00") - D("252.50") - D("343.00"), D("0.00"))
     assert cash_state(service_db, 2) == (D("3000.00") + D("1262.50") + D("20.00"), D("0.00"))
     assert cash_state(service_db, 3) == (D("7777.77") - D("1010.00") + D("343.00") - D("20.00"), D("0.00"))
+
+
+# -- cost per batch ---------------------------------------------------------
+
+
+def _busy_batch(first_user: int, first_order: int, first_trade: int) -> tuple[list, list]:
+    """20 users (first_user ..+19) each buy 10 of one symbol and sell 10 of the other
+    in pairs: 40 order.placed and 40 trade.executed (every pair fills in 2 trades)."""
+    users = list(range(first_user, first_user + 20))
+    orders, trades = [], []
+    for k, buyer in enumerate(users):
+        seller = users[(k + 1) % 20]
+        sym, lo, hi, lim = ("AAA", "50.00", "50.50", "51.00") if k % 2 == 0 else ("BBB", "20.00", "20.50", "21.00")
+        buy_id, sell_id = first_order + 2 * k, first_order + 2 * k + 1
+        orders += [placed(buy_id, buyer, "buy", "limit", 10, lim, symbol=sym),
+                   placed(sell_id, seller, "sell", "limit", 10, lo, symbol=sym)]
+        t = first_trade + 2 * k
+        trades += [trade(t, (buy_id, buyer), (sell_id, seller), lo, 4, buy_filled=4, sell_filled=4, buy_rem=6,
+                         sell_rem=6, symbol=sym),
+                   trade(t + 1, (buy_id, buyer), (sell_id, seller), hi, 6, buy_filled=10, sell_filled=10,
+                         buy_rem=0, sell_rem=0, symbol=sym)]
+    return orders, trades
+
+
+def _check_busy_users(sdb, first_user: int) -> None:
+    for k in range(20):
+        uid = first_user + k
+        bought, sold, paid, got, avg = (("AAA", "BBB", "503.00", "203.00", "50.027273") if k % 2 == 0
+                                        else ("BBB", "AAA", "203.00", "503.00", "20.027273"))
+        a = account(sdb, uid)
+        assert (a["cash"], a["reserved_cash"], a["realized_pl"]) == (
+            D("100000.00") - D(paid) + D(got), D("0.00"), D("3.00"))
+        b, s = position(sdb, uid, bought), position(sdb, uid, sold)
+        assert (b["qty"], b["reserved_qty"], b["avg_cost"]) == (110, 0, D(avg))
+        assert (s["qty"], s["reserved_qty"], s["avg_cost"], s["realized_pl"]) == (
+            90, 0, D("50.00") if sold == "AAA" else D("20.00"), D("3.00"))
+
+
+def test_a_batch_costs_a_constant_number_of_statements(service_db, statement_counter):
+    users = [user(u, "100000.00", {"AAA": 100, "BBB": 100}) for u in range(1, 41)]
+    setup_market(service_db, *users, symbols=(listed("AAA", "50.00"), listed("BBB", "20.00")))
+    orders, trades = _busy_batch(1, 1000, 1)
+
+    statement_counter.reset()
+    emitted = service_db.runner.deliver(*orders, *trades)
+    big = statement_counter.count
+    assert len(of_type(emitted, "order.approved")) == 40
+    updates = of_type(emitted, "portfolio.updated")
+    assert [u["user_id"] for u in updates] == list(range(1, 21))
+    _check_busy_users(service_db, 1)
+    # the pushes carry exactly what the API returns
+    client = service_db.client()
+    for u in updates:
+        assert client.get(f"/api/portfolios/{u['user_id']}", headers=service_db.auth(u["user_id"])).json == (
+            u["portfolio"])
+
+    # the same events one per batch (users 21..40) end up the same, each batch costing about as much
+    orders, trades = _busy_batch(21, 2000, 101)
+    singles = []
+    for evt in (*orders, *trades):
+        statement_counter.reset()
+        service_db.runner.deliver(evt)
+        singles.append(statement_counter.count)
+    _check_busy_users(service_db, 21)
+    print(f"\nstatements: batch of 80 = {big}; batches of 1 = min {min(singles)} max {max(singles)}")
+    assert big <= 20, statement_counter.statements
+    assert max(singles) <= 20 and big - max(singles) <= 3
+
+
+def test_one_batch_with_a_listing_released_orders_and_early_events(service_db, statement_counter):
+    """Rows reached three ways in one batch (prefetched, loaded on a miss by a released
+    event, never loaded) all end up as if the events had run one by one, and the
+    pushes agree with the API."""
+    service_db.runner.deliver(user(1, "0.00", {"NEWCO": 4}), user(2, "0.00", {"NEWCO": 3}),
+                              user(5, "0.00", {"NEWCO": 2}))
+    assert service_db.runner.deliver(placed(1, 1, "sell", "market", 4, None, symbol="NEWCO"),  # parked
+                                     placed(2, 5, "sell", "limit", 2, "25.00", symbol="NEWCO")) == []
+    statement_counter.reset()
+    emitted = service_db.runner.deliver(
+        placed(3, 4, "buy", "limit", 2, "20.00", symbol="NEWCO"),  # user 4 does not exist yet: parked
+        listed("NEWCO", "20.00"),  # releases orders 1 and 2 (nothing names user 5 or order 2: loaded on a miss)
+        user(3, "100.00", {"NEWCO": 1}),
+        user(4, "50.00"),  # releases order 3
+        trade(1, (3, 4), (1, 1), "19.50", 2, buy_filled=2, sell_filled=2, buy_rem=0, sell_rem=2, symbol="NEWCO"),
+        price("NEWCO", "19.50", 1),
+    )
+    # 16 for the batch + parking 1 + 2 releases + what order 2 missed: its account, reservation and
+    # position, and user 5's other positions for the portfolio pushed
+    assert statement_counter.count <= 23, statement_counter.statements
+    assert [(a["order_id"], a["collar_price"]) for a in of_type(emitted, "order.approved")] == [
+        (1, D("19.00")), (2, None), (3, None)]
+    assert service_db.conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"] == 0
+    seller, untouched, granted, buyer = (position(service_db, u, "NEWCO") for u in (1, 2, 3, 4))
+    assert (seller["qty"], seller["reserved_qty"], seller["avg_cost"], seller["realized_pl"]) == (
+        2, 2, D("20.000000"), D("-1.00"))
+    assert (untouched["qty"], untouched["avg_cost"]) == (3, D("20.000000"))
+    missed = position(service_db, 5, "NEWCO")
+    assert (missed["qty"], missed["reserved_qty"], missed["avg_cost"]) == (2, 2, D("20.000000"))
+    assert (granted["qty"], granted["avg_cost"]) == (1, D("20.000000"))
+    assert (buyer["qty"], buyer["avg_cost"]) == (2, D("19.500000"))
+    assert cash_state(service_db, 1) == (D("39.00"), D("0.00"))
+    assert cash_state(service_db, 4) == (D("11.00"), D("0.00"))
+    assert reservation(service_db, 3)["status"] == "closed"
+    assert ledger(service_db, 4) == [("grant_cash", None, 0, D("0.00"), None, None),
+                                     ("buy", "NEWCO", 2, D("-39.00"), 3, 1)]
+    pushed = {p["user_id"]: p["portfolio"] for p in of_type(emitted, "portfolio.updated")}
+    assert sorted(pushed) == [1, 3, 4, 5]
+    assert pushed[5]["positions"][0]["avg_cost"] == "20.0000"
+    assert pushed[1]["positions"][0] == {"symbol": "NEWCO", "qty": 2, "reserved_qty": 2, "avg_cost": "20.0000",
+                                         "last_price": "19.50", "market_value": "39.00", "unrealized_pl": "-1.00"}
+    client = service_db.client()
+    for uid, body in pushed.items():
+        assert client.get(f"/api/portfolios/{uid}", headers=service_db.auth(uid)).json == body
+
+
+def test_an_overfill_fails_the_batch_and_writes_nothing(service_db):
+    import pytest
+
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 10}))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 2, "10.00"), placed(2, 2, "sell", "limit", 10, "10.00"))
+    with pytest.raises(RuntimeError, match="account 1: cash 970.00, reserved -10.00"):
+        service_db.runner.deliver(trade(1, (1, 1), (2, 2), "10.00", 3, buy_filled=3, sell_filled=3, buy_rem=0,
+                                        sell_rem=7))
+    assert cash_state(service_db, 1) == (D("1000.00"), D("20.00"))
+    assert position(service_db, 1) is None and position(service_db, 2)["reserved_qty"] == 10
+    assert len(ledger(service_db, 1)) == 1
