@@ -196,6 +196,7 @@ class EventWorker:
         self._db: psycopg.Connection | None = None
         self._listen: psycopg.Connection | None = None
         self._leader = False
+        self._epoch: int | None = None  # the simulation epoch, read once, then kept by our own batches
         self._failures: dict[bytes, int] = {}
         self.batches = 0
         self.events = 0
@@ -321,6 +322,7 @@ class EventWorker:
         self._db = None
         self._listen = None
         self._leader = False
+        self._epoch = None
 
     def _unwatch_listen(self) -> None:
         if self._listen is not None and self._connection is not None:
@@ -378,7 +380,11 @@ class EventWorker:
         started = time.perf_counter()
         try:
             with conn.transaction():
-                emitted = process_batch(conn, self.handlers, envelopes)
+                if self._epoch is None:
+                    self._epoch = outbox.read_epoch(conn)
+                uow = process_batch(conn, self.handlers, envelopes, epoch=self._epoch, notify=False)
+            self._epoch = uow.epoch
+            emitted = uow.emitted
         except psycopg.OperationalError:
             self._drop_db()
             raise
@@ -477,9 +483,8 @@ class EventWorker:
         if len(pending) >= MAX_IN_FLIGHT:
             return
         try:
-            conn = self._conn()
-            with conn.transaction():
-                rows = outbox.fetch_unsent(conn, limit=2000, exclude=sorted(pending))
+            # The relay's own autocommit connection: one statement, no BEGIN/COMMIT.
+            rows = outbox.fetch_unsent(self._listen, limit=2000, exclude=sorted(pending))
         except psycopg.Error as exc:
             log.warning("%s relay: database unavailable: %s", self.service, exc)
             self._drop_db()
@@ -531,9 +536,7 @@ class EventWorker:
             return
         faults.crash_point("after_publish_before_mark")
         try:
-            conn = self._conn()
-            with conn.transaction():
-                outbox.mark_sent(conn, confirmed)
+            outbox.mark_sent(self._listen, confirmed)
         except psycopg.Error as exc:
             # Not marked: they will be published again; inboxes drop the copies.
             log.warning("%s relay: could not mark %d sent: %s", self.service, len(confirmed), exc)

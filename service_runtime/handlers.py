@@ -116,6 +116,7 @@ class UnitOfWork:
         self.touched: dict[str, set] = {}
         self._pending: list[Event] = []
         self._handlers = handlers
+        self.emitted: list[Envelope] = []
         self.now = datetime.now(UTC)
 
     def emit(self, event: Event) -> None:
@@ -167,23 +168,27 @@ class UnitOfWork:
         finally:
             self.envelope = previous
 
-    def flush(self) -> list[Envelope]:
+    def flush(self, notify: bool = True) -> list[Envelope]:
         now = datetime.now(UTC)
         envelopes = [contracts.wrap(evt, self.producer, self.epoch, now) for evt in self._pending]
         self._pending.clear()
-        outbox.write(self.conn, envelopes)
+        outbox.write(self.conn, envelopes, notify=notify)
         return envelopes
 
 
 def process_batch(
-    conn: psycopg.Connection, handlers: EventHandlers, envelopes: list[Envelope]
-) -> list[Envelope]:
-    """Apply a batch inside the caller's open transaction; return the events emitted.
+    conn: psycopg.Connection, handlers: EventHandlers, envelopes: list[Envelope],
+    epoch: int | None = None, notify: bool = True,
+) -> UnitOfWork:
+    """Apply a batch inside the caller's open transaction; return its unit of work
+    (`uow.emitted`: the events it wrote to the outbox, `uow.epoch`: the epoch after it).
 
     Duplicates (redeliveries, or the same id twice in one batch) are skipped by
     the inbox, so running the same batch twice has the effect of running it once.
+    The worker passes the epoch it already knows (saving a query per batch) and
+    notify=False (it wakes its own relay after the commit).
     """
-    uow = UnitOfWork(conn, handlers.service, handlers=handlers)
+    uow = UnitOfWork(conn, handlers.service, epoch=epoch, handlers=handlers)
     fresh = inbox.claim(conn, [(e.id, e.type) for e in envelopes])
     seen: set[uuid.UUID] = set()
     todo: list[Envelope] = []
@@ -197,7 +202,8 @@ def process_batch(
     for envelope in todo:
         uow.dispatch(envelope)
     handlers.run_after_batch(uow)
-    return uow.flush()
+    uow.emitted = uow.flush(notify=notify)
+    return uow
 
 
 def release_now(conn: psycopg.Connection, handlers: EventHandlers, wait_key: str) -> list[Envelope]:

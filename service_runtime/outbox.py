@@ -22,8 +22,9 @@ def read_epoch(conn: psycopg.Connection) -> int:
     return int(row["value"] if isinstance(row, dict) else row[0]) if row else 1
 
 
-def write(conn: psycopg.Connection, envelopes: Iterable[Envelope]) -> int:
-    """Insert the envelopes into the outbox and wake the relay when this transaction commits."""
+def write(conn: psycopg.Connection, envelopes: Iterable[Envelope], notify: bool = True) -> int:
+    """Insert the envelopes into the outbox and (unless the writer is the relay's own
+    worker, which kicks its relay after committing) wake the relay at commit."""
     rows = [(e.id, e.type, e.event.routing_key(), e.to_json()) for e in envelopes]
     if not rows:
         return 0
@@ -31,9 +32,10 @@ def write(conn: psycopg.Connection, envelopes: Iterable[Envelope]) -> int:
         cur.executemany(
             "INSERT INTO outbox (event_id, type, routing_key, body) VALUES (%s, %s, %s, %s)", rows
         )
-    # NOTIFY is delivered at commit and folded with identical ones in the same
-    # transaction, so one per transaction is all the relay needs.
-    conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
+    if notify:
+        # NOTIFY is delivered at commit and folded with identical ones in the same
+        # transaction, so one per transaction is all the relay needs.
+        conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
     return len(rows)
 
 

@@ -96,8 +96,7 @@ class OrderWriter:
 
     def _commit(self, jobs: list[_Job]) -> None:
         with self.database.transaction() as conn:
-            status = store.market_status(conn)
-            symbols = store.known_symbols(conn)
+            status, symbols = store.door_state(conn)
             to_insert: list[NewOrder] = []
             slots: list[tuple[_Job, int]] = []
             for job in jobs:

@@ -20,8 +20,13 @@ def market_status(conn: psycopg.Connection) -> str:
     return conn.execute("SELECT status FROM market WHERE id = 1").fetchone()["status"]
 
 
-def known_symbols(conn: psycopg.Connection) -> set[str]:
-    return {r["symbol"] for r in conn.execute("SELECT symbol FROM known_symbols").fetchall()}
+def door_state(conn: psycopg.Connection) -> tuple[str, set[str]]:
+    """What the front door checks, in one round trip: market status and listed symbols."""
+    row = conn.execute(
+        "SELECT (SELECT status FROM market WHERE id = 1) AS status,"
+        " ARRAY(SELECT symbol FROM known_symbols) AS symbols"
+    ).fetchone()
+    return row["status"], set(row["symbols"])
 
 
 def insert_orders(conn: psycopg.Connection, orders: list[NewOrder]) -> list[dict[str, Any] | None]:

@@ -108,7 +108,7 @@ class EventRunner:
     def deliver(self, *items: Event | Envelope) -> list[Envelope]:
         envelopes = [i if isinstance(i, Envelope) else self.envelope(i) for i in items]
         with self.conn.transaction():
-            return process_batch(self.conn, self.handlers, envelopes)
+            return process_batch(self.conn, self.handlers, envelopes).emitted
 
     def emitted_types(self, emitted: list[Envelope]) -> list[str]:
         return [e.type for e in emitted]
