@@ -20,7 +20,6 @@ from flask_socketio import SocketIO, join_room, leave_room
 
 from service_runtime.auth import InvalidToken, verify_token
 from service_runtime.config import Settings
-from service_runtime.contracts import Envelope
 from service_runtime.identifiers import is_symbol
 
 from .consumer import EventFeed
@@ -77,11 +76,12 @@ class Gateway:
 
 def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
     app = Flask("socket_gateway")
-    socketio = SocketIO(async_mode="gevent", cors_allowed_origins=None, json=_json_module(),
-                        ping_interval=10, ping_timeout=10)
+    # Payloads come from our own JSON (money already strings), so the standard
+    # json module encodes them; the socket never needs Decimal handling.
+    socketio = SocketIO(async_mode="gevent", cors_allowed_origins=None, ping_interval=10, ping_timeout=10)
 
-    def push(envelope: Envelope) -> None:
-        for item in pushes_for(envelope):
+    def push(event_type: str, payload: dict[str, Any]) -> None:
+        for item in pushes_for(event_type, payload):
             for room in item.rooms:
                 socketio.emit(item.event, item.data, to=room)
 
@@ -122,19 +122,3 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
         return {"unsubscribed": good}
 
     return app, socketio, feed
-
-
-def _json_module() -> Any:
-    """Socket.IO payloads with Decimal as strings, like the REST API."""
-    from service_runtime import jsonio
-
-    class _Json:
-        @staticmethod
-        def dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
-            return jsonio.dumps(obj)
-
-        @staticmethod
-        def loads(text: str | bytes, *args: Any, **kwargs: Any) -> Any:
-            return jsonio.loads(text)
-
-    return _Json

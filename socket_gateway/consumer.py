@@ -7,6 +7,7 @@ gevent's monkey patching."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -26,11 +27,12 @@ def gateway_bindings() -> list[str]:
 
 
 class EventFeed:
-    def __init__(self, settings: Settings, deliver: Callable[[contracts.Envelope], None]) -> None:
+    def __init__(self, settings: Settings, deliver: Callable[[str, dict], None]) -> None:
         self.settings = settings
         self.deliver = deliver
         self.connected = False
         self.received = 0
+        self.epoch = 0
         self._stopping = False
         self._connection: pika.BlockingConnection | None = None
 
@@ -79,11 +81,16 @@ class EventFeed:
     def _on_message(self, channel: object, method: object, props: object, body: bytes) -> None:
         self.received += 1
         try:
-            envelope = contracts.parse(body)
+            message = json.loads(body)
+            event_type, payload, epoch = message["type"], message["payload"], message["epoch"]
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("gateway feed: unparseable message dropped: %s", exc)
             return
+        if epoch < self.epoch:
+            return  # a straggler from before a reset
+        if event_type == "simulation.reset":
+            self.epoch = max(self.epoch, int(payload.get("epoch", epoch)))
         try:
-            self.deliver(envelope)
+            self.deliver(event_type, payload)
         except Exception:  # noqa: BLE001 - one bad push must not stop the feed
-            log.exception("gateway feed: pushing %s %s failed", envelope.type, envelope.id)
+            log.exception("gateway feed: pushing %s %s failed", event_type, message.get("id"))

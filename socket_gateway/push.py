@@ -4,25 +4,17 @@ Rooms: `sym:<SYMBOL>` (public, joined by `subscribe`), `user:<id>` (joined at
 connect from a valid token), `instructors` (every instructor). An order or a
 portfolio goes only to its owner's room and to instructors, never to a symbol
 room or to everyone.
+
+The gateway works on the raw JSON payloads (money is already a string there):
+decoding every event into typed records and back would cost more CPU than the
+rest of the push, for nothing it needs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from service_runtime.contracts import (
-    BookUpdated,
-    Envelope,
-    MarketStatusChanged,
-    OrderUpdated,
-    PortfolioUpdated,
-    PriceUpdated,
-    SimulationReset,
-    StockListed,
-    TradeExecuted,
-    UserCreated,
-)
 
 INSTRUCTORS = "instructors"
 EVERYONE = None  # broadcast
@@ -43,29 +35,48 @@ class Push:
     rooms: tuple[str | None, ...]
 
 
-def pushes_for(envelope: Envelope) -> list[Push]:
-    e = envelope.event
-    if isinstance(e, OrderUpdated):
-        return [Push("order", e.order, (user_room(e.user_id), INSTRUCTORS))]
-    if isinstance(e, PortfolioUpdated):
-        return [Push("portfolio", {**e.portfolio, "user_id": e.user_id}, (user_room(e.user_id), INSTRUCTORS))]
-    if isinstance(e, TradeExecuted):
-        return [Push("trade", {"seq": e.seq, "symbol": e.symbol, "price": e.price, "qty": e.qty,
-                               "ts": e.executed_at, "trade_id": e.trade_id}, (symbol_room(e.symbol),))]
-    if isinstance(e, PriceUpdated):
-        return [Push("price", {"symbol": e.symbol, "last_price": e.last_price, "open": e.open, "high": e.high,
-                               "low": e.low, "volume": e.volume, "change_pct": e.change_pct,
-                               "trade_seq": e.trade_seq}, (symbol_room(e.symbol),))]
-    if isinstance(e, BookUpdated):
-        return [Push("book", {"symbol": e.symbol, "seq": e.seq, "bids": e.bids, "asks": e.asks},
-                     (symbol_room(e.symbol),))]
-    if isinstance(e, MarketStatusChanged):
-        return [Push("market", {"status": e.status, "previous": e.previous}, (EVERYONE,))]
-    if isinstance(e, StockListed):
-        return [Push("stock", {"symbol": e.symbol, "name": e.name, "reference_price": e.reference_price},
-                     (EVERYONE,))]
-    if isinstance(e, UserCreated):
-        return [Push("user", {"id": e.user_id, "name": e.name, "role": e.role}, (EVERYONE,))]
-    if isinstance(e, SimulationReset):
-        return [Push("reset", {"epoch": e.epoch}, (EVERYONE,))]
-    return []
+def _private(event: str) -> Callable[[dict[str, Any]], list[Push]]:
+    def build(p: dict[str, Any]) -> list[Push]:
+        body = p["order"] if event == "order" else {**p["portfolio"], "user_id": p["user_id"]}
+        return [Push(event, body, (user_room(p["user_id"]), INSTRUCTORS))]
+    return build
+
+
+def _trade(p: dict[str, Any]) -> list[Push]:
+    return [Push("trade", {"seq": p["seq"], "symbol": p["symbol"], "price": p["price"], "qty": p["qty"],
+                           "ts": p["executed_at"], "trade_id": p["trade_id"]}, (symbol_room(p["symbol"]),))]
+
+
+def _price(p: dict[str, Any]) -> list[Push]:
+    keys = ("symbol", "last_price", "open", "high", "low", "volume", "change_pct", "trade_seq")
+    return [Push("price", {k: p[k] for k in keys}, (symbol_room(p["symbol"]),))]
+
+
+def _book(p: dict[str, Any]) -> list[Push]:
+    return [Push("book", {"symbol": p["symbol"], "seq": p["seq"], "bids": p["bids"], "asks": p["asks"]},
+                 (symbol_room(p["symbol"]),))]
+
+
+# event type -> the pushes it makes; the gateway's queue is bound to exactly these
+# (service_runtime/contracts.py lists the gateway as their consumer).
+PUSHES: dict[str, Callable[[dict[str, Any]], list[Push]]] = {
+    "order.updated": _private("order"),
+    "portfolio.updated": _private("portfolio"),
+    "trade.executed": _trade,
+    "price.updated": _price,
+    "book.updated": _book,
+    "market.status_changed": lambda p: [Push("market", {"status": p["status"], "previous": p["previous"]},
+                                             (EVERYONE,))],
+    "stock.listed": lambda p: [Push("stock", {"symbol": p["symbol"], "name": p["name"],
+                                              "reference_price": p["reference_price"]}, (EVERYONE,))],
+    "user.created": lambda p: [Push("user", {"id": p["user_id"], "name": p["name"], "role": p["role"]},
+                                    (EVERYONE,))],
+    "user.updated": lambda p: [Push("user", {"id": p["user_id"], "name": p["name"], "role": p["role"]},
+                                    (EVERYONE,))],
+    "simulation.reset": lambda p: [Push("reset", {"epoch": p["epoch"]}, (EVERYONE,))],
+}
+
+
+def pushes_for(event_type: str, payload: dict[str, Any]) -> list[Push]:
+    build = PUSHES.get(event_type)
+    return build(payload) if build else []

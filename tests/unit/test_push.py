@@ -1,0 +1,30 @@
+"""The gateway's push table: which event goes to which room, and only there."""
+
+from __future__ import annotations
+
+from service_runtime import contracts
+from socket_gateway.push import INSTRUCTORS, PUSHES, pushes_for
+
+
+def test_the_push_table_covers_exactly_what_the_gateway_consumes():
+    assert set(PUSHES) == {cls.TYPE for cls in contracts.consumed_by(contracts.GATEWAY)}
+
+
+def test_orders_and_portfolios_go_only_to_their_owner_and_instructors():
+    [order] = pushes_for("order.updated", {"order_id": 5, "user_id": 7, "order": {"id": 5, "user_id": 7}})
+    assert (order.event, order.rooms, order.data) == ("order", ("user:7", INSTRUCTORS), {"id": 5, "user_id": 7})
+    [pf] = pushes_for("portfolio.updated", {"user_id": 7, "portfolio": {"cash": "1.00"}})
+    assert (pf.event, pf.rooms, pf.data) == ("portfolio", ("user:7", INSTRUCTORS), {"cash": "1.00", "user_id": 7})
+
+
+def test_market_data_goes_to_the_symbol_room():
+    [trade] = pushes_for("trade.executed", {
+        "trade_id": 1, "seq": 3, "symbol": "AAPL", "price": "10.00", "qty": 2, "executed_at": "t",
+        "buy_order_id": 1, "sell_order_id": 2, "buyer_id": 3, "seller_id": 4,
+    })
+    assert trade.rooms == ("sym:AAPL",)
+    # The public tape does not say who traded.
+    assert trade.data == {"seq": 3, "symbol": "AAPL", "price": "10.00", "qty": 2, "ts": "t", "trade_id": 1}
+    [book] = pushes_for("book.updated", {"symbol": "AAPL", "seq": 9, "bids": [], "asks": []})
+    assert (book.event, book.rooms, book.data["seq"]) == ("book", ("sym:AAPL",), 9)
+    assert pushes_for("order.placed", {"order_id": 1}) == []
