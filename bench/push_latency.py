@@ -179,7 +179,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="orders per second (steady)")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--symbols", type=int, default=4)
-    parser.add_argument("--pairs", type=int, default=10, help="maker/taker pairs (each a Socket.IO client)")
+    parser.add_argument("--pairs", type=int, default=5,
+                        help="maker/taker pairs, each trader with its own Socket.IO client")
     parser.add_argument("--json", default="bench/results/push_latency.json")
     args = parser.parse_args()
     with running_stack("bench-push", extra_env={"PAPERTRADE_LOG_LEVEL": os.environ.get("PAPERTRADE_LOG_LEVEL", "WARNING")}) as stack:

@@ -449,6 +449,10 @@ class EventWorker:
             return
         if self._listen is None or self._listen.closed:
             self._listen = connect(self.db_url, autocommit=True)
+            # This connection only reads the outbox and marks rows sent. A mark lost
+            # in a database crash means the row is published again and dropped by
+            # the consumers' inboxes, so it need not wait for its WAL flush.
+            self._listen.execute("SET synchronous_commit = off")
         got = self._listen.execute(
             "SELECT pg_try_advisory_lock(%s) AS ok", (advisory_key(f"relay:{self.service}"),)
         ).fetchone()["ok"]

@@ -95,7 +95,9 @@ class OrderWriter:
                 job.done.set()
 
     def _commit(self, jobs: list[_Job]) -> None:
-        with self.database.transaction() as conn:
+        with self.database.transaction() as conn, conn.pipeline():
+            # Pipeline mode: the history, outbox and NOTIFY statements, whose results
+            # nobody waits for, go to the server together.
             status, symbols = store.door_state(conn)
             to_insert: list[NewOrder] = []
             slots: list[tuple[_Job, int]] = []
