@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,9 @@ MAX_BODY = 2 * 1024 * 1024
 # here first, in JSON.
 MAX_TARGET = 4000
 MAX_IDLE_PER_SERVICE = 64
+# The services' gunicorn closes a kept-alive connection after 120 s idle
+# (service_runtime/gunicorn_conf.py); never reuse one anywhere near that old.
+MAX_IDLE_SECONDS = 60.0
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 30.0
 
@@ -48,19 +52,28 @@ def _error(start_response: Callable, status: str, code: str, message: str, retry
 class Upstream:
     host: str
     port: int
-    idle: list[http.client.HTTPConnection]
+    idle: list[tuple[http.client.HTTPConnection, float]]
 
-    def connection(self) -> tuple[http.client.HTTPConnection, bool]:
+    def connection(self, fresh: bool = False) -> tuple[http.client.HTTPConnection, bool]:
         """(a connection, whether it was reused from the pool)."""
-        if self.idle:
-            return self.idle.pop(), True
+        now = time.monotonic()
+        while self.idle and not fresh:
+            conn, last_used = self.idle.pop()
+            if now - last_used < MAX_IDLE_SECONDS:
+                return conn, True
+            conn.close()
         return http.client.HTTPConnection(self.host, self.port, timeout=CONNECT_TIMEOUT), False
 
     def give_back(self, conn: http.client.HTTPConnection) -> None:
         if len(self.idle) < MAX_IDLE_PER_SERVICE:
-            self.idle.append(conn)
+            self.idle.append((conn, time.monotonic()))
         else:
             conn.close()
+
+    def drop_idle(self) -> None:
+        for conn, _ in self.idle:
+            conn.close()
+        self.idle.clear()
 
 
 class UpstreamUnavailable(Exception):
@@ -79,7 +92,7 @@ class ApiProxy:
                  ) -> tuple[int, str, list[tuple[str, str]], bytes]:
         upstream = self.upstreams[service]
         for attempt in (1, 2):
-            conn, reused = upstream.connection()
+            conn, reused = upstream.connection(fresh=attempt > 1)
             try:
                 conn.request(method, target, body=body or None, headers=headers)
                 if conn.sock is not None:
@@ -90,7 +103,9 @@ class ApiProxy:
                 conn.close()
                 if reused and attempt == 1:
                     # The service closed a kept-alive connection just as we reused it:
-                    # it never read the request, so sending it again is safe.
+                    # it never read the request, so sending it again (on a new
+                    # connection: its idle siblings are likely closed too) is safe.
+                    upstream.drop_idle()
                     log.info("gateway: %s %s: pooled connection closed by %s; resending", method, target, service)
                     continue
                 raise UpstreamUnavailable(str(exc)) from exc

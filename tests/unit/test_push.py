@@ -28,3 +28,48 @@ def test_market_data_goes_to_the_symbol_room():
     [book] = pushes_for("book.updated", {"symbol": "AAPL", "seq": 9, "bids": [], "asks": []})
     assert (book.event, book.rooms, book.data["seq"]) == ("book", ("sym:AAPL",), 9)
     assert pushes_for("order.placed", {"order_id": 1}) == []
+
+
+def test_the_proxy_resends_on_a_fresh_connection_when_a_pooled_one_was_closed():
+    """A service closing idle kept-alive connections must never surface as a 503."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from service_runtime.config import Settings
+    from socket_gateway.proxy import ApiProxy
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        timeout = 0.05  # a kept-alive connection idle this long is closed by the server
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            body = b'{"ok": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        proxy = ApiProxy(Settings(service_urls={"order_matching": url}))
+        upstream = proxy.upstreams["order_matching"]
+        for _ in range(3):
+            # Pretend the previous response left a kept-alive connection in the pool.
+            first, _ = upstream.connection(fresh=True)
+            first.connect()
+            upstream.give_back(first)
+            second, _ = upstream.connection(fresh=True)
+            second.connect()
+            upstream.give_back(second)
+            time.sleep(0.3)  # both pooled connections are now closed by the server
+            server_closed = proxy._forward("order_matching", "GET", "/api/books/AAPL", b"", {})
+            assert server_closed[0] == 200 and server_closed[3] == b'{"ok": true}'
+    finally:
+        server.shutdown()
