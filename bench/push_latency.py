@@ -28,6 +28,7 @@ import os
 import statistics
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -117,10 +118,11 @@ def run(stack: RunningStack, rate: float, seconds: float, symbols: int, pairs: i
                             ).status_code in (201, 409)
         syms.append(sym)
     makers, takers = [], []
+    run_id = uuid.uuid4().hex[:6]
     for i in range(pairs):
-        m = teacher.post("/api/users", {"name": f"maker-{i}-{os.getpid()}", "starting_cash": "0.00",
+        m = teacher.post("/api/users", {"name": f"maker-{i}-{run_id}", "starting_cash": "0.00",
                                         "holdings": {s: 100000 for s in syms}}).json()
-        t = teacher.post("/api/users", {"name": f"taker-{i}-{os.getpid()}", "starting_cash": "100000000.00"}).json()
+        t = teacher.post("/api/users", {"name": f"taker-{i}-{run_id}", "starting_cash": "100000000.00"}).json()
         makers.append(stack.login(m["id"]))
         takers.append(stack.login(t["id"]))
     stack.wait_quiet()

@@ -1,0 +1,25 @@
+"""The benchmarks in a short mode, so they cannot rot: they run, measure, and
+finish with a clean audit. Their figures are not checked here (speed goals live
+in docs/performance.md, measured by hand in full mode)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import matching_core, push_latency
+
+pytestmark = pytest.mark.stack
+
+
+def test_push_latency_benchmark_runs_and_reports(stack):
+    result = push_latency.run(stack, rate=20, seconds=2, symbols=1, pairs=2)
+    assert result["orders_sent"] == 40 and result["send_errors"] == 0
+    assert result["orders_without_push"] == 0
+    for key in ("trade_to_order_push", "trade_to_portfolio_push", "rest_to_first_order_push"):
+        assert result[key]["n"] > 0 and result[key]["p99_ms"] >= result[key]["p50_ms"] > 0
+    assert result["audit_violations"] == []
+
+
+def test_matching_core_benchmark_runs_and_reports():
+    figures = matching_core.main(["--orders", "20000", "--repeat", "1"])
+    assert figures["messages"] == 20000 and figures["orders_per_s"] > 0 and figures["fills"] > 0
