@@ -197,7 +197,6 @@ class EventWorker:
         self._listen: psycopg.Connection | None = None
         self._leader = False
         self._epoch: int | None = None  # the simulation epoch, read once, then kept by our own batches
-        self._failures: dict[bytes, int] = {}
         self.batches = 0
         self.events = 0
         self.stats = _Stats()
@@ -547,7 +546,3 @@ class EventWorker:
             self._drop_db()
             return
         self.stats.relayed(len(confirmed), max(latencies) if latencies else 0.0)
-
-
-def run_worker(service: str, handlers: EventHandlers, settings: Settings) -> None:
-    EventWorker(service, handlers, settings).run()

@@ -17,8 +17,6 @@ from psycopg_pool import ConnectionPool
 
 log = logging.getLogger(__name__)
 
-DatabaseUnavailable = (psycopg.OperationalError, psycopg.errors.AdminShutdown)
-
 
 class Database:
     """A lazily opened pool; `transaction()` is the only way handlers and routes write."""
