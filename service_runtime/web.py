@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -50,13 +49,9 @@ class ApiError(Exception):
 
 
 class _JSON(DefaultJSONProvider):
-    sort_keys = False
+    """Flask's own JSON output (jsonify, error pages) goes through jsonio too."""
 
-    @staticmethod
-    def default(o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return format(o, "f")
-        return DefaultJSONProvider.default(o)
+    sort_keys = False
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         return jsonio.dumps(obj)

@@ -16,14 +16,10 @@ import pika
 import pika.exceptions
 
 from service_runtime import contracts
-from service_runtime.bus import declare_topology
+from service_runtime.bus import bindings_for, declare_topology
 from service_runtime.config import Settings
 
 log = logging.getLogger("papertrade.gateway")
-
-
-def gateway_bindings() -> list[str]:
-    return [f"{cls.TYPE}.#" for cls in contracts.consumed_by(contracts.GATEWAY)]
 
 
 class EventFeed:
@@ -67,7 +63,7 @@ class EventFeed:
             declare_topology(channel, self.settings)
             queue = channel.queue_declare("", exclusive=True, auto_delete=True,
                                           arguments={"x-queue-type": "classic"}).method.queue
-            for key in gateway_bindings():
+            for key in bindings_for(contracts.GATEWAY):
                 channel.queue_bind(queue, self.settings.exchange, routing_key=key)
             channel.basic_consume(queue, self._on_message, auto_ack=True)
             self.connected = True
