@@ -16,7 +16,6 @@ import signal
 import sys
 from pathlib import Path
 
-import pika
 import psycopg
 
 from db.migrate import setup_databases
@@ -43,10 +42,7 @@ def check_dependencies(settings: Settings) -> list[str]:
             "  or point PAPERTRADE_PG_URL at a server, e.g. postgresql://user:pass@host:5432"
         )
     try:
-        params = pika.URLParameters(settings.amqp_url)
-        params.connection_attempts = 1
-        params.socket_timeout = 3
-        pika.BlockingConnection(params).close()
+        blocking_connection(settings, "check").close()
     except Exception as exc:  # noqa: BLE001 - pika raises many kinds; all mean "not reachable"
         problems.append(
             f"RabbitMQ is not reachable at {settings.amqp_url} ({type(exc).__name__}).\n"
