@@ -54,6 +54,9 @@ export interface RequestOptions {
 
 export class Api {
   token: string | null = null;
+  /** The user the token belongs to: set together with it, so an account's
+   *  requests never go out with another account's token. */
+  userId: number | null = null;
 
   async request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };

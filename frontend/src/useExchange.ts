@@ -106,7 +106,10 @@ export function useExchange(): Exchange {
   const relogin = useRef<() => void>(() => undefined);
 
   const loadAccount = useCallback(async () => {
-    const userId = stateRef.current.userId;
+    // The token's own user, not the selected one: during a switch they differ
+    // for a moment, and asking for one user's portfolio with the other's token
+    // is a 403.
+    const userId = api.userId;
     if (userId === null || !api.token) return;
     try {
       const [portfolio, open, closed] = await Promise.all([
@@ -143,6 +146,7 @@ export function useExchange(): Exchange {
         const s = await api.login(userId);
         if (seq !== loginSeq.current) return;
         api.token = s.token;
+        api.userId = s.user.id;
         store(ACCOUNT_KEY, String(userId));
         setLoginError(null);
         dispatch({ type: 'account', userId: s.user.id });
