@@ -106,6 +106,8 @@ export type MarketStatus = 'open' | 'halted' | 'closed';
 export interface Market {
   status: MarketStatus;
   changed_at?: string;
+  /** when an open session closes by itself (null: no session length) */
+  closes_at?: string | null;
 }
 
 export type Side = 'buy' | 'sell';
@@ -162,4 +164,112 @@ export interface OrderRequest {
 
 export interface ApiErrorBody {
   error: { code: string; message: string; field?: string };
+}
+
+// ---- issue 4: the instructor's dashboard (see /api contract) --------------
+
+export interface Settings {
+  commission_per_share: string;
+  max_position: number | null;
+  max_order_qty: number | null;
+}
+
+/** GET /api/portfolios (instructor): one entry per user. */
+export interface RosterPortfolio extends Portfolio {
+  name: string;
+  role: Role | string;
+  trades: number;
+  starting_equity: string;
+  return_pct: string;
+}
+
+export interface LeaderRow {
+  rank?: number;
+  user_id: number;
+  name: string;
+  role?: Role | string;
+  equity: string;
+  return_pct: string;
+  realized_pl: string;
+  unrealized_pl: string;
+  cash?: string;
+  trades?: number;
+}
+
+export interface LedgerEntry {
+  id: number;
+  ts: string;
+  kind: string;
+  symbol: string | null;
+  qty: number | null;
+  amount: string;
+  ref: string | number | null;
+}
+
+export interface Simulation {
+  epoch: number;
+  reset_at: string | null;
+}
+
+export interface BulkUsersRequest {
+  count?: number;
+  prefix?: string;
+  csv?: string;
+  starting_cash: string;
+  holdings: Record<string, number>;
+}
+
+export interface FairValue {
+  volatility_pct: string;
+  drift_pct: string;
+  seed: number | null;
+}
+
+export interface BotsConfig {
+  market_makers: number;
+  noise_traders: number;
+  momentum_traders: number;
+  value_traders: number;
+  aggressiveness: string;
+  symbols: string[] | null;
+  fair_value: FairValue;
+}
+
+export interface BotInfo {
+  user_id: number;
+  name: string;
+  kind: string;
+  orders_sent: number;
+  rejected: number;
+  last_error: string | null;
+}
+
+export interface BotsState {
+  running: boolean;
+  config: BotsConfig;
+  bots: BotInfo[];
+  started_at: string | null;
+}
+
+export interface ScenarioInfo {
+  name: string;
+  description: string;
+  builtin: boolean;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  stocks: { symbol: string; name: string; reference_price: string }[];
+  traders: { count: number; prefix: string; starting_cash: string; holdings: Record<string, number> };
+  settings: Partial<Settings>;
+  bots: BotsConfig;
+  session_minutes: number | null;
+}
+
+export interface ScenarioLoaded {
+  epoch: number;
+  stocks: unknown[];
+  traders: unknown[];
+  bots: unknown;
 }

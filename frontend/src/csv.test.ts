@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { parseCsv, previewRoster } from './csv';
+
+describe('parseCsv', () => {
+  it('splits cells and keeps line numbers, skipping blank lines', () => {
+    const t = parseCsv('name,starting_cash,AAPL\r\nAnn,50000,10\n\nBo,,\n');
+    expect(t.header).toEqual(['name', 'starting_cash', 'AAPL']);
+    expect(t.rows).toEqual([
+      { line: 2, cells: ['Ann', '50000', '10'] },
+      { line: 4, cells: ['Bo', '', ''] },
+    ]);
+  });
+
+  it('reads quoted cells with commas, doubled quotes and newlines', () => {
+    const t = parseCsv('name,AAPL\n"Smith, Ann",1\n"Bo ""B"" Lee",2\n"two\nlines",3\nlast,4');
+    expect(t.rows.map((r) => r.cells[0])).toEqual(['Smith, Ann', 'Bo "B" Lee', 'two\nlines', 'last']);
+    expect(t.rows.map((r) => r.line)).toEqual([2, 3, 4, 6]);
+  });
+
+  it('refuses an unterminated quote', () => {
+    expect(() => parseCsv('name\n"Ann')).toThrow('line 2: a quoted cell is not closed');
+  });
+});
+
+describe('previewRoster', () => {
+  it('previews traders, defaults and holdings', () => {
+    const p = previewRoster('name,starting_cash,AAPL,msft\nAnn,50000,10,\nBo,,,5\n');
+    expect(p.errors).toEqual([]);
+    expect(p.symbols).toEqual(['AAPL', 'MSFT']);
+    expect(p.rows).toEqual([
+      { line: 2, name: 'Ann', starting_cash: '50000', holdings: { AAPL: 10 } },
+      { line: 3, name: 'Bo', starting_cash: null, holdings: { MSFT: 5 } },
+    ]);
+  });
+
+  it('names the line of each problem', () => {
+    const p = previewRoster('name,starting_cash,AAPL\nAnn,lots,1\n,100,\nAnn,1,-3\n');
+    expect(p.errors).toEqual([
+      'line 2: starting_cash "lots" is not an amount',
+      'line 3: the name is empty',
+      'line 4: "Ann" is already on line 2',
+      'line 4: AAPL "-3" is not a whole number of shares',
+    ]);
+  });
+
+  it('requires a name column and data', () => {
+    expect(previewRoster('who,AAPL\nAnn,1').errors).toContain('line 1: a "name" column is required');
+    expect(previewRoster('name\n').errors).toEqual(['the file has a header but no traders']);
+    expect(previewRoster('').errors).toEqual(['the file is empty']);
+    expect(previewRoster('name,bad column\nAnn,1').errors).toEqual([
+      'line 1: column "bad column" is neither name, starting_cash nor a symbol',
+    ]);
+  });
+});
