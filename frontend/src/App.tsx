@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Banners } from './components/Banners';
+import { Dashboard } from './components/dashboard/Dashboard';
+import { TraderLeaderboard } from './components/TraderLeaderboard';
 import { Header, type Theme } from './components/Header';
 import { MarketWatch } from './components/MarketWatch';
 import { OrderBook } from './components/OrderBook';
@@ -9,6 +11,7 @@ import { PortfolioPanel } from './components/PortfolioPanel';
 import { PriceChart } from './components/PriceChart';
 import { TradeTape } from './components/TradeTape';
 import type { Side } from './types';
+import { useDashboard } from './useDashboard';
 import { useExchange } from './useExchange';
 
 const THEME_KEY = 'papertrade.theme';
@@ -26,6 +29,8 @@ export function App() {
   const { state } = ex;
   const [theme, setTheme] = useState<Theme>(initialTheme);
   const [prefill, setPrefill] = useState<Prefill | null>(null);
+  const [boardOpen, setBoardOpen] = useState(false);
+  const dash = useDashboard(ex, ex.isInstructor);
 
   useEffect(() => {
     try {
@@ -52,11 +57,29 @@ export function App() {
         accountId={ex.accountId}
         onSwitch={ex.switchAccount}
         market={market}
+        closesAt={state.market?.closes_at ?? null}
         theme={theme}
         onToggleTheme={toggleTheme}
         loginError={ex.loginError}
-      />
+        needPassword={ex.needPassword}
+      >
+        {loggedIn && !ex.isInstructor && (
+          <button
+            type="button"
+            className={`small-button ${boardOpen ? 'active' : ''}`}
+            data-testid="leaderboard-toggle"
+            aria-expanded={boardOpen}
+            onClick={() => setBoardOpen((o) => !o)}
+          >
+            Leaderboard
+          </button>
+        )}
+      </Header>
       <Banners market={market} connection={state.connection} />
+      {loggedIn && !ex.isInstructor && boardOpen && <TraderLeaderboard ex={ex} me={state.userId} />}
+      {ex.isInstructor ? (
+        <Dashboard ex={ex} data={dash} users={state.users} stocks={state.stocks} market={state.market} />
+      ) : (
       <main className="layout">
         <div className="col col-left">
           <div className="area-watch">
@@ -102,6 +125,7 @@ export function App() {
           </div>
         </div>
       </main>
+      )}
     </div>
   );
 }

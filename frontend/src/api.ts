@@ -3,6 +3,17 @@
 import type {
   ApiCandle,
   Book,
+  BotsConfig,
+  BotsState,
+  BulkUsersRequest,
+  LeaderRow,
+  LedgerEntry,
+  RosterPortfolio,
+  Scenario,
+  ScenarioInfo,
+  ScenarioLoaded,
+  Settings,
+  Simulation,
   Market,
   Order,
   OrderDetail,
@@ -57,6 +68,8 @@ export class Api {
   /** The user the token belongs to: set together with it, so an account's
    *  requests never go out with another account's token. */
   userId: number | null = null;
+  /** that user's role ('instructor' has no trading account) */
+  role: string | null = null;
 
   async request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };
@@ -83,8 +96,10 @@ export class Api {
   users() {
     return this.request<User[]>('/api/users');
   }
-  login(userId: number) {
-    return this.request<Session>('/api/sessions', { method: 'POST', body: { user_id: userId } });
+  login(userId: number, password?: string) {
+    const body: Record<string, unknown> = { user_id: userId };
+    if (password !== undefined) body.password = password;
+    return this.request<Session>('/api/sessions', { method: 'POST', body });
   }
   portfolio(userId: number) {
     return this.request<Portfolio>(`/api/portfolios/${userId}`);
@@ -115,5 +130,85 @@ export class Api {
   }
   cancelOrder(id: number) {
     return this.request<unknown>(`/api/orders/${id}`, { method: 'DELETE' });
+  }
+
+  // ---- the instructor's dashboard (issue 4) ----
+  settings() {
+    return this.request<Settings>('/api/settings');
+  }
+  putSettings(changes: Partial<Settings>) {
+    return this.request<Settings>('/api/settings', { method: 'PUT', body: changes });
+  }
+  bulkUsers(body: BulkUsersRequest) {
+    return this.request<User[]>('/api/users/bulk', { method: 'POST', body });
+  }
+  listStock(symbol: string, name: string, reference_price: string) {
+    return this.request<Stock>('/api/stocks', { method: 'POST', body: { symbol, name, reference_price } });
+  }
+  delistStock(symbol: string) {
+    return this.request<unknown>(`/api/stocks/${encodeURIComponent(symbol)}`, { method: 'DELETE' });
+  }
+  marketAction(action: 'open' | 'halt' | 'close', sessionMinutes?: number | null) {
+    const body = action === 'open' && sessionMinutes ? { session_minutes: sessionMinutes } : undefined;
+    return this.request<Market>(`/api/market/${action}`, { method: 'POST', body });
+  }
+  simulation() {
+    return this.request<Simulation>('/api/simulation');
+  }
+  reset() {
+    return this.request<{ epoch: number }>('/api/simulation/reset', { method: 'POST' });
+  }
+  portfolios() {
+    return this.request<RosterPortfolio[]>('/api/portfolios');
+  }
+  leaderboard(includeBots = false) {
+    return this.request<LeaderRow[]>(`/api/leaderboard?include_bots=${includeBots}`);
+  }
+  ledger(userId: number, limit = 200) {
+    return this.request<LedgerEntry[]>(`/api/portfolios/${userId}/ledger?limit=${limit}`);
+  }
+  ordersOf(userId: number, limit = 200) {
+    return this.request<Order[]>(`/api/orders?user_id=${userId}&status=all&limit=${limit}`);
+  }
+  bots() {
+    return this.request<BotsState>('/api/bots');
+  }
+  putBotsConfig(config: BotsConfig) {
+    return this.request<BotsConfig>('/api/bots/config', { method: 'PUT', body: config });
+  }
+  startBots(config?: BotsConfig) {
+    return this.request<BotsState>('/api/bots/start', { method: 'POST', body: config ?? {} });
+  }
+  stopBots() {
+    return this.request<BotsState>('/api/bots/stop', { method: 'POST' });
+  }
+  scenarios() {
+    return this.request<ScenarioInfo[]>('/api/scenarios');
+  }
+  scenario(name: string) {
+    return this.request<Scenario>(`/api/scenarios/${encodeURIComponent(name)}`);
+  }
+  saveScenario(doc: Scenario) {
+    return this.request<Scenario>(`/api/scenarios/${encodeURIComponent(doc.name)}`, { method: 'PUT', body: doc });
+  }
+  loadScenario(name: string, startBots: boolean) {
+    return this.request<ScenarioLoaded>(`/api/scenarios/${encodeURIComponent(name)}/load`, {
+      method: 'POST',
+      body: { start_bots: startBots },
+    });
+  }
+
+  /** A CSV export fetched with the bearer token (a plain link could not send it). */
+  async download(path: string): Promise<Blob> {
+    const headers: Record<string, string> = { Accept: 'text/csv' };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    let resp: Response;
+    try {
+      resp = await fetch(path, { headers });
+    } catch {
+      throw new ApiError(0, 'network', 'The exchange cannot be reached');
+    }
+    if (!resp.ok) throw await errorFrom(resp);
+    return resp.blob();
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCsv, previewRoster } from './csv';
+import { formatHoldings, isAmount, parseCsv, parseHoldings, previewRoster } from './csv';
 
 describe('parseCsv', () => {
   it('splits cells and keeps line numbers, skipping blank lines', () => {
@@ -50,5 +50,20 @@ describe('previewRoster', () => {
     expect(previewRoster('name,bad column\nAnn,1').errors).toEqual([
       'line 1: column "bad column" is neither name, starting_cash nor a symbol',
     ]);
+  });
+});
+
+describe('holdings and amounts typed in forms', () => {
+  it('parses holdings in the usual spellings', () => {
+    expect(parseHoldings('AAPL=10, msft 5; TSLA:0')).toEqual({ holdings: { AAPL: 10, MSFT: 5, TSLA: 0 } });
+    expect(parseHoldings('  ')).toEqual({ holdings: {} });
+    expect(parseHoldings('AAPL=ten')).toEqual({ error: '"AAPL=ten" is not SYMBOL=shares' });
+    expect(parseHoldings('AAPL=1, aapl=2')).toEqual({ error: 'AAPL is given twice' });
+    expect(formatHoldings({ AAPL: 10, MSFT: 5 })).toBe('AAPL=10, MSFT=5');
+  });
+
+  it('accepts amounts with at most two decimals', () => {
+    expect(['100000', '0', '12.5', ' 99.99 '].map(isAmount)).toEqual([true, true, true, true]);
+    expect(['', '-1', '1.234', '1e5', '1,000'].map(isAmount)).toEqual([false, false, false, false, false]);
   });
 });

@@ -132,3 +132,33 @@ export function previewRoster(text: string): Preview {
   if (table.rows.length === 0 && errors.length === 0) errors.push('the file has a header but no traders');
   return { symbols: symbolCols.map((s) => s.symbol), rows, errors };
 }
+
+/**
+ * Holdings typed in a form: "AAPL=10, MSFT 5" (separated by commas or
+ * semicolons; symbol and count by "=", ":" or a space). Empty text is none.
+ */
+export function parseHoldings(text: string): { holdings: Record<string, number> } | { error: string } {
+  const holdings: Record<string, number> = {};
+  for (const part of text.split(/[,;\n]/)) {
+    const item = part.trim();
+    if (!item) continue;
+    const m = /^([A-Za-z0-9]{1,8})\s*(?:[=:]\s*|\s+)(\d+)$/.exec(item);
+    if (!m) return { error: `"${item}" is not SYMBOL=shares` };
+    const symbol = m[1].toUpperCase();
+    if (symbol in holdings) return { error: `${symbol} is given twice` };
+    holdings[symbol] = Number(m[2]);
+  }
+  return { holdings };
+}
+
+/** The holdings back as form text: "AAPL=10, MSFT=5". */
+export function formatHoldings(holdings: Record<string, number>): string {
+  return Object.entries(holdings)
+    .map(([s, n]) => `${s}=${n}`)
+    .join(', ');
+}
+
+/** A money amount typed in a form: digits with at most 2 decimals. */
+export function isAmount(text: string): boolean {
+  return MONEY.test(text.trim());
+}

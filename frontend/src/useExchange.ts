@@ -10,6 +10,8 @@ import { initialState, reducer, type State } from './state';
 import type { Book, Market, Order, OrderDetail, OrderRequest, Portfolio, PricePush, Session, Trade } from './types';
 
 const ACCOUNT_KEY = 'papertrade.account';
+// The instructor's session survives a reload of this tab (the password is never stored).
+const INSTRUCTOR_KEY = 'papertrade.instructor-session';
 const SYMBOL_KEY = 'papertrade.symbol';
 const POLL_MS = 4000;
 
@@ -29,6 +31,27 @@ function store(key: string, value: string): void {
   }
 }
 
+function storedSession(): Session | null {
+  try {
+    const s = JSON.parse(window.sessionStorage.getItem(INSTRUCTOR_KEY) ?? 'null') as Session | null;
+    return s && typeof s.token === 'string' && s.user && typeof s.user.id === 'number' ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+function storeSession(s: Session | null): void {
+  try {
+    if (s) window.sessionStorage.setItem(INSTRUCTOR_KEY, JSON.stringify(s));
+    else window.sessionStorage.removeItem(INSTRUCTOR_KEY);
+  } catch {
+    // not remembered
+  }
+}
+
+/** Every Socket.IO message, plus a synthetic `connect` on each (re)connect. */
+export type Listener = (event: string, data: unknown) => void;
+
 /** What the hook gives the screen. */
 export interface Exchange {
   state: State;
@@ -36,7 +59,16 @@ export interface Exchange {
   accountId: number | null;
   session: Session | null;
   loginError: string | null;
-  switchAccount(userId: number): void;
+  /** the instructor's token was refused: the password has to be given again */
+  needPassword: boolean;
+  isInstructor: boolean;
+  /** log in as `userId` (the instructor needs `password`) */
+  switchAccount(userId: number, password?: string): void;
+  /** hear every push (the dashboard's own state); returns the unsubscribe */
+  listen(fn: Listener): () => void;
+  /** fetch the stock list again (after a listing or delisting) */
+  reloadStocks(): void;
+  api: Api;
   select(symbol: string): void;
   placeOrder(order: OrderRequest): Promise<Order>;
   cancelOrder(id: number): Promise<void>;
@@ -62,6 +94,11 @@ export function useExchange(): Exchange {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [pendingAccount, setPendingAccount] = useState<number | null>(null);
   const [loginError, setLoginError] = useState<string | null>(null);
+  const [needPassword, setNeedPassword] = useState(false);
+  const listeners = useRef(new Set<Listener>());
+  const tell = useCallback((event: string, data: unknown) => {
+    for (const fn of listeners.current) fn(event, data);
+  }, []);
   const loginSeq = useRef(0);
   const socketRef = useRef<Socket | null>(null);
   const lastRelogin = useRef(0);
@@ -110,7 +147,8 @@ export function useExchange(): Exchange {
     // for a moment, and asking for one user's portfolio with the other's token
     // is a 403.
     const userId = api.userId;
-    if (userId === null || !api.token) return;
+    // the instructor has no trading account: the dashboard loads its own data
+    if (userId === null || !api.token || api.role === 'instructor') return;
     try {
       const [portfolio, open, closed] = await Promise.all([
         api.portfolio(userId),
@@ -138,19 +176,29 @@ export function useExchange(): Exchange {
 
   // ---- accounts ---------------------------------------------------------
 
+  const adopt = useCallback(
+    (s: Session) => {
+      api.token = s.token;
+      api.userId = s.user.id;
+      api.role = s.user.role;
+      store(ACCOUNT_KEY, String(s.user.id));
+      storeSession(s.user.role === 'instructor' ? s : null);
+      setLoginError(null);
+      setNeedPassword(false);
+      dispatch({ type: 'account', userId: s.user.id });
+      setSession(s);
+    },
+    [api],
+  );
+
   const login = useCallback(
-    async (userId: number) => {
+    async (userId: number, password?: string) => {
       const seq = ++loginSeq.current;
       setPendingAccount(userId);
       try {
-        const s = await api.login(userId);
+        const s = await api.login(userId, password);
         if (seq !== loginSeq.current) return;
-        api.token = s.token;
-        api.userId = s.user.id;
-        store(ACCOUNT_KEY, String(userId));
-        setLoginError(null);
-        dispatch({ type: 'account', userId: s.user.id });
-        setSession(s);
+        adopt(s);
       } catch (exc) {
         if (seq !== loginSeq.current) return;
         setLoginError(exc instanceof Error ? exc.message : 'login failed');
@@ -159,13 +207,20 @@ export function useExchange(): Exchange {
         if (seq === loginSeq.current) setPendingAccount(null);
       }
     },
-    [api],
+    [api, adopt],
   );
 
   relogin.current = () => {
     const userId = stateRef.current.userId;
     const now = Date.now();
-    if (userId === null || now - lastRelogin.current < 10_000) return;
+    if (userId === null) return;
+    if (api.role === 'instructor') {
+      // no password kept: ask for it again
+      storeSession(null);
+      setNeedPassword(true);
+      return;
+    }
+    if (now - lastRelogin.current < 10_000) return;
     lastRelogin.current = now;
     void login(userId);
   };
@@ -180,6 +235,11 @@ export function useExchange(): Exchange {
         dispatch({ type: 'users', users });
         const traders = users.filter((u) => u.role === 'trader');
         const remembered = Number(stored(ACCOUNT_KEY));
+        const kept = storedSession();
+        if (kept && kept.user.id === remembered && users.some((u) => u.id === kept.user.id && u.role === 'instructor')) {
+          adopt(kept);
+          return;
+        }
         const pick = traders.find((u) => u.id === remembered) ?? traders[0];
         if (pick) await login(pick.id);
         else setSession(null);
@@ -196,7 +256,7 @@ export function useExchange(): Exchange {
     return () => {
       cancelled = true;
     };
-  }, [api, login]);
+  }, [api, login, adopt]);
 
   // public data at once, before the account is known
   useEffect(() => {
@@ -219,7 +279,9 @@ export function useExchange(): Exchange {
     socket.on('connect', () => {
       dispatch({ type: 'connection', connection: 'connected' });
       void refetchAll();
+      tell('connect', null);
     });
+    socket.onAny((event: string, data: unknown) => tell(event, data));
     let retry: number | undefined;
     const retryLater = () => {
       // the server refused us (not a network error): socket.io does not retry by itself
@@ -250,7 +312,9 @@ export function useExchange(): Exchange {
     socket.on('reset', () => {
       dispatch({ type: 'reset' });
       lastRelogin.current = 0;
-      relogin.current();
+      // a trader logs in again; the instructor keeps the token (no password kept)
+      // and is asked for it only if the server refuses that token
+      if (api.role !== 'instructor') relogin.current();
       void refetchAll();
     });
     // the account's data for this token, whether or not the socket comes up
@@ -261,7 +325,7 @@ export function useExchange(): Exchange {
       socket.disconnect();
       if (socketRef.current === socket) socketRef.current = null;
     };
-  }, [token, refetchAll, loadAccount, loadStocks, loadUsers, ignore]);
+  }, [api, token, refetchAll, loadAccount, loadStocks, loadUsers, ignore, tell]);
 
   // subscribe again when the list of symbols changes while connected
   const symbolsKey = state.stocks.map((s) => s.symbol).join(',');
@@ -320,7 +384,14 @@ export function useExchange(): Exchange {
 
   const orderDetail = useCallback((id: number) => api.order(id), [api]);
 
-  const switchAccount = useCallback((userId: number) => void login(userId), [login]);
+  const switchAccount = useCallback(
+    (userId: number, password?: string) => void login(userId, password),
+    [login],
+  );
+  const listen = useCallback((fn: Listener) => {
+    listeners.current.add(fn);
+    return () => void listeners.current.delete(fn);
+  }, []);
   const select = useCallback((symbol: string) => dispatch({ type: 'select', symbol }), []);
 
   return {
@@ -328,7 +399,12 @@ export function useExchange(): Exchange {
     accountId: pendingAccount ?? state.userId,
     session: session ?? null,
     loginError,
+    needPassword,
+    isInstructor: session?.user.role === 'instructor' && state.userId === session.user.id,
     switchAccount,
+    listen,
+    reloadStocks: () => void loadStocks().catch(ignore),
+    api,
     select,
     placeOrder,
     cancelOrder,

@@ -1,19 +1,57 @@
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import type { MarketStatus, User } from '../types';
+import { Countdown } from './Countdown';
 
 export type Theme = 'dark' | 'light';
 
 interface Props {
   users: User[];
   accountId: number | null;
-  onSwitch(userId: number): void;
+  onSwitch(userId: number, password?: string): void;
   market: MarketStatus | null;
+  closesAt?: string | null;
   theme: Theme;
   onToggleTheme(): void;
   loginError: string | null;
+  /** the instructor's token was refused: ask for the password again */
+  needPassword?: boolean;
+  /** extra buttons (the trader's leaderboard) */
+  children?: ReactNode;
 }
 
-export function Header({ users, accountId, onSwitch, market, theme, onToggleTheme, loginError }: Props) {
-  const traders = users.filter((u) => u.role === 'trader');
+export function Header({ users, accountId, onSwitch, market, closesAt, theme, onToggleTheme, loginError, needPassword, children }: Props) {
+  // traders and the instructor; bots are not people to log in as
+  const accounts = users.filter((u) => u.role === 'trader' || u.role === 'instructor');
+  const [asking, setAsking] = useState<number | null>(null);
+  const [password, setPassword] = useState('');
+  const instructor = users.find((u) => u.role === 'instructor');
+
+  // once logged in as the one asked for, the prompt goes away
+  useEffect(() => {
+    if (asking !== null && accountId === asking && !needPassword) {
+      setAsking(null);
+      setPassword('');
+    }
+  }, [accountId, asking, needPassword]);
+  useEffect(() => {
+    if (needPassword && instructor) setAsking(instructor.id);
+  }, [needPassword, instructor]);
+
+  const choose = (id: number) => {
+    const user = users.find((u) => u.id === id);
+    if (user?.role === 'instructor') {
+      setAsking(id);
+      setPassword('');
+    } else {
+      setAsking(null);
+      onSwitch(id);
+    }
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (asking !== null) onSwitch(asking, password);
+  };
+
   return (
     <header className="topbar">
       <div className="brand">
@@ -24,22 +62,49 @@ export function Header({ users, accountId, onSwitch, market, theme, onToggleThem
         <span className="brand-tag">paper exchange</span>
       </div>
       <div className="topbar-right">
-        {loginError && <span className="login-error">login failed: {loginError}</span>}
+        {loginError && (
+          <span className="login-error" data-testid="login-error">
+            login failed: {loginError}
+          </span>
+        )}
+        {asking !== null && (
+          <form className="password-form" onSubmit={submit}>
+            <input
+              type="password"
+              data-testid="instructor-password"
+              placeholder="instructor password"
+              aria-label="Instructor password"
+              autoComplete="current-password"
+              autoFocus
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+            <button type="submit" className="small-button primary" data-testid="instructor-login" disabled={!password}>
+              Log in
+            </button>
+            {!needPassword && (
+              <button type="button" className="small-button" data-testid="instructor-cancel" onClick={() => setAsking(null)}>
+                Cancel
+              </button>
+            )}
+          </form>
+        )}
+        {children}
         <label className="account">
           <span className="muted">Account</span>
           <select
             data-testid="account-switcher"
-            value={accountId ?? ''}
-            onChange={(e) => e.target.value && onSwitch(Number(e.target.value))}
+            value={asking ?? accountId ?? ''}
+            onChange={(e) => e.target.value && choose(Number(e.target.value))}
           >
-            {accountId === null && (
+            {accountId === null && asking === null && (
               <option value="" disabled>
                 choose a trader
               </option>
             )}
-            {traders.map((u) => (
+            {accounts.map((u) => (
               <option key={u.id} value={u.id}>
-                {u.name}
+                {u.role === 'instructor' ? `${u.name} (instructor)` : u.name}
               </option>
             ))}
           </select>
@@ -52,6 +117,7 @@ export function Header({ users, accountId, onSwitch, market, theme, onToggleThem
         ) : (
           <span className="badge">…</span>
         )}
+        {market === 'open' && closesAt && <Countdown closesAt={closesAt} />}
         <button
           type="button"
           className="icon-button"

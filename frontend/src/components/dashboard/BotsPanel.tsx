@@ -1,0 +1,182 @@
+import { useEffect, useState } from 'react';
+import type { Api } from '../../api';
+import { configFromForm, DEFAULT_CONFIG, formFromConfig, KINDS, type BotsForm } from '../../botsForm';
+import { stamp } from '../../format';
+import type { BotsState } from '../../types';
+import { message } from '../../useDashboard';
+
+interface Props {
+  api: Api;
+  bots: BotsState | null;
+  error: string | null;
+  onBots(b: BotsState): void;
+  onRetry(): void;
+}
+
+const LABELS: Record<string, string> = {
+  market_makers: 'makers',
+  noise_traders: 'noise',
+  momentum_traders: 'momentum',
+  value_traders: 'value',
+};
+
+/** Start, stop and tune the house bots; each bot's orders sent and rejected. */
+export function BotsPanel({ api, bots, error, onBots, onRetry }: Props) {
+  const [form, setForm] = useState<BotsForm>(() => formFromConfig(bots?.config ?? DEFAULT_CONFIG));
+  const [dirty, setDirty] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [formError, setFormError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const configKey = bots ? JSON.stringify(bots.config) : '';
+
+  // follow the server's config until the instructor starts editing
+  useEffect(() => {
+    if (bots && !dirty) setForm(formFromConfig(bots.config));
+  }, [configKey, dirty]);
+
+  const set = (key: keyof BotsForm, value: string) => {
+    setForm((f) => ({ ...f, [key]: value }));
+    setDirty(true);
+  };
+
+  const act = async (what: 'apply' | 'start' | 'stop') => {
+    setFormError(null);
+    setNote(null);
+    let config = undefined;
+    if (what !== 'stop') {
+      const parsed = configFromForm(form);
+      if ('error' in parsed) {
+        setFormError(parsed.error);
+        return;
+      }
+      config = parsed.config;
+    }
+    setBusy(true);
+    try {
+      if (what === 'apply' && config) {
+        await api.putBotsConfig(config);
+        onBots(await api.bots());
+        setNote(bots?.running ? 'applied to the running bots' : 'saved');
+      } else if (what === 'start') {
+        onBots(await api.startBots(config));
+      } else {
+        onBots(await api.stopBots());
+      }
+      setDirty(false);
+    } catch (exc) {
+      setFormError(`${what}: ${message(exc)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const running = bots?.running ?? false;
+  return (
+    <section className="panel bots" aria-label="House bots" data-testid="bots-panel">
+      <div className="panel-head">
+        <h2>House bots</h2>
+        <span className={`badge ${running ? 'market-open' : ''}`} data-testid="bots-status">
+          {bots ? (running ? 'running' : 'stopped') : '…'}
+        </span>
+        {running && bots?.started_at && <span className="muted small">since {stamp(bots.started_at)}</span>}
+        <span className="push-right" />
+        <button type="button" className="small-button ok" data-testid="bots-start" disabled={busy || running || !bots} onClick={() => void act('start')}>
+          Start
+        </button>
+        <button type="button" className="small-button danger" data-testid="bots-stop" disabled={busy || !running} onClick={() => void act('stop')}>
+          Stop
+        </button>
+      </div>
+      <div className="panel-body scroll">
+        {error && (
+          <div className="form-error pad" data-testid="bots-error">
+            {error}{' '}
+            <button type="button" className="small-button" onClick={onRetry}>
+              retry
+            </button>
+          </div>
+        )}
+        <form
+          className="form-grid"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act('apply');
+          }}
+        >
+          {KINDS.map((k) => (
+            <label key={k}>
+              <span>{LABELS[k]}</span>
+              <input data-testid={`bots-cfg-${k}`} inputMode="numeric" value={form[k]} onChange={(e) => set(k, e.target.value)} />
+            </label>
+          ))}
+          <label title="0 = patient limit orders near fair value, 1 = crosses the spread often">
+            <span>aggressiveness</span>
+            <input data-testid="bots-cfg-aggressiveness" value={form.aggressiveness} onChange={(e) => set('aggressiveness', e.target.value)} />
+          </label>
+          <label title="Fair value's random move per minute, in percent">
+            <span>volatility %/min</span>
+            <input data-testid="bots-cfg-volatility" value={form.volatility_pct} onChange={(e) => set('volatility_pct', e.target.value)} />
+          </label>
+          <label title="Fair value's trend per minute, in percent (negative: down)">
+            <span>drift %/min</span>
+            <input data-testid="bots-cfg-drift" value={form.drift_pct} onChange={(e) => set('drift_pct', e.target.value)} />
+          </label>
+          <label title="Same seed, same fair-value path; empty = random">
+            <span>seed</span>
+            <input data-testid="bots-cfg-seed" inputMode="numeric" placeholder="random" value={form.seed} onChange={(e) => set('seed', e.target.value)} />
+          </label>
+          <label className="wide" title="Empty: every listed stock">
+            <span>symbols</span>
+            <input data-testid="bots-cfg-symbols" placeholder="all listed" value={form.symbols} onChange={(e) => set('symbols', e.target.value)} />
+          </label>
+          <div className="wide form-actions">
+            <button type="submit" className="small-button primary" data-testid="bots-apply" disabled={busy || !bots}>
+              {running ? 'Apply live' : 'Save config'}
+            </button>
+            {formError && (
+              <span className="form-error" data-testid="bots-form-error">
+                {formError}
+              </span>
+            )}
+            {note && !formError && <span className="form-ok">{note}</span>}
+          </div>
+        </form>
+        <table className="grid compact">
+          <thead>
+            <tr>
+              <th>Bot</th>
+              <th>Kind</th>
+              <th className="num">Sent</th>
+              <th className="num">Rejected</th>
+              <th>Last error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(bots?.bots ?? []).map((b) => (
+              <tr key={b.user_id} data-testid={`bot-row-${b.user_id}`}>
+                <td className="ellipsis name-cell">{b.name}</td>
+                <td className="muted">{b.kind}</td>
+                <td className="num" data-testid={`bot-sent-${b.user_id}`}>
+                  {b.orders_sent}
+                </td>
+                <td className={`num ${b.rejected ? 'down' : ''}`} data-testid={`bot-rejected-${b.user_id}`}>
+                  {b.rejected}
+                </td>
+                <td className="ellipsis muted reason-cell" title={b.last_error ?? ''}>
+                  {b.last_error ?? ''}
+                </td>
+              </tr>
+            ))}
+            {bots && bots.bots.length === 0 && (
+              <tr>
+                <td colSpan={5} className="empty">
+                  No bots running.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

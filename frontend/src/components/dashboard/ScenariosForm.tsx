@@ -1,0 +1,175 @@
+import { useState } from 'react';
+import type { Api } from '../../api';
+import { DEFAULT_CONFIG } from '../../botsForm';
+import { isAmount, parseHoldings } from '../../csv';
+import type { BotsConfig, ScenarioInfo, Settings, Stock } from '../../types';
+import { message } from '../../useDashboard';
+import type { TraderDefaults } from './TradersForm';
+
+interface Props {
+  api: Api;
+  scenarios: ScenarioInfo[] | null;
+  error: string | null;
+  onChanged(): void;
+  /** what "save the current setup" saves */
+  current: {
+    stocks: Stock[];
+    traderCount: number;
+    defaults: TraderDefaults;
+    settings: Settings | null;
+    bots: BotsConfig | null;
+    sessionMinutes: number | null;
+  };
+}
+
+/** Load a scenario (reset, stocks, traders, settings, bots) in one action; save the current setup as one. */
+export function ScenariosForm({ api, scenarios, error, onChanged, current }: Props) {
+  const [confirm, setConfirm] = useState<string | null>(null);
+  const [startBots, setStartBots] = useState(true);
+  const [busy, setBusy] = useState(false);
+  const [fail, setFail] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+
+  const run = async (fn: () => Promise<string>) => {
+    setBusy(true);
+    setFail(null);
+    setNote(null);
+    try {
+      setNote(await fn());
+    } catch (exc) {
+      setFail(message(exc));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const load = (scenario: string) =>
+    run(async () => {
+      const r = await api.loadScenario(scenario, startBots);
+      return `loaded ${scenario}: ${r.stocks.length} stocks, ${r.traders.length} traders${startBots ? ', bots started' : ''}`;
+    });
+
+  const save = () => {
+    const n = name.trim();
+    if (!/^[a-z0-9][a-z0-9_-]{0,39}$/i.test(n)) {
+      setFail('name: letters, digits, - and _ (up to 40)');
+      return;
+    }
+    const holdings = parseHoldings(current.defaults.holdings);
+    if ('error' in holdings) return setFail(`holdings (Traders tab): ${holdings.error}`);
+    if (!isAmount(current.defaults.cash)) return setFail('starting cash (Traders tab) is not an amount');
+    void run(async () => {
+      await api.saveScenario({
+        name: n,
+        description: description.trim(),
+        stocks: current.stocks.map((s) => ({ symbol: s.symbol, name: s.name, reference_price: s.reference_price })),
+        traders: {
+          count: current.traderCount,
+          prefix: current.defaults.prefix.trim() || 'Student',
+          starting_cash: current.defaults.cash.trim(),
+          holdings: holdings.holdings,
+        },
+        settings: current.settings ?? {},
+        bots: current.bots ?? DEFAULT_CONFIG,
+        session_minutes: current.sessionMinutes,
+      });
+      onChanged();
+      return `saved scenario ${n}`;
+    });
+  };
+
+  return (
+    <div className="setup-form" data-testid="scenarios-form">
+      {error && (
+        <div className="form-error" data-testid="scenarios-error">
+          {error}
+        </div>
+      )}
+      <label className="check small">
+        <input type="checkbox" data-testid="scenario-start-bots" checked={startBots} onChange={(e) => setStartBots(e.target.checked)} />
+        start the house bots when loading
+      </label>
+      <table className="grid compact">
+        <tbody>
+          {(scenarios ?? []).map((s) => (
+            <tr key={s.name} data-testid={`scenario-${s.name}`}>
+              <td className="sym">
+                {s.name}
+                {s.builtin && <span className="tag">built-in</span>}
+              </td>
+              <td className="muted wrap">{s.description}</td>
+              <td className="actions">
+                {confirm === s.name ? (
+                  <>
+                    <button
+                      type="button"
+                      className="small-button danger solid"
+                      data-testid={`scenario-confirm-${s.name}`}
+                      disabled={busy}
+                      onClick={() => {
+                        setConfirm(null);
+                        void load(s.name);
+                      }}
+                    >
+                      Reset &amp; load
+                    </button>{' '}
+                    <button type="button" className="small-button" onClick={() => setConfirm(null)}>
+                      Cancel
+                    </button>
+                  </>
+                ) : (
+                  <button type="button" className="small-button primary" data-testid={`scenario-load-${s.name}`} disabled={busy} onClick={() => setConfirm(s.name)}>
+                    Load…
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+          {scenarios?.length === 0 && (
+            <tr>
+              <td className="empty">No scenarios.</td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      {confirm && <p className="warn small">Loading resets the simulation first: every order, trade and position is erased.</p>}
+      <form
+        className="form-grid"
+        onSubmit={(e) => {
+          e.preventDefault();
+          save();
+        }}
+      >
+        <label>
+          <span>save current setup as</span>
+          <input data-testid="scenario-save-name" value={name} placeholder="my-class" onChange={(e) => setName(e.target.value)} />
+        </label>
+        <label>
+          <span>description</span>
+          <input data-testid="scenario-save-description" value={description} onChange={(e) => setDescription(e.target.value)} />
+        </label>
+        <div className="wide form-actions">
+          <button type="submit" className="small-button primary" data-testid="scenario-save" disabled={busy}>
+            Save scenario
+          </button>
+          <span className="muted small">
+            {current.stocks.length} stocks · {current.traderCount} traders · settings · bot config
+          </span>
+        </div>
+      </form>
+      {busy && <div className="muted">working…</div>}
+      {fail && (
+        <div className="form-error" data-testid="scenario-error">
+          {fail}
+        </div>
+      )}
+      {note && (
+        <div className="form-ok" data-testid="scenario-status">
+          {note}
+        </div>
+      )}
+    </div>
+  );
+}
