@@ -55,6 +55,7 @@ export function App() {
       <Header
         users={state.users}
         accountId={ex.accountId}
+        userId={state.userId}
         onSwitch={ex.switchAccount}
         market={market}
         closesAt={state.market?.closes_at ?? null}

@@ -7,6 +7,8 @@ export type Theme = 'dark' | 'light';
 interface Props {
   users: User[];
   accountId: number | null;
+  /** the account actually logged in (accountId also shows one being switched to) */
+  userId: number | null;
   onSwitch(userId: number, password?: string): void;
   market: MarketStatus | null;
   closesAt?: string | null;
@@ -19,7 +21,7 @@ interface Props {
   children?: ReactNode;
 }
 
-export function Header({ users, accountId, onSwitch, market, closesAt, theme, onToggleTheme, loginError, needPassword, children }: Props) {
+export function Header({ users, accountId, userId, onSwitch, market, closesAt, theme, onToggleTheme, loginError, needPassword, children }: Props) {
   // traders and the instructor; bots are not people to log in as
   const accounts = users.filter((u) => u.role === 'trader' || u.role === 'instructor');
   const [asking, setAsking] = useState<number | null>(null);
@@ -28,11 +30,11 @@ export function Header({ users, accountId, onSwitch, market, closesAt, theme, on
 
   // once logged in as the one asked for, the prompt goes away
   useEffect(() => {
-    if (asking !== null && accountId === asking && !needPassword) {
+    if (asking !== null && userId === asking && !needPassword) {
       setAsking(null);
       setPassword('');
     }
-  }, [accountId, asking, needPassword]);
+  }, [userId, asking, needPassword]);
   useEffect(() => {
     if (needPassword && instructor) setAsking(instructor.id);
   }, [needPassword, instructor]);

@@ -110,11 +110,11 @@ export function BotsPanel({ api, bots, error, onBots, onRetry }: Props) {
             </label>
           ))}
           <label title="0 = patient limit orders near fair value, 1 = crosses the spread often">
-            <span>aggressiveness</span>
+            <span>aggress.</span>
             <input data-testid="bots-cfg-aggressiveness" value={form.aggressiveness} onChange={(e) => set('aggressiveness', e.target.value)} />
           </label>
           <label title="Fair value's random move per minute, in percent">
-            <span>volatility %/min</span>
+            <span>vol %/min</span>
             <input data-testid="bots-cfg-volatility" value={form.volatility_pct} onChange={(e) => set('volatility_pct', e.target.value)} />
           </label>
           <label title="Fair value's trend per minute, in percent (negative: down)">
