@@ -25,7 +25,6 @@ import argparse
 import http.client
 import json
 import os
-import statistics
 import threading
 import time
 import uuid
@@ -33,19 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import socketio
 
 from stack.local import Api, RunningStack, running_stack
 
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
+from .common import OrderSender, summary, token_of
 
 
 class Screen:
@@ -79,36 +71,6 @@ class Screen:
         return min(later) if later else None
 
 
-def _token(api: Api) -> str:
-    return api.session.headers["Authorization"].split(" ", 1)[1]
-
-
-class OrderSender:
-    """A lean HTTP client for the order loop: one kept-alive http.client connection
-    per sending thread (requests costs ~3x the CPU per call, and this benchmark
-    shares the two cores with the exchange it measures)."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.local = threading.local()
-
-    def post(self, token: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        data = json.dumps(body)
-        try:
-            conn.request("POST", path, body=data, headers={"Authorization": f"Bearer {token}",
-                                                           "Content-Type": "application/json"})
-            resp = conn.getresponse()
-            return resp.status, json.loads(resp.read())
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            self.local.conn = None
-            raise
-
-
 def run(stack: RunningStack, rate: float, seconds: float, symbols: int, pairs: int) -> dict[str, Any]:
     teacher = stack.instructor()
     syms = []
@@ -126,13 +88,13 @@ def run(stack: RunningStack, rate: float, seconds: float, symbols: int, pairs: i
         makers.append(stack.login(m["id"]))
         takers.append(stack.login(t["id"]))
     stack.wait_quiet()
-    screens = {api.user_id: Screen(stack.url, _token(api)) for api in makers + takers}
+    screens = {api.user_id: Screen(stack.url, token_of(api)) for api in makers + takers}
     sent: dict[int, tuple[int, float]] = {}  # order id -> (user id, time sent)
     errors: list[str] = []
     lock = threading.Lock()
 
     sender = OrderSender(stack.url)
-    tokens = {api.user_id: _token(api) for api in makers + takers}
+    tokens = {api.user_id: token_of(api) for api in makers + takers}
 
     def place(api: Api, body: dict[str, Any]) -> None:
         t0 = time.time()
@@ -195,11 +157,6 @@ def run(stack: RunningStack, rate: float, seconds: float, symbols: int, pairs: i
         # Fire and forget: a websocket close handshake must not hold up the report.
         threading.Thread(target=screen.sio.disconnect, daemon=True).start()
     audit = stack.audit()
-
-    def summary(values: list[float]) -> dict[str, float]:
-        return {"n": len(values), "p50_ms": round(pct(values, 50), 1), "p95_ms": round(pct(values, 95), 1),
-                "p99_ms": round(pct(values, 99), 1),
-                "mean_ms": round(statistics.fmean(values), 1) if values else float("nan")}
 
     return {
         "rate_target": rate, "seconds": seconds, "orders_sent": len(sent), "send_errors": len(errors),

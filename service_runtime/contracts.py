@@ -334,12 +334,15 @@ class BookUpdated(Event):
 
 @event("order.updated", "stock_ordering", (GATEWAY,))
 class OrderUpdated(Event):
-    """The order as GET /api/orders/{id} shows it, after a batch changed it (one per
-    order per batch), so the gateway can push it without asking anyone."""
+    """The order as GET /api/orders/{id} shows it, when it is placed and after a batch
+    changed it (one per order per batch), so the gateway can push it without asking
+    anyone. `filled_notional` (sum of price x qty of its fills) lets the gateway derive
+    the order's next state from a trade (socket_gateway/executions.py)."""
 
     order_id: int
     user_id: int
     order: dict
+    filled_notional: Decimal | None = None
 
 
 @event("portfolio.updated", "user_portfolio", (GATEWAY,))

@@ -56,6 +56,14 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
+def avg_price(filled_qty: int, notional: Decimal) -> Decimal | None:
+    """An order's average fill price (None before its first fill), to AVG_PRICE_PLACES.
+    stock_ordering and the gateway's execution reports must agree to the last digit."""
+    if not filled_qty:
+        return None
+    return (notional / filled_qty).quantize(AVG_PRICE_PLACES, rounding=ROUND_HALF_EVEN)
+
+
 def price_floor(value: Decimal) -> Decimal:
     return value.quantize(TICK, rounding=ROUND_DOWN)
 

@@ -23,6 +23,7 @@ from service_runtime.config import Settings
 from service_runtime.identifiers import is_symbol
 
 from .consumer import EventFeed
+from .executions import OrderTracker
 from .proxy import ApiProxy
 from .push import INSTRUCTORS, pushes_for, symbol_room, user_room
 
@@ -80,8 +81,10 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
     # json module encodes them; the socket never needs Decimal handling.
     socketio = SocketIO(async_mode="gevent", cors_allowed_origins=None, ping_interval=10, ping_timeout=10)
 
+    tracker = OrderTracker()  # only the feed's thread touches it
+
     def push(event_type: str, payload: dict[str, Any]) -> None:
-        for item in pushes_for(event_type, payload):
+        for item in pushes_for(event_type, payload, tracker):
             for room in item.rooms:
                 socketio.emit(item.event, item.data, to=room)
 

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .executions import OrderTracker
+
 INSTRUCTORS = "instructors"
 EVERYONE = None  # broadcast
 
@@ -77,6 +79,18 @@ PUSHES: dict[str, Callable[[dict[str, Any]], list[Push]]] = {
 }
 
 
-def pushes_for(event_type: str, payload: dict[str, Any]) -> list[Push]:
+def pushes_for(event_type: str, payload: dict[str, Any], tracker: OrderTracker | None = None) -> list[Push]:
+    """What to push for one event. With a tracker, a trade also pushes both orders'
+    new state first (the execution reports of socket_gateway/executions.py)."""
     build = PUSHES.get(event_type)
-    return build(payload) if build else []
+    pushes = build(payload) if build else []
+    if tracker is not None:
+        if event_type == "order.updated":
+            tracker.order_updated(payload)
+        elif event_type == "simulation.reset":
+            tracker.clear()  # the orders it knew are gone (and their ids may come back)
+        elif event_type == "trade.executed":
+            reports = [Push("order", order, (user_room(order["user_id"]), INSTRUCTORS))
+                       for order in tracker.trade(payload)]
+            pushes = reports + pushes
+    return pushes

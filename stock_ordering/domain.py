@@ -8,12 +8,12 @@ arriving late or early from different producers can never move it backwards.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from service_runtime.auth import Principal
 from service_runtime.identifiers import is_symbol, is_user_id
-from service_runtime.money import MAX_PRICE, MAX_QTY, is_on_tick, to_decimal
+from service_runtime.money import MAX_PRICE, MAX_QTY, avg_price, is_on_tick, to_decimal
 from service_runtime.web import ApiError
 
 CLIENT_ORDER_ID_MAX = 48
@@ -128,12 +128,6 @@ def derive_status(order: dict[str, Any]) -> str:
     if order["booked"]:
         return "new"
     return "pending_new"
-
-
-def avg_price(filled_qty: int, notional: Decimal) -> Decimal | None:
-    if not filled_qty:
-        return None
-    return (notional / filled_qty).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
 
 
 def order_json(row: dict[str, Any]) -> dict[str, Any]:

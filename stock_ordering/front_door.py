@@ -13,11 +13,12 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 
-from service_runtime.contracts import OrderPlaced
+from service_runtime.contracts import Event, OrderPlaced, OrderUpdated
 from service_runtime.db import Database
 from service_runtime.handlers import emit_now
 from service_runtime.web import ApiError
@@ -111,13 +112,15 @@ class OrderWriter:
                         to_insert.append(order)
                         slots.append((job, i))
             rows = store.insert_orders(conn, to_insert)
-            placed = []
+            placed: list[Event] = []
+            announced: list[Event] = []
             history = []
             for (job, i), order, row in zip(slots, to_insert, rows, strict=True):
                 if row is None:
                     job.outcomes[i] = _repeat(conn, order)
                     continue
-                job.outcomes[i] = Outcome(201, order_json(row))
+                public = order_json(row)
+                job.outcomes[i] = Outcome(201, public)
                 history.append((row["id"], "pending_new", 0, None))
                 placed.append(
                     OrderPlaced(
@@ -126,10 +129,16 @@ class OrderWriter:
                         time_in_force=row["time_in_force"],
                     )
                 )
+                # The owner's other tabs see the order at once, and the gateway learns it
+                # before its first fill (socket_gateway/executions.py).
+                announced.append(OrderUpdated(
+                    order_id=row["id"], user_id=row["user_id"], order=public, filled_notional=Decimal(0),
+                ))
             store.add_history(conn, history)
-            envelopes = emit_now(conn, SERVICE, placed)
+            envelopes = emit_now(conn, SERVICE, placed + announced)
         for env in envelopes:
-            log.info("order %s placed (event %s)", env.event.order_id, env.id)
+            if isinstance(env.event, OrderPlaced):
+                log.info("order %s placed (event %s)", env.event.order_id, env.id)
 
 
 def door_check(order: NewOrder, market: str, symbols: set[str]) -> ApiError | None:

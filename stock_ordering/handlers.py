@@ -182,4 +182,7 @@ def write_and_announce(uow: UnitOfWork) -> None:
     store.update_orders(uow.conn, changed)
     store.add_history(uow.conn, uow.touched.get(HISTORY, []))  # type: ignore[arg-type]
     for order in changed:
-        uow.emit(OrderUpdated(order_id=order["id"], user_id=order["user_id"], order=order_json(order)))
+        uow.emit(OrderUpdated(
+            order_id=order["id"], user_id=order["user_id"], order=order_json(order),
+            filled_notional=order["filled_notional"],
+        ))

@@ -23,3 +23,20 @@ def test_push_latency_benchmark_runs_and_reports(stack):
 def test_matching_core_benchmark_runs_and_reports():
     figures = matching_core.main(["--orders", "20000", "--repeat", "1"])
     assert figures["messages"] == 20000 and figures["orders_per_s"] > 0 and figures["fills"] > 0
+
+
+def test_end_to_end_benchmark_runs_and_reports(stack):
+    from bench import end_to_end
+
+    result = end_to_end.run(stack, seconds=1.5, rate=0, batch=20, senders=2, symbols=2, traders=4,
+                            steady_rate=20, steady_seconds=1, ceiling_seconds=0.5)
+    assert result["ceilings"]["rabbitmq"]["publish_confirmed_per_s"] > 0
+    assert result["ceilings"]["rabbitmq"]["consume_acked_per_s"] > 0
+    assert result["ceilings"]["postgresql"]["commits_per_s_one_row"] > 0
+    flow = result["throughput"]
+    assert flow["accepted"] > 0 and flow["errors"] == [] and flow["rejected"] == {}
+    assert flow["end_to_end_orders_per_s"] > 0 and flow["batch_ack"]["n"] > 0
+    assert flow["trades_total"] > 0 and flow["placed_to_filled_push"]["n"] > 0
+    assert result["steady"]["accepted"] == 20 and result["steady"]["rest_ack"]["n"] == 20
+    assert result["processes"]["stock_ordering-worker"]["cpu_s"] > 0
+    assert result["audit_violations"] == []

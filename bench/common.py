@@ -1,0 +1,127 @@
+"""What the benchmarks share: percentiles, a lean order sender, tokens, and per-process
+CPU and memory read from /proc."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from stack.local import Api, RunningStack
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summary(values_ms: list[float]) -> dict[str, float]:
+    return {"n": len(values_ms), "p50_ms": round(pct(values_ms, 50), 1), "p95_ms": round(pct(values_ms, 95), 1),
+            "p99_ms": round(pct(values_ms, 99), 1),
+            "mean_ms": round(statistics.fmean(values_ms), 1) if values_ms else float("nan")}
+
+
+def token_of(api: Api) -> str:
+    return api.session.headers["Authorization"].split(" ", 1)[1]
+
+
+class OrderSender:
+    """A lean HTTP client for order loops: one kept-alive http.client connection per
+    sending thread (requests costs ~3x the CPU per call, and a benchmark shares the
+    two cores with the exchange it measures)."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.local = threading.local()
+
+    def post(self, token: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        data = json.dumps(body)
+        try:
+            conn.request("POST", path, body=data, headers={"Authorization": f"Bearer {token}",
+                                                           "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            return resp.status, json.loads(resp.read())
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            self.local.conn = None
+            raise
+
+
+@dataclass
+class ProcSample:
+    cpu_s: float
+    rss_mb: float
+    peak_mb: float
+
+
+def _pids_by_name() -> dict[str, list[int]]:
+    """Every process's pid under its command name (for PostgreSQL and RabbitMQ)."""
+    out: dict[str, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            out.setdefault(name, []).append(int(entry.name))
+    return out
+
+
+def _group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:  # field 5 of stat: the process group
+                pids.append(int(entry.name))
+    return pids
+
+
+def _sample(pids: list[int]) -> ProcSample:
+    cpu = rss = peak = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        cpu += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                rss += int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) / 1024)
+    return ProcSample(cpu, rss, peak)
+
+
+def process_groups(stack: RunningStack) -> dict[str, list[int]]:
+    """The stack's processes (a gunicorn master with its workers counts as one), plus
+    PostgreSQL and RabbitMQ (all their processes, whoever else uses them)."""
+    groups = {name: _group_pids(child.proc.pid) for name, child in stack.supervisor.children.items()
+              if child.alive}
+    by_name = _pids_by_name()
+    groups["postgresql"] = by_name.get("postgres", [])
+    groups["rabbitmq"] = by_name.get("beam.smp", [])
+    return groups
+
+
+def sample_processes(groups: dict[str, list[int]]) -> dict[str, ProcSample]:
+    return {name: _sample(pids) for name, pids in groups.items()}
