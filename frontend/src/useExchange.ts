@@ -306,8 +306,20 @@ export function useExchange(): Exchange {
     socket.on('order', (o: Order) => dispatch({ type: 'order', order: stripDetail(o) }));
     socket.on('portfolio', (p: Portfolio) => dispatch({ type: 'portfolio', portfolio: p }));
     // a stock listed or a user created: refresh those lists
-    socket.on('stock', () => void loadStocks().catch(ignore));
-    socket.on('user', () => void loadUsers().catch(ignore));
+    // (coalesced: creating 500 traders in bulk pushes 500 `user` messages, one reload is enough)
+    const later = new Map<string, number>();
+    const soon = (key: string, fn: () => Promise<unknown>) => {
+      if (later.has(key)) return;
+      later.set(
+        key,
+        window.setTimeout(() => {
+          later.delete(key);
+          void fn().catch(ignore);
+        }, 250),
+      );
+    };
+    socket.on('stock', () => soon('stock', loadStocks));
+    socket.on('user', () => soon('user', loadUsers));
     // the instructor reset the simulation: start over (tokens of the old epoch may be refused)
     socket.on('reset', () => {
       dispatch({ type: 'reset' });
@@ -321,7 +333,9 @@ export function useExchange(): Exchange {
     void loadAccount().catch(ignore);
     return () => {
       window.clearTimeout(retry);
+      for (const t of later.values()) window.clearTimeout(t);
       socket.removeAllListeners();
+      socket.offAny();
       socket.disconnect();
       if (socketRef.current === socket) socketRef.current = null;
     };
