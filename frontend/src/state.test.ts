@@ -83,6 +83,19 @@ describe('reducer', () => {
     expect(s.orders).toEqual({});
   });
 
+  it('a replacing snapshot drops held orders (after a reset, order ids start again)', () => {
+    const old = { id: 5, user_id: 2, status: 'filled', filled_qty: 10, updated_at: '2026-01-01T10:00:00Z' } as Order;
+    const fresh = { id: 1, user_id: 2, status: 'new', filled_qty: 0, updated_at: '2026-01-01T11:00:00Z' } as Order;
+    let s = run([
+      { type: 'account', userId: 2 },
+      { type: 'orders', userId: 2, orders: [old] },
+    ]);
+    // a merging snapshot keeps a held order newer than everything in it
+    expect(Object.keys(reducer(s, { type: 'orders', userId: 2, orders: [fresh] }).orders)).toEqual(['1', '5']);
+    s = reducer(s, { type: 'orders', userId: 2, orders: [fresh], replace: true });
+    expect(s.orders).toEqual({ 1: fresh });
+  });
+
   it('keeps the tape newest first, unique, and folds each trade into the candles once', () => {
     let s = run([
       { type: 'stocks', stocks: [stock('AAPL', '189.50')] },

@@ -67,7 +67,8 @@ export type Action =
   | { type: 'price'; price: PricePush }
   | { type: 'market'; market: Market }
   | { type: 'portfolio'; portfolio: Portfolio }
-  | { type: 'orders'; userId: number; orders: Order[] }
+  /** `replace`: the snapshot is the whole truth (after a reset, ids may come back) */
+  | { type: 'orders'; userId: number; orders: Order[]; replace?: boolean }
   | { type: 'order'; order: Order }
   | { type: 'select'; symbol: string }
   | { type: 'book'; book: Book }
@@ -163,7 +164,7 @@ export function reducer(state: State, action: Action): State {
 
     case 'orders':
       if (action.userId !== state.userId) return state;
-      return { ...state, orders: applySnapshot(state.orders, action.orders) };
+      return { ...state, orders: applySnapshot(action.replace ? {} : state.orders, action.orders) };
 
     case 'order': {
       if (action.order.user_id !== state.userId) return state;

@@ -12,6 +12,7 @@ import type { Exchange } from './useExchange';
 
 const BOTS_POLL_MS = 2000;
 const ROSTER_DEBOUNCE_MS = 1500;
+export const RESET_RELOADS_MS = [1500, 4000];
 
 export interface Detail {
   userId: number;
@@ -140,9 +141,14 @@ export function useDashboard(ex: Exchange, active: boolean): Dashboard {
     return listen((event, data) => {
       switch (event) {
         case 'connect':
-        case 'reset':
-          if (event === 'reset') setDetail((d) => (d ? { ...d, orders: {}, ledger: null } : d));
           refresh();
+          break;
+        case 'reset':
+          setDetail((d) => (d ? { ...d, orders: {}, ledger: null } : d));
+          refresh();
+          // every service resets on its own event: one that has not yet done so
+          // still answers with the old state, so look again shortly
+          for (const ms of RESET_RELOADS_MS) window.setTimeout(refresh, ms);
           break;
         case 'portfolio': {
           const p = data as Portfolio;

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import { Api, ApiError } from './api';
+import { RESET_RELOADS_MS } from './useDashboard';
 import { initialState, reducer, type State } from './state';
 import type { Book, Market, Order, OrderDetail, OrderRequest, Portfolio, PricePush, Session, Trade } from './types';
 
@@ -142,7 +143,7 @@ export function useExchange(): Exchange {
 
   const relogin = useRef<() => void>(() => undefined);
 
-  const loadAccount = useCallback(async () => {
+  const loadAccount = useCallback(async (replace = false) => {
     // The token's own user, not the selected one: during a switch they differ
     // for a moment, and asking for one user's portfolio with the other's token
     // is a 403.
@@ -156,20 +157,20 @@ export function useExchange(): Exchange {
         api.orders('closed', 200),
       ]);
       dispatch({ type: 'portfolio', portfolio });
-      dispatch({ type: 'orders', userId, orders: [...open, ...closed] });
+      dispatch({ type: 'orders', userId, orders: [...open, ...closed], replace });
     } catch (exc) {
       if (exc instanceof ApiError && exc.status === 401) relogin.current();
       else throw exc;
     }
   }, [api]);
 
-  const refetchAll = useCallback(async () => {
+  const refetchAll = useCallback(async (replaceOrders = false) => {
     const stocks = await loadStocks().catch(() => stateRef.current.stocks);
     const socket = socketRef.current;
     if (socket?.connected) socket.emit('subscribe', { symbols: stocks.map((s) => s.symbol) });
     await Promise.all([
       loadMarket().catch(ignore),
-      loadAccount().catch(ignore),
+      loadAccount(replaceOrders).catch(ignore),
       loadSymbol(stateRef.current.selected).catch(ignore),
     ]);
   }, [loadStocks, loadMarket, loadAccount, loadSymbol, ignore]);
@@ -328,6 +329,10 @@ export function useExchange(): Exchange {
       // and is asked for it only if the server refuses that token
       if (api.role !== 'instructor') relogin.current();
       void refetchAll();
+      // each service resets on its own event: one that has not yet done so still
+      // answers with the old state (old orders), so look again shortly; what a
+      // snapshot brings then replaces it (orders of the new epoch only)
+      for (const ms of RESET_RELOADS_MS) window.setTimeout(() => void refetchAll(true), ms);
     });
     // the account's data for this token, whether or not the socket comes up
     void loadAccount().catch(ignore);

@@ -75,10 +75,13 @@ export function BotsPanel({ api, bots, error, onBots, onRetry }: Props) {
     <section className="panel bots" aria-label="House bots" data-testid="bots-panel">
       <div className="panel-head">
         <h2>House bots</h2>
-        <span className={`badge ${running ? 'market-open' : ''}`} data-testid="bots-status">
+        <span
+          className={`badge ${running ? 'market-open' : ''}`}
+          data-testid="bots-status"
+          title={running && bots?.started_at ? `running since ${stamp(bots.started_at)}` : undefined}
+        >
           {bots ? (running ? 'running' : 'stopped') : '…'}
         </span>
-        {running && bots?.started_at && <span className="muted small">since {stamp(bots.started_at)}</span>}
         <span className="push-right" />
         <button type="button" className="small-button ok" data-testid="bots-start" disabled={busy || running || !bots} onClick={() => void act('start')}>
           Start

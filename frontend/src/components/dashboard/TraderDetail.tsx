@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import { stamp, tone } from '../../format';
+import { clock, tone } from '../../format';
 import type { Roster } from '../../roster';
 import type { User } from '../../types';
 import type { Detail } from '../../useDashboard';
@@ -103,7 +103,7 @@ export function TraderDetail({ detail, roster, users, onClose }: Props) {
             <tbody>
               {fills.map((e) => (
                 <tr key={e.id} data-testid="detail-fill">
-                  <td className="muted">{stamp(e.ts)}</td>
+                  <td className="muted" title={e.ts}>{clock(e.ts)}</td>
                   <td>{e.kind}</td>
                   <td className="sym">{e.symbol ?? ''}</td>
                   <td className="num">{e.qty ?? ''}</td>
