@@ -116,6 +116,7 @@ export function App() {
               orders={state.orders}
               prefill={prefill}
               placeOrder={ex.placeOrder}
+              settings={state.settings}
             />
           </div>
           <div className="area-book">

@@ -6,7 +6,7 @@ import { applyTrade, fromApi } from './candles';
 import { compareDecimal } from './money';
 import { applyOrder, applySnapshot, type OrderMap } from './orders';
 import { applyPrice } from './portfolio';
-import type { ApiCandle, Book, Candle, Market, Order, Portfolio, PricePush, Stock, Trade, User } from './types';
+import type { ApiCandle, Book, Candle, Market, Order, Portfolio, PricePush, Settings, Stock, Trade, User } from './types';
 
 export const TAPE_ROWS = 30;
 
@@ -39,6 +39,8 @@ export interface State {
   /** after a (re)connect or a reset the next book is taken whatever its seq (seqs restart on reset) */
   bookResync: boolean;
   connection: Connection;
+  /** the class's commission and limits (GET /api/settings, `settings` pushes) */
+  settings: Settings | null;
 }
 
 export const initialState: State = {
@@ -58,6 +60,7 @@ export const initialState: State = {
   candleSeq: 0,
   bookResync: true,
   connection: 'connecting',
+  settings: null,
 };
 
 export type Action =
@@ -76,6 +79,7 @@ export type Action =
   | { type: 'trade'; trade: Trade }
   | { type: 'candles'; symbol: string; candles: ApiCandle[] }
   | { type: 'connection'; connection: Connection }
+  | { type: 'settings'; settings: Settings }
   | { type: 'reset' };
 
 function flashFor(state: State, symbol: string, oldPrice: string | undefined, newPrice: string): Record<string, Flash> {
@@ -221,6 +225,9 @@ export function reducer(state: State, action: Action): State {
         connection: action.connection,
         bookResync: action.connection === 'connected' ? true : state.bookResync,
       };
+
+    case 'settings':
+      return { ...state, settings: action.settings };
 
     case 'reset':
       // a new simulation epoch: every sequence starts again; refetch fills it all back

@@ -80,6 +80,29 @@ describe('checkTicket', () => {
     expect(checkTicket({ ...base, side: 'sell', qty: '10' }, { freeShares: 10 }).warning).toBeNull();
   });
 
+  it("adds the class's commission to a buy's cost", () => {
+    const ctx = { buyingPower: '1000.25', commissionPerShare: '0.025' };
+    const c = checkTicket({ ...base, qty: '10', price: '100.00' }, ctx);
+    expect(c.estimateCents).toBe(100000n);
+    expect(c.commissionCents).toBe(25n); // 10 x 0.025
+    expect(c.warning).toBeNull();
+    expect(checkTicket({ ...base, qty: '10', price: '100.00' }, { ...ctx, buyingPower: '1000.24' }).warning).toBe(
+      'Not enough buying power: $1000.25 needed, $1000.24 available',
+    );
+    expect(checkTicket({ ...base, qty: '10' }, { commissionPerShare: '0.00' }).commissionCents).toBeNull();
+  });
+
+  it('warns about the max order size and the max position', () => {
+    expect(checkTicket({ ...base, qty: '101' }, { maxOrderQty: 100 }).warning).toBe('Orders are limited to 100 shares (max order size)');
+    expect(checkTicket({ ...base, qty: '100' }, { maxOrderQty: 100 }).warning).toBeNull();
+    expect(checkTicket({ ...base, qty: '11' }, { maxPosition: 50, position: 40 }).warning).toBe(
+      'Positions are limited to 50 shares (max position); you hold 40',
+    );
+    expect(checkTicket({ ...base, qty: '10' }, { maxPosition: 50, position: 40 }).warning).toBeNull();
+    // selling never grows a long position
+    expect(checkTicket({ ...base, side: 'sell', qty: '11' }, { maxPosition: 50, position: 40, freeShares: 40 }).warning).toBeNull();
+  });
+
   it('makes client order ids that fit the 48 character limit', () => {
     const a = newClientOrderId();
     expect(a.length).toBeLessThanOrEqual(48);

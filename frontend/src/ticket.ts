@@ -1,13 +1,15 @@
 // The order ticket's rules: input checks before sending, the estimate in
 // integer cents, and the buying-power / free-shares warning.
 
-import { formatCents, toCents, toUnitsExact } from './money';
+import { formatCents, rescale, toCents, toUnits, toUnitsExact } from './money';
 import type { OrderRequest, OrderType, Side, TimeInForce } from './types';
 
 export const MAX_QTY = 1_000_000;
 export const MAX_PRICE_CENTS = 100_000_000n; // 1,000,000.00
 /** A market buy is reserved at a collar this many percent above the last price. */
 export const MARKET_COLLAR_PCT = 5n;
+/** commission per share is read with this many decimals */
+const COMMISSION_SCALE = 4;
 
 export interface TicketInput {
   symbol: string;
@@ -25,6 +27,12 @@ export interface TicketContext {
   buyingPower?: string | null;
   /** shares of the symbol not reserved by open sell orders */
   freeShares?: number | null;
+  /** shares of the symbol held (for the max-position rule) */
+  position?: number | null;
+  /** the instructor's settings (GET /api/settings), when known */
+  commissionPerShare?: string | null;
+  maxOrderQty?: number | null;
+  maxPosition?: number | null;
 }
 
 export interface FieldError {
@@ -36,7 +44,9 @@ export interface TicketCheck {
   errors: FieldError[];
   /** qty x price in cents (limit price, or the last price for a market order) */
   estimateCents: bigint | null;
-  /** a non-blocking warning: not enough buying power or free shares */
+  /** qty x the commission per share, in cents (null: none or unknown) */
+  commissionCents: bigint | null;
+  /** a non-blocking warning: not enough buying power or free shares, or a limit of the class's settings */
   warning: string | null;
   /** the request body when there are no errors */
   body: OrderRequest | null;
@@ -82,16 +92,25 @@ export function checkTicket(input: TicketInput, ctx: TicketContext = {}): Ticket
   }
 
   const estimateCents = qty !== null && priceCents !== null ? BigInt(qty) * priceCents : null;
+  const perShare = toUnits(ctx.commissionPerShare ?? null, COMMISSION_SCALE);
+  const commissionCents =
+    qty !== null && perShare !== null && perShare > 0n ? rescale(BigInt(qty) * perShare, COMMISSION_SCALE, 2) : null;
+  // a buy reserves the commission too
+  const needCents = estimateCents !== null ? estimateCents + (commissionCents ?? 0n) : null;
 
   let warning: string | null = null;
-  if (qty !== null) {
-    if (input.side === 'buy' && estimateCents !== null && ctx.buyingPower != null) {
+  if (qty !== null && ctx.maxOrderQty != null && qty > ctx.maxOrderQty) {
+    warning = `Orders are limited to ${ctx.maxOrderQty} shares (max order size)`;
+  } else if (qty !== null && input.side === 'buy' && ctx.maxPosition != null && (ctx.position ?? 0) + qty > ctx.maxPosition) {
+    warning = `Positions are limited to ${ctx.maxPosition} shares (max position); you hold ${ctx.position ?? 0}`;
+  } else if (qty !== null) {
+    if (input.side === 'buy' && needCents !== null && ctx.buyingPower != null) {
       const bp = toCents(ctx.buyingPower);
       if (bp !== null) {
-        if (estimateCents > bp) {
-          warning = `Not enough buying power: $${formatCents(estimateCents)} needed, $${formatCents(bp)} available`;
+        if (needCents > bp) {
+          warning = `Not enough buying power: $${formatCents(needCents)} needed, $${formatCents(bp)} available`;
         } else if (input.type === 'market') {
-          const reserve = ceilDiv(estimateCents * (100n + MARKET_COLLAR_PCT), 100n);
+          const reserve = ceilDiv(needCents * (100n + MARKET_COLLAR_PCT), 100n);
           if (reserve > bp) {
             warning = `A market buy reserves up to ${MARKET_COLLAR_PCT}% above the last price ($${formatCents(reserve)}); buying power is $${formatCents(bp)}`;
           }
@@ -114,7 +133,7 @@ export function checkTicket(input: TicketInput, ctx: TicketContext = {}): Ticket
         }
       : null;
 
-  return { errors, estimateCents, warning, body };
+  return { errors, estimateCents, commissionCents, warning, body };
 }
 
 function ceilDiv(a: bigint, b: bigint): bigint {

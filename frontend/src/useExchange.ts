@@ -8,7 +8,7 @@ import { io, type Socket } from 'socket.io-client';
 import { Api, ApiError } from './api';
 import { RESET_RELOADS_MS } from './useDashboard';
 import { initialState, reducer, type State } from './state';
-import type { Book, Market, Order, OrderDetail, OrderRequest, Portfolio, PricePush, Session, Trade } from './types';
+import type { Book, Market, Order, OrderDetail, OrderRequest, Portfolio, PricePush, Session, Settings, Trade } from './types';
 
 const ACCOUNT_KEY = 'papertrade.account';
 // The instructor's session survives a reload of this tab (the password is never stored).
@@ -164,6 +164,11 @@ export function useExchange(): Exchange {
     }
   }, [api]);
 
+  const loadSettings = useCallback(async () => {
+    if (!api.token) return;
+    dispatch({ type: 'settings', settings: await api.settings() });
+  }, [api]);
+
   const refetchAll = useCallback(async (replaceOrders = false) => {
     const stocks = await loadStocks().catch(() => stateRef.current.stocks);
     const socket = socketRef.current;
@@ -171,9 +176,10 @@ export function useExchange(): Exchange {
     await Promise.all([
       loadMarket().catch(ignore),
       loadAccount(replaceOrders).catch(ignore),
+      loadSettings().catch(ignore),
       loadSymbol(stateRef.current.selected).catch(ignore),
     ]);
-  }, [loadStocks, loadMarket, loadAccount, loadSymbol, ignore]);
+  }, [loadStocks, loadMarket, loadAccount, loadSettings, loadSymbol, ignore]);
 
   // ---- accounts ---------------------------------------------------------
 
@@ -320,6 +326,8 @@ export function useExchange(): Exchange {
       );
     };
     socket.on('stock', () => soon('stock', loadStocks));
+    socket.on('delisted', () => soon('stock', loadStocks));
+    socket.on('settings', (x: Settings) => dispatch({ type: 'settings', settings: x }));
     socket.on('user', () => soon('user', loadUsers));
     // the instructor reset the simulation: start over (tokens of the old epoch may be refused)
     socket.on('reset', () => {

@@ -3,7 +3,7 @@ import { ApiError } from '../api';
 import { formatCents } from '../money';
 import { freeShares } from '../portfolio';
 import { checkTicket, newClientOrderId } from '../ticket';
-import type { MarketStatus, Order, OrderRequest, OrderType, Portfolio, Side, Stock, TimeInForce } from '../types';
+import type { MarketStatus, Order, OrderRequest, OrderType, Portfolio, Settings, Side, Stock, TimeInForce } from '../types';
 
 export interface Prefill {
   price: string;
@@ -21,6 +21,8 @@ interface Props {
   orders: Record<number, Order>;
   prefill: Prefill | null;
   placeOrder(order: OrderRequest): Promise<Order>;
+  /** the class's commission and limits, when known */
+  settings?: Settings | null;
 }
 
 const TIFS: { value: TimeInForce; label: string }[] = [
@@ -30,7 +32,7 @@ const TIFS: { value: TimeInForce; label: string }[] = [
   { value: 'fok', label: 'FOK' },
 ];
 
-export function OrderTicket({ stocks, selected, onSelect, portfolio, market, loggedIn, orders, prefill, placeOrder }: Props) {
+export function OrderTicket({ stocks, selected, onSelect, portfolio, market, loggedIn, orders, prefill, placeOrder, settings }: Props) {
   const [symbol, setSymbol] = useState(selected);
   const [side, setSide] = useState<Side>('buy');
   const [type, setType] = useState<OrderType>('limit');
@@ -72,13 +74,22 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
   useEffect(() => setError(null), [market]);
 
   const free = freeShares(portfolio, symbol);
+  const held = portfolio ? (portfolio.positions.find((p) => p.symbol === symbol)?.qty ?? 0) : null;
   const check = useMemo(
     () =>
       checkTicket(
         { symbol, side, type, qty, price, tif },
-        { lastPrice: stock?.last_price ?? null, buyingPower: portfolio?.buying_power ?? null, freeShares: free },
+        {
+          lastPrice: stock?.last_price ?? null,
+          buyingPower: portfolio?.buying_power ?? null,
+          freeShares: free,
+          position: held,
+          commissionPerShare: settings?.commission_per_share ?? null,
+          maxOrderQty: settings?.max_order_qty ?? null,
+          maxPosition: settings?.max_position ?? null,
+        },
       ),
-    [symbol, side, type, qty, price, tif, stock?.last_price, portfolio?.buying_power, free],
+    [symbol, side, type, qty, price, tif, stock?.last_price, portfolio?.buying_power, free, held, settings],
   );
 
   const lastOrder = lastOrderId !== null ? orders[lastOrderId] : undefined;
@@ -218,6 +229,15 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
               {type === 'market' && notional && <span className="muted tiny"> at last</span>}
             </dd>
           </div>
+          {check.commissionCents !== null && (
+            <div>
+              <dt>Commission</dt>
+              <dd>
+                <span className="cur">$</span>
+                <span data-testid="ticket-commission">{formatCents(check.commissionCents)}</span>
+              </dd>
+            </div>
+          )}
           <div>
             {side === 'buy' ? (
               <>

@@ -20,6 +20,8 @@ export function StocksForm({ api, stocks, onChanged }: Props) {
   const [confirm, setConfirm] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
+  // delisted here (GET /api/stocks no longer lists them), offered for relisting
+  const [gone, setGone] = useState<Stock[]>([]);
 
   const run = async (fn: () => Promise<unknown>, done: string) => {
     setBusy(true);
@@ -81,7 +83,9 @@ export function StocksForm({ api, stocks, onChanged }: Props) {
                       disabled={busy}
                       onClick={() => {
                         setConfirm(null);
-                        void run(() => api.delistStock(s.symbol), `delisted ${s.symbol}`);
+                        void run(() => api.delistStock(s.symbol), `delisted ${s.symbol}`).then(
+                          (ok) => ok && setGone((g) => [...g.filter((x) => x.symbol !== s.symbol), s]),
+                        );
                       }}
                     >
                       Delist
@@ -100,6 +104,28 @@ export function StocksForm({ api, stocks, onChanged }: Props) {
           ))}
         </tbody>
       </table>
+      {gone.length > 0 && (
+        <div className="form-actions small">
+          <span className="muted">delisted:</span>
+          {gone.map((s) => (
+            <button
+              key={s.symbol}
+              type="button"
+              className="small-button"
+              data-testid={`relist-${s.symbol}`}
+              title={`List ${s.symbol} again at ${s.reference_price}`}
+              disabled={busy}
+              onClick={() =>
+                void run(() => api.listStock(s.symbol, s.name, s.reference_price), `relisted ${s.symbol}`).then(
+                  (ok) => ok && setGone((g) => g.filter((x) => x.symbol !== s.symbol)),
+                )
+              }
+            >
+              relist {s.symbol}
+            </button>
+          ))}
+        </div>
+      )}
       <form
         className="form-grid"
         onSubmit={(e) => {
