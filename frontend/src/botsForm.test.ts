@@ -16,6 +16,12 @@ describe('bots form', () => {
     expect('config' in r && r.config.symbols).toEqual(['AAPL', 'TSLA']);
   });
 
+  it('keeps what the form does not show from the config it started from', () => {
+    const base = { ...DEFAULT_CONFIG, fair_value: { ...DEFAULT_CONFIG.fair_value, reversion_pct: '2' } };
+    const r = configFromForm({ ...formFromConfig(base), volatility_pct: '0.9' }, base);
+    expect('config' in r && r.config.fair_value).toEqual({ volatility_pct: '0.9', drift_pct: '0', reversion_pct: '2', seed: null });
+  });
+
   it('names the first bad field', () => {
     const form = formFromConfig(DEFAULT_CONFIG);
     expect(configFromForm({ ...form, noise_traders: '-1' })).toEqual({ error: 'noise traders: a whole number from 0 to 100', field: 'noise_traders' });

@@ -46,8 +46,14 @@ export function formFromConfig(c: BotsConfig): BotsForm {
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 const MAX_PER_KIND = 100;
 
-/** The config from the form, or the first problem (naming the field). */
-export function configFromForm(f: BotsForm): { config: BotsConfig } | { error: string; field: keyof BotsForm } {
+/**
+ * The config from the form, or the first problem (naming the field). Fields the
+ * form does not show (e.g. the fair value's reversion) are kept from `base`.
+ */
+export function configFromForm(
+  f: BotsForm,
+  base: BotsConfig = DEFAULT_CONFIG,
+): { config: BotsConfig } | { error: string; field: keyof BotsForm } {
   const counts: Partial<Record<Kind, number>> = {};
   for (const k of KINDS) {
     const t = f[k].trim();
@@ -76,13 +82,14 @@ export function configFromForm(f: BotsForm): { config: BotsConfig } | { error: s
   if (bad) return { error: `symbols: "${bad}" is not a symbol`, field: 'symbols' };
   return {
     config: {
+      ...base,
       market_makers: counts.market_makers!,
       noise_traders: counts.noise_traders!,
       momentum_traders: counts.momentum_traders!,
       value_traders: counts.value_traders!,
       aggressiveness: aggr,
       symbols: symbols.length ? [...new Set(symbols)] : null,
-      fair_value: { volatility_pct: vol, drift_pct: drift, seed: seedText ? Number(seedText) : null },
+      fair_value: { ...base.fair_value, volatility_pct: vol, drift_pct: drift, seed: seedText ? Number(seedText) : null },
     },
   };
 }

@@ -24,7 +24,7 @@ describe('parseCsv', () => {
 
 describe('previewRoster', () => {
   it('previews traders, defaults and holdings', () => {
-    const p = previewRoster('name,starting_cash,AAPL,msft\nAnn,50000,10,\nBo,,,5\n');
+    const p = previewRoster('name,starting_cash,AAPL,MSFT\nAnn,50000,10,\nBo,,,5\n,,,\n');
     expect(p.errors).toEqual([]);
     expect(p.symbols).toEqual(['AAPL', 'MSFT']);
     expect(p.rows).toEqual([
@@ -34,12 +34,13 @@ describe('previewRoster', () => {
   });
 
   it('names the line of each problem', () => {
-    const p = previewRoster('name,starting_cash,AAPL\nAnn,lots,1\n,100,\nAnn,1,-3\n');
+    const p = previewRoster('name,starting_cash,AAPL\nAnn,lots,1\n,100,\nAnn,1,-3\nBo,1\n');
     expect(p.errors).toEqual([
       'line 2: starting_cash "lots" is not an amount',
       'line 3: the name is empty',
       'line 4: "Ann" is already on line 2',
       'line 4: AAPL "-3" is not a whole number of shares',
+      'line 5: 2 cells, the header has 3',
     ]);
   });
 
@@ -50,6 +51,13 @@ describe('previewRoster', () => {
     expect(previewRoster('name,bad column\nAnn,1').errors).toEqual([
       'line 1: column "bad column" is neither name, starting_cash nor a symbol',
     ]);
+    // the server reads column names exactly
+    expect(previewRoster('Name,aapl\nAnn,1').errors).toEqual([
+      'line 1: a "name" column is required',
+      'line 1: column "Name" is neither name, starting_cash nor a symbol',
+      'line 1: column "aapl" is neither name, starting_cash nor a symbol',
+    ]);
+    expect(previewRoster('name,AAPL,AAPL\nAnn,1,2').errors).toEqual(['line 1: a column appears twice']);
   });
 });
 

@@ -98,26 +98,27 @@ export function previewRoster(text: string): Preview {
   const errors: string[] = [];
   const header = table.header.map((h) => h.trim());
   if (header.length === 0) return { symbols: [], rows: [], errors: ['the file is empty'] };
-  const lower = header.map((h) => h.toLowerCase());
-  const nameCol = lower.indexOf('name');
+  // as the server reads it: exact column names, symbols in capitals
+  const nameCol = header.indexOf('name');
   if (nameCol < 0) errors.push('line 1: a "name" column is required');
-  const cashCol = lower.indexOf('starting_cash');
+  const cashCol = header.indexOf('starting_cash');
   const symbolCols: { col: number; symbol: string }[] = [];
   header.forEach((h, col) => {
     if (col === nameCol || col === cashCol) return;
-    const symbol = h.toUpperCase();
-    if (!SYMBOL.test(symbol)) errors.push(`line 1: column "${h}" is neither name, starting_cash nor a symbol`);
-    else symbolCols.push({ col, symbol });
+    if (!SYMBOL.test(h)) errors.push(`line 1: column "${h}" is neither name, starting_cash nor a symbol`);
+    else symbolCols.push({ col, symbol: h });
   });
+  if (new Set(header).size !== header.length) errors.push('line 1: a column appears twice');
   const rows: PreviewRow[] = [];
   const seen = new Map<string, number>();
   for (const { line, cells } of table.rows) {
-    if (cells.length > header.length) errors.push(`line ${line}: ${cells.length} cells for ${header.length} columns`);
+    if (cells.every((c) => c.trim() === '')) continue; // ",,": a blank line to the server too
+    if (cells.length !== header.length) errors.push(`line ${line}: ${cells.length} cells, the header has ${header.length}`);
     const name = nameCol >= 0 ? (cells[nameCol] ?? '').trim() : '';
     if (nameCol >= 0 && !name) errors.push(`line ${line}: the name is empty`);
-    const dup = seen.get(name.toLowerCase());
+    const dup = seen.get(name);
     if (name && dup !== undefined) errors.push(`line ${line}: "${name}" is already on line ${dup}`);
-    if (name) seen.set(name.toLowerCase(), line);
+    if (name) seen.set(name, line);
     const cashCell = cashCol >= 0 ? (cells[cashCol] ?? '').trim() : '';
     if (cashCell && !MONEY.test(cashCell)) errors.push(`line ${line}: starting_cash "${cashCell}" is not an amount`);
     const holdings: Record<string, number> = {};
@@ -129,7 +130,7 @@ export function previewRoster(text: string): Preview {
     }
     rows.push({ line, name, starting_cash: cashCell || null, holdings });
   }
-  if (table.rows.length === 0 && errors.length === 0) errors.push('the file has a header but no traders');
+  if (rows.length === 0 && errors.length === 0) errors.push('the file has a header but no traders');
   return { symbols: symbolCols.map((s) => s.symbol), rows, errors };
 }
 

@@ -222,6 +222,8 @@ export interface BulkUsersRequest {
 export interface FairValue {
   volatility_pct: string;
   drift_pct: string;
+  /** how fast the fair value pulls back to the reference (not in the dashboard's form; kept as is) */
+  reversion_pct?: string;
   seed: number | null;
 }
 

@@ -44,7 +44,7 @@ export function BotsPanel({ api, bots, error, onBots, onRetry }: Props) {
     setNote(null);
     let config = undefined;
     if (what !== 'stop') {
-      const parsed = configFromForm(form);
+      const parsed = configFromForm(form, bots?.config ?? DEFAULT_CONFIG);
       if ('error' in parsed) {
         setFormError(parsed.error);
         return;
