@@ -122,8 +122,13 @@ export function useExchange(): Exchange {
     dispatch({ type: 'users', users: await api.users() });
   }, [api]);
 
+  // A market snapshot requested before a `market` push and answered after it is
+  // older than the push (a halt right after connecting showed "open" again).
+  const marketPushes = useRef(0);
   const loadMarket = useCallback(async () => {
-    dispatch({ type: 'market', market: await api.market() });
+    const before = marketPushes.current;
+    const market = await api.market();
+    if (before === marketPushes.current) dispatch({ type: 'market', market });
   }, [api]);
 
   const loadSymbol = useCallback(
@@ -309,7 +314,10 @@ export function useExchange(): Exchange {
     socket.on('price', (p: PricePush) => dispatch({ type: 'price', price: p }));
     socket.on('trade', (t: Trade) => dispatch({ type: 'trade', trade: t }));
     socket.on('book', (b: Book) => dispatch({ type: 'book', book: b }));
-    socket.on('market', (m: Market) => dispatch({ type: 'market', market: m }));
+    socket.on('market', (m: Market) => {
+      marketPushes.current += 1;
+      dispatch({ type: 'market', market: m });
+    });
     socket.on('order', (o: Order) => dispatch({ type: 'order', order: stripDetail(o) }));
     socket.on('portfolio', (p: Portfolio) => dispatch({ type: 'portfolio', portfolio: p }));
     // a stock listed or a user created: refresh those lists

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.stack
 
 WAIT = 20000  # ms: a push through RabbitMQ and the gateway, with room for a loaded machine
 UNAUTHORIZED = "status of 401"  # Chromium's console line for the refused password (expected once)
+CONFLICT = "status of 409"  # ... and for the CSV naming a taken user (expected once)
 
 
 @pytest.fixture(scope="module")
@@ -211,6 +212,101 @@ def test_the_instructor_starts_and_stops_the_house_bots(own_stack, browser):  # 
         assert dash.errors == []
     finally:
         dash.close()
+
+
+def test_csv_roster_stocks_and_scenarios_from_the_dashboard(own_stack, browser):  # noqa: F811
+    stack = own_stack
+    box = Sandbox(stack)
+    sym = box.symbol("20.00")
+    tag = uuid.uuid4().hex[:5]
+    dash = instructor_screen(browser, stack, "setup")
+    trader: Screen | None = None
+    try:
+        # ---- traders from CSV: the preview names the bad line and nothing is sent
+        dash.tid("setup-tab-traders").click()
+        dash.tid("bulk-mode-csv").click()
+        dash.tid("bulk-cash").fill("2500")
+        dash.tid("bulk-csv-text").fill(f"name,starting_cash,{sym}\nAnn{tag},1000,5\n,300,\nBo{tag},,\n")
+        expect(dash.tid("bulk-preview-errors")).to_have_text("line 3: the name is empty")
+        dash.tid("bulk-submit").click()
+        expect(dash.tid("bulk-error")).to_have_text("line 3: the name is empty")
+        assert not any(u["name"].endswith(tag) for u in stack.anonymous().get("/api/users").json())
+        dash.shot("dash-12-csv-preview-error")
+        # the server's refusal shows too: a name that is taken refuses the whole file
+        dash.tid("bulk-csv-text").fill(f"name,starting_cash,{sym}\nAnn{tag},1000,5\nAlice,,\n")
+        dash.tid("bulk-submit").click()
+        expect(dash.tid("bulk-error")).to_contain_text("Alice", timeout=WAIT)
+        assert not any(u["name"].endswith(tag) for u in stack.anonymous().get("/api/users").json())
+        dash.tid("bulk-csv-text").fill(f"name,starting_cash,{sym}\nAnn{tag},1000,5\nBo{tag},,\n")
+        dash.tid("bulk-submit").click()
+        expect(dash.tid("bulk-status")).to_contain_text("created 2 traders", timeout=WAIT)
+        ids = {u["name"]: u["id"] for u in stack.anonymous().get("/api/users").json()}
+        ann, bo = ids[f"Ann{tag}"], ids[f"Bo{tag}"]
+        expect(dash.tid(f"roster-cash-{ann}")).to_have_text("1000.00", timeout=WAIT)
+        expect(dash.tid(f"roster-positions-{ann}")).to_have_text(f"{sym} 5")
+        expect(dash.tid(f"roster-cash-{bo}")).to_have_text("2500.00", timeout=WAIT)
+        expect(dash.tid(f"roster-positions-{bo}")).to_have_text("—")
+        dash.shot("dash-13-csv-created")
+
+        # ---- delist a stock: it leaves a trader's screen live; relist it
+        trader = Screen(browser, stack.url, "setup-trader")
+        trader.login_as(ann)
+        expect(trader.tid(f"watch-{sym}")).to_be_visible(timeout=WAIT)
+        dash.tid("setup-tab-stocks").click()
+        dash.tid(f"delist-{sym}").click()
+        dash.tid(f"delist-confirm-{sym}").click()
+        expect(dash.tid("stocks-status")).to_have_text(f"delisted {sym}", timeout=WAIT)
+        expect(dash.tid(f"stock-row-{sym}")).to_have_count(0, timeout=WAIT)
+        expect(trader.tid(f"watch-{sym}")).to_have_count(0, timeout=WAIT)
+        dash.shot("dash-14-delisted")
+        dash.tid(f"relist-{sym}").click()
+        expect(dash.tid(f"stock-row-{sym}")).to_contain_text("20.00", timeout=WAIT)
+        expect(trader.tid(f"watch-{sym}")).to_be_visible(timeout=WAIT)
+
+        # ---- a new stock with its reference price; a bad one shows why
+        new_sym = "N" + tag.upper()
+        dash.tid("new-stock-symbol").fill(new_sym)
+        dash.tid("new-stock-name").fill("New Listing")
+        dash.tid("new-stock-price").fill("0")
+        dash.tid("list-stock").click()
+        expect(dash.tid("stocks-error")).to_contain_text("reference price")
+        dash.tid("new-stock-price").fill("12.50")
+        dash.tid("list-stock").click()
+        expect(dash.tid(f"stock-row-{new_sym}")).to_contain_text("12.50", timeout=WAIT)
+        expect(trader.tid(f"watch-{new_sym}")).to_be_visible(timeout=WAIT)
+
+        if stack.instructor().get("/api/scenarios").status_code == 404:
+            pytest.skip("scenarios are not part of this build")
+        # ---- save the current setup as a scenario, then load a shipped one (after a confirm)
+        dash.tid("setup-tab-scenarios").click()
+        expect(dash.tid("scenario-calm")).to_be_visible(timeout=WAIT)
+        dash.tid("scenario-save-name").fill(f"class-{tag}")
+        dash.tid("scenario-save-description").fill("saved by the browser test")
+        dash.tid("scenario-save").click()
+        expect(dash.tid("scenario-status")).to_have_text(f"saved scenario class-{tag}", timeout=WAIT)
+        expect(dash.tid(f"scenario-class-{tag}")).to_contain_text("saved by the browser test", timeout=WAIT)
+        saved = stack.instructor().get(f"/api/scenarios/class-{tag}").json()
+        assert {s["symbol"] for s in saved["stocks"]} >= {sym, new_sym}, saved
+        dash.tid("scenario-start-bots").uncheck()
+        dash.tid("scenario-load-calm").click()
+        dash.shot("dash-15-scenario-confirm")
+        dash.tid("scenario-confirm-calm").click()
+        expect(dash.tid("scenario-status")).to_contain_text("loaded calm", timeout=60000)
+        # calm's twenty students, each with $100,000 and 20 AAPL, 50 KO
+        students = {u["name"]: u["id"] for u in stack.anonymous().get("/api/users").json()
+                    if re.fullmatch(r"Student \d+", u["name"])}
+        assert len(students) >= 20, students
+        first = students["Student 1"]
+        expect(dash.tid(f"roster-cash-{first}")).to_have_text("100000.00", timeout=WAIT)
+        expect(dash.tid(f"roster-positions-{first}")).to_have_text("AAPL 20 · KO 50", timeout=WAIT)
+        dash.shot("dash-16-scenario-loaded")
+        # the one refused request was the CSV with a taken name
+        assert [e for e in dash.errors if CONFLICT not in e] == [] and trader.errors == []
+        assert len(dash.errors) == 1, dash.errors
+    finally:
+        dash.close()
+        if trader is not None:
+            trader.close()
 
 
 def test_the_dashboard_fits_a_narrow_window_in_the_light_theme(own_stack, browser):  # noqa: F811
