@@ -63,7 +63,8 @@ describe('roster', () => {
 
   it('takes trade counts and equity from leaderboard rows', () => {
     const next = applyLeaderRows(roster, [
-      { user_id: 2, name: 'Ann', equity: '990.00', return_pct: '-1.00', realized_pl: '-10.00', unrealized_pl: '0.00', trades: 3, cash: '990.00' },
+      // the row's return_pct is not used: the roster's is against the starting equity
+      { user_id: 2, name: 'Ann', equity: '990.00', return_pct: '98.00', realized_pl: '-10.00', unrealized_pl: '0.00', trades: 3, cash: '990.00' },
       { user_id: 42, name: 'Gone', equity: '1', return_pct: '0', realized_pl: '0', unrealized_pl: '0' },
     ]);
     expect(next[2]).toMatchObject({ equity: '990.00', return_pct: '-1.00', trades: 3, cash: '990.00' });

@@ -44,7 +44,9 @@ export function applyLeaderRows(roster: Roster, rows: LeaderRow[]): Roster {
     const merged: RosterPortfolio = {
       ...cur,
       equity: r.equity,
-      return_pct: r.return_pct,
+      // against the starting equity (cash + granted shares at reference), as
+      // GET /api/portfolios computes it; the row's own figure may be against cash
+      return_pct: returnPct(r.equity, cur.starting_equity) ?? r.return_pct,
       realized_pl: r.realized_pl,
       unrealized_pl: r.unrealized_pl,
       cash: r.cash ?? cur.cash,
