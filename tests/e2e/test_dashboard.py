@@ -145,6 +145,15 @@ def test_the_instructor_runs_a_class_session_from_the_dashboard(own_stack, brows
         expect(dash.tid(f"roster-trades-{b}")).to_have_text("1", timeout=WAIT)
         expect(trader.tid("portfolio-cash")).to_contain_text("4399.50", timeout=WAIT)
         dash.shot("dash-05-after-trade")
+        # the traders see the leaderboard too (a drop-down in the header)
+        trader.tid("leaderboard-toggle").click()
+        board = trader.tid("trader-leaderboard")
+        expect(board.get_by_test_id(f"leader-equity-{a}")).to_have_text("6199.50", timeout=WAIT)
+        expect(board.get_by_test_id(f"leader-equity-{c}")).to_have_text("6200.00")
+        expect(board.get_by_test_id("leaderboard-show-bots")).to_have_count(0)
+        trader.shot("dash-05-leaderboard")
+        trader.tid("leaderboard-toggle").click()
+        expect(board).to_have_count(0)
 
         # ---- drill into A: the filled order, the fill and the position
         dash.tid(f"roster-row-{a}").click()
