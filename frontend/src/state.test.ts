@@ -71,6 +71,19 @@ describe('reducer', () => {
     expect(s.portfolio!.unrealized_pl).toBe('16.01');
   });
 
+  it("values a portfolio push at the screen's last prices (user_portfolio's can lag)", () => {
+    const s = run([
+      { type: 'account', userId: 2 },
+      { type: 'stocks', stocks: [stock('AAPL', '190.10'), stock('MSFT', '420.00')] },
+      { type: 'portfolio', portfolio },
+    ]);
+    const aapl = s.portfolio!.positions[0];
+    expect(aapl.last_price).toBe('190.10');
+    expect(aapl.market_value).toBe('20911.00');
+    expect(s.portfolio!.equity).toBe('195516.00');
+    expect(s.portfolio!.positions[1]).toBe(portfolio.positions[1]); // MSFT: same price, untouched
+  });
+
   it("ignores another account's portfolio, orders and order pushes", () => {
     const o = { id: 9, user_id: 3, status: 'new' } as Order;
     const s = run([

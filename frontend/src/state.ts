@@ -162,9 +162,15 @@ export function reducer(state: State, action: Action): State {
     case 'market':
       return { ...state, market: { ...state.market, ...action.market } };
 
-    case 'portfolio':
+    case 'portfolio': {
       if (action.portfolio.user_id !== state.userId) return state;
-      return { ...state, portfolio: action.portfolio };
+      // user_portfolio values positions at the last price it has heard of, which
+      // can lag the `price` push already shown in the market watch: value them at
+      // the screen's last prices, so the portfolio and the watch agree
+      let portfolio = action.portfolio;
+      for (const s of state.stocks) portfolio = applyPrice(portfolio, s.symbol, s.last_price);
+      return { ...state, portfolio };
+    }
 
     case 'orders':
       if (action.userId !== state.userId) return state;
