@@ -11,6 +11,7 @@ import type { BotsState, LeaderRow, LedgerEntry, Order, Portfolio, ScenarioInfo,
 import type { Exchange } from './useExchange';
 
 const BOTS_POLL_MS = 2000;
+const POLL_MS = 4000;
 const ROSTER_DEBOUNCE_MS = 1500;
 export const RESET_RELOADS_MS = [1500, 4000];
 
@@ -182,6 +183,14 @@ export function useDashboard(ex: Exchange, active: boolean): Dashboard {
       }
     });
   }, [active, listen, refresh, rosterSoon, api]);
+
+  // without the socket, keep the dashboard current over REST (as the trading screen does)
+  const disconnected = ex.state.connection === 'disconnected';
+  useEffect(() => {
+    if (!active || !disconnected) return;
+    const timer = window.setInterval(refresh, POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [active, disconnected, refresh]);
 
   // first load when the dashboard opens
   useEffect(() => {
