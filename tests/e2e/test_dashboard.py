@@ -321,6 +321,12 @@ def test_csv_roster_stocks_and_scenarios_from_the_dashboard(own_stack, browser):
 def test_the_dashboard_fits_a_narrow_window_in_the_light_theme(own_stack, browser):  # noqa: F811
     dash = instructor_screen(browser, own_stack, "dash-narrow")
     try:
+        # a reload keeps the instructor logged in (the tab's session; the password is not stored)
+        dash.page.reload()
+        expect(dash.tid("dashboard")).to_be_visible(timeout=WAIT)
+        expect(dash.tid("instructor-password")).to_have_count(0)
+        stored = dash.page.evaluate("JSON.stringify({...sessionStorage}) + JSON.stringify({...localStorage})")
+        assert INSTRUCTOR_PASSWORD not in stored
         dash.page.set_viewport_size({"width": 420, "height": 900})
         dash.tid("theme-toggle").click()
         expect(dash.tid("roster")).to_be_visible()
