@@ -4,6 +4,7 @@
         s.on("trade", lambda ev: print(ev.data))     # callbacks run on the socket's thread
         for ev in s.events(timeout=30):              # or iterate: StreamEvent(name, data, raw)
             print(ev.name, ev.data)
+        s.wait_for("order", lambda ev: ev.data.status == "filled")   # or wait for one
 
 `order` and `portfolio` reach only their owner (and instructors), so they need a
 token; the symbol events need `subscribe(symbols)`, which is repeated after every
@@ -16,6 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,13 +42,16 @@ class StreamEvent:
 class Stream:
     def __init__(self, base_url: str, token: str | None = None, symbols: Sequence[str] = (),
                  events: Sequence[str] = EVENTS, transports: Sequence[str] | None = None,
-                 connect_timeout: float = 10.0) -> None:
+                 connect_timeout: float = 10.0, keep: int = 10_000) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.symbols: list[str] = list(symbols)
         self._queue: queue.Queue[StreamEvent] = queue.Queue()
         self._callbacks: dict[str, list[Callable[[StreamEvent], None]]] = {}
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        # every push since connecting (the latest `keep`), for wait_for()
+        self.history: deque[StreamEvent] = deque(maxlen=keep)
         self.connects = 0
         self.sio = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5)
         for name in events:
@@ -69,6 +74,8 @@ class Stream:
             event = StreamEvent(name, typed, data, time.time())
             self._queue.put(event)
             with self._lock:
+                self.history.append(event)
+                self._arrived.notify_all()
                 callbacks = list(self._callbacks.get(name, ())) + list(self._callbacks.get("*", ()))
             for callback in callbacks:
                 callback(event)
@@ -95,20 +102,27 @@ class Stream:
             except queue.Empty:
                 return
 
-    def next(self, name: str | None = None, predicate: Callable[[StreamEvent], bool] | None = None,
-             timeout: float = 15.0) -> StreamEvent:
-        """The next push (of `name`, matching `predicate`); TimeoutError after `timeout`."""
+    def get(self, timeout: float | None = None) -> StreamEvent | None:
+        """The next push not yet taken by get() or events(), or None after `timeout` seconds."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def wait_for(self, name: str | None = None, predicate: Callable[[StreamEvent], bool] | None = None,
+                 timeout: float = 15.0) -> StreamEvent:
+        """The first push since connecting (of `name`, matching `predicate`), waiting up to
+        `timeout` seconds for it; TimeoutError otherwise. Independent of events()."""
         deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"no {name or 'push'} within {timeout} s")
-            try:
-                event = self._queue.get(timeout=left)
-            except queue.Empty:
-                continue
-            if (name is None or event.name == name) and (predicate is None or predicate(event)):
-                return event
+        with self._arrived:
+            while True:
+                for event in self.history:  # at most `keep` pushes: a rescan is cheap
+                    if (name is None or event.name == name) and (predicate is None or predicate(event)):
+                        return event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no {name or 'push'} matching within {timeout} s")
+                self._arrived.wait(left)
 
     def close(self) -> None:
         self.sio.disconnect()

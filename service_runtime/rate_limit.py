@@ -46,7 +46,7 @@ class TokenBucket:
             self._takes += 1
             if self._takes % SWEEP_EVERY == 0:
                 self._sweep(now)
-            if tokens >= 1.0:
+            if tokens >= 1.0 - 1e-9:  # float refill steps must not lose a token
                 self._buckets[key] = (tokens - 1.0, now)
                 return 0.0
             self._buckets[key] = (tokens, now)
