@@ -33,7 +33,7 @@ from . import gen
 from .client import DEFAULT_URL, Client
 from .config import CliConfig, config_path
 from .errors import PapertradeError
-from .load import LoadResult, read_orders, send_orders
+from .load import LineError, LoadResult, read_orders, send_orders
 from .orders import MAX_BATCH
 from .stream import EVENTS, Stream, StreamEvent
 from .types import Order, to_json
@@ -382,9 +382,9 @@ def load(c: Ctx, file: Path, concurrency: int, batch_size: int, dry_run: bool, a
     accepted, rejected by reason, orders/s and latency percentiles."""
     lines, bad = read_orders(file)
     result = LoadResult(lines=len(lines) + len(bad))
-    for e in bad:
+    for e in bad:  # "file:" marks what the file got wrong (never sent), as "login:" marks failed logins
         result.rejected[f"file:{e.code}"] += 1
-    result.errors.extend(bad)
+        result.errors.append(LineError(e.number, f"file:{e.code}", e.message, e.field))
     if dry_run:
         summary = {"lines": result.lines, "valid": len(lines), "invalid": len(bad),
                    "users": sorted({ln.request.user_id for ln in lines if ln.request.user_id is not None}),

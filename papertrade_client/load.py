@@ -130,7 +130,9 @@ class LoadResult:
 
     @property
     def sent(self) -> int:
-        return self.accepted + self.repeated + sum(v for k, v in self.rejected.items() if not k.startswith("file:"))
+        """Orders that reached the server (bad file lines and failed logins did not)."""
+        unsent = ("file:", "login:")
+        return self.accepted + self.repeated + sum(v for k, v in self.rejected.items() if not k.startswith(unsent))
 
     @property
     def orders_per_s(self) -> float:
