@@ -455,17 +455,32 @@ def _print_errors(c: Ctx, r: LoadResult, show: int) -> None:
 @click.option("--users", help="user ids, comma-separated (default: every trader on the server)")
 @click.option("--symbols", help="symbols, comma-separated (default: every listed stock)")
 @click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--new-traders", type=click.IntRange(2, 500),
+              help="instructor: create this many traders with --cash and --shares of each symbol, and use them")
+@click.option("--cash", default="1000000.00", show_default=True, help="with --new-traders")
+@click.option("--shares", type=click.IntRange(0), default=10_000, show_default=True, help="with --new-traders")
 @pass_ctx
-def gen_orders(c: Ctx, out: Path, count: int, users: str | None, symbols: str | None, seed: int) -> None:
+def gen_orders(c: Ctx, out: Path, count: int, users: str | None, symbols: str | None, seed: int,
+               new_traders: int | None, cash: str, shares: int) -> None:
     """Write COUNT crossing limit orders to OUT (.csv or .jsonl) for `papertrade load`.
-    Reads the traders and reference prices from the server."""
+    Reads the traders and reference prices from the server. Each user's orders stay
+    in flight a batch at a time, so a big batch needs traders with the cash and
+    shares for it: --new-traders creates such traders (the demo class has $100,000
+    and 50-100 shares each)."""
     client = c.client(auth=False)
-    user_ids = ([int(u) for u in users.split(",") if u.strip()] if users
-                else [u.id for u in client.users() if u.role == "trader"])
     wanted = {s.strip().upper() for s in symbols.split(",") if s.strip()} if symbols else None
     prices = {s.symbol: s.reference_price for s in client.stocks() if wanted is None or s.symbol in wanted}
     if wanted and wanted - set(prices):
         raise click.ClickException(f"not listed: {', '.join(sorted(wanted - set(prices)))}")
+    if new_traders:
+        boss = c.need_login()
+        run = time.strftime("%Y%m%d%H%M%S")
+        user_ids = [boss.create_user(f"load-{run}-{i}", "trader", cash, {s: shares for s in prices}).id
+                    for i in range(1, new_traders + 1)]
+    elif users:
+        user_ids = [int(u) for u in users.split(",") if u.strip()]
+    else:
+        user_ids = [u.id for u in client.users() if u.role == "trader"]
     try:
         rows = gen.generate(count, user_ids, prices, seed)
     except ValueError as exc:

@@ -218,6 +218,19 @@ def test_gen_orders_writes_a_file_that_loads(stack, sandbox, tmp_path):
     stack.wait_quiet()
     assert stack.audit() == []
 
+    # --new-traders: fresh traders with the cash and shares a big load needs (instructor only)
+    assert "403 forbidden" in run("gen-orders", str(out), "-n", "4", "--symbols", sym, "--new-traders", "2",
+                                  code=1)
+    run("login", str(stack.users["Instructor"]), "--password", INSTRUCTOR_PASSWORD)
+    assert "wrote 4 orders" in run("gen-orders", str(out), "-n", "4", "--symbols", sym, "--new-traders", "2",
+                                   "--cash", "5000.00", "--shares", "30")
+    new_ids = {int(line.split(",")[0]) for line in out.read_text().splitlines()[1:]}
+    users = {u["id"]: u for u in run.json("users")}
+    assert len(new_ids) == 2 and all(users[i]["name"].startswith("load-") for i in new_ids)
+    sandbox._wait_known("user_portfolio", "SELECT 1 FROM accounts WHERE user_id = %s", max(new_ids))
+    p = stack.instructor().portfolio(max(new_ids))
+    assert p["cash"] == "5000.00" and p["positions"][0]["qty"] == 30
+
 
 def test_watch_prints_live_events_for_the_user_and_symbol(stack, sandbox, tmp_path):
     sym = sandbox.symbol("12.00")
