@@ -196,56 +196,78 @@ class Order:
 
 
 # ------------------------------------------------------------------ conversion
-def _convert(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = typing.get_origin(tp)
-    if origin in (Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _convert(args[0], value) if len(args) == 1 else value
-    if tp is Decimal:
-        if isinstance(value, float):  # never from our server; refuse to guess a float's digits
-            value = repr(value)
-        return Decimal(str(value))
-    if tp is datetime:
-        return datetime.fromisoformat(value) if isinstance(value, str) else value
-    if tp is int:
-        return int(value)
-    if origin is list:
-        (item,) = typing.get_args(tp)
-        return [_convert(item, v) for v in value]
-    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
-        return parse(tp, value)
+Converter = typing.Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
     return value
 
 
+def _to_decimal(value: Any) -> Decimal:
+    if isinstance(value, float):  # never from our server; do not guess a float's digits
+        value = repr(value)
+    return Decimal(value) if isinstance(value, str) else Decimal(str(value))
+
+
+def _to_datetime(value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _converter(tp: Any) -> Converter:
+    """A function turning a JSON value into `tp` (built once per field: parsing a
+    batch of 1,000 orders should not inspect annotations 15,000 times)."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _converter(args[0]) if len(args) == 1 else _identity
+    if tp is Decimal:
+        return _to_decimal
+    if tp is datetime:
+        return _to_datetime
+    if tp is int:
+        return int
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        inner = _converter(item)
+        return lambda values: [inner(v) for v in values]
+    if dataclasses.is_dataclass(tp):
+        return lambda value: parse(tp, value) if isinstance(value, dict) else value
+    return _identity
+
+
 @cache
-def _fields(cls: type) -> dict[str, Any]:
+def _plan(cls: type) -> tuple[dict[str, Converter], tuple[str, ...]]:
+    """Per record type: a converter per known field, and the optional fields that
+    default to None when the server leaves them out."""
     hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name != "extra"}
+    converters: dict[str, Converter] = {}
+    optional: list[str] = []
+    for f in dataclasses.fields(cls):
+        if f.name == "extra":
+            continue
+        converters[f.name] = _converter(hints[f.name])
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and typing.get_origin(hints[f.name]) in (Union, types.UnionType):
+            optional.append(f.name)
+    return converters, tuple(optional)
 
 
 def parse(cls: type[T], data: dict[str, Any], **overrides: Any) -> T:
     """Build a record from a JSON object: known fields converted, the rest in `extra`."""
-    known = _fields(cls)
+    converters, optional = _plan(cls)
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in data.items():
-        if key in known:
-            kwargs[key] = _convert(known[key], value)
-        else:
+        convert = converters.get(key)
+        if convert is None:
             extra[key] = value
-    for name, tp in known.items():
-        # an optional field the server left out is None, not a TypeError
-        if name not in kwargs and typing.get_origin(tp) in (Union, types.UnionType) and _required(cls, name):
+        else:
+            kwargs[key] = None if value is None else convert(value)
+    for name in optional:  # an optional field the server left out is None, not a TypeError
+        if name not in kwargs:
             kwargs[name] = None
     kwargs.update(overrides)
     return cls(**kwargs, extra=extra)  # type: ignore[call-arg]
-
-
-def _required(cls: type, name: str) -> bool:
-    f = next(f for f in dataclasses.fields(cls) if f.name == name)
-    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 
 def to_json(value: Any) -> Any:
