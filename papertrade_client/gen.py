@@ -1,9 +1,11 @@
 """`papertrade gen-orders`: a file of orders for `papertrade load` (benchmarks, demos).
 
 Pairs of limit orders at the same price: a sell from one trader, then a buy from
-the next, so the pairs trade and cash and shares flow both ways. Prices stay
-within half a percent of each stock's reference price, quantities 1 to 5.
-Deterministic for a given seed.
+another, so the pairs trade and cash and shares flow both ways. Each symbol's
+price walks a tick at a time (within 1 % of its reference price), and every pair
+trades at the current price: whichever order of a pair reaches the book first
+rests and the other crosses it, so the book stays thin however the senders
+interleave. Quantities 1 to 5. Deterministic for a given seed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def generate(count: int, users: Sequence[int], prices: dict[str, Decimal], seed:
         raise ValueError("need at least one symbol")
     rng = random.Random(seed)
     symbols = sorted(prices)
+    current = dict(prices)
     rows: list[dict[str, object]] = []
     pair = 0
     while len(rows) < count:
@@ -36,8 +39,12 @@ def generate(count: int, users: Sequence[int], prices: dict[str, Decimal], seed:
         if buyer == seller:
             buyer = users[(pair + 1) % len(users)]
         symbol = rng.choice(symbols)
-        move = Decimal(rng.randint(-50, 50)) / Decimal(10000)
-        price = max(TICK, (prices[symbol] * (1 + move)).quantize(TICK, rounding=ROUND_HALF_UP))
+        ref = prices[symbol]
+        step = TICK * rng.choice((-1, 0, 1))
+        price = current[symbol] + step
+        if abs(price - ref) > ref / 100 or price < TICK:
+            price = current[symbol] - step
+        current[symbol] = price = max(TICK, price.quantize(TICK, rounding=ROUND_HALF_UP))
         qty = rng.randint(1, 5)
         for user, side in ((seller, "sell"), (buyer, "buy")):
             if len(rows) < count:

@@ -94,7 +94,11 @@ def test_generated_orders_pair_up_at_one_price_between_different_users():
         assert sell["limit_price"] == buy["limit_price"] and sell["symbol"] == buy["symbol"]
         assert sell["user_id"] != buy["user_id"]
         ref = Decimal("100.00") if sell["symbol"] == "AAPL" else Decimal("400.00")
-        assert abs(Decimal(sell["limit_price"]) - ref) <= ref * Decimal("0.005")
+        assert abs(Decimal(sell["limit_price"]) - ref) <= ref * Decimal("0.01")
+    # the price walks a tick at a time per symbol
+    walk = [Decimal(r["limit_price"]) for r in generate(400, [2, 3], {"AAPL": Decimal("1.00")}, seed=5)[::2]]
+    assert all(abs(b - a) <= Decimal("0.01") for a, b in zip(walk, walk[1:], strict=False))
+    assert min(walk) >= Decimal("0.99") and max(walk) <= Decimal("1.01") and len(set(walk)) == 3
     out = io.StringIO()
     write(rows[:1], out, "csv")
     assert out.getvalue().splitlines()[0] == "user_id,symbol,side,type,qty,limit_price,time_in_force"
