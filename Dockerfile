@@ -19,6 +19,7 @@ COPY socket_gateway/ socket_gateway/
 COPY db/ db/
 COPY stack/ stack/
 COPY bench/ bench/
+COPY papertrade_client/ papertrade_client/
 RUN pip install .
 COPY --from=frontend /src/frontend/dist frontend/dist
 RUN useradd --create-home papertrade && chown -R papertrade /app

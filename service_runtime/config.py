@@ -32,6 +32,10 @@ def _env_int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
 
 
+def _env_float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
 def _env_bool(name: str, default: bool) -> bool:
     return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
 
@@ -51,6 +55,11 @@ class Settings:
     max_batch: int = 500
     db_pool_size: int = 8
     log_level: str = "INFO"
+    # order entry per token (service_runtime/rate_limit.py): requests per second, 0 = off;
+    # burst 0 = twice the rate; bots (house liquidity) are not limited unless asked
+    rate_limit: float = 200.0
+    rate_limit_burst: int = 0
+    rate_limit_bots: bool = False
     database_urls: dict[str, str] = field(default_factory=dict)
     service_urls: dict[str, str] = field(default_factory=dict)
 
@@ -106,6 +115,9 @@ def settings_from_env() -> Settings:
         max_batch=_env_int("PAPERTRADE_MAX_BATCH", Settings.max_batch),
         db_pool_size=_env_int("PAPERTRADE_DB_POOL_SIZE", Settings.db_pool_size),
         log_level=_env("PAPERTRADE_LOG_LEVEL", Settings.log_level),
+        rate_limit=_env_float("PAPERTRADE_RATE_LIMIT", Settings.rate_limit),
+        rate_limit_burst=_env_int("PAPERTRADE_RATE_LIMIT_BURST", Settings.rate_limit_burst),
+        rate_limit_bots=_env_bool("PAPERTRADE_RATE_LIMIT_BOTS", Settings.rate_limit_bots),
         database_urls=database_urls,
         service_urls=service_urls,
     )

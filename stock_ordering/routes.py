@@ -12,6 +12,7 @@ from service_runtime.db import Database
 from service_runtime.handlers import emit_now
 from service_runtime.identifiers import is_symbol, is_user_id
 from service_runtime.outbox import backlog
+from service_runtime.rate_limit import rate_limited
 from service_runtime.web import ApiError, clamp_limit, db, json_object, json_response, require_auth
 
 from . import store
@@ -37,6 +38,7 @@ def health(database: Database) -> dict[str, Any]:
 
 @bp.post("/api/orders")
 @require_auth
+@rate_limited
 def place_order(who: Principal) -> Response:
     order = parse_order(json_object(), who)
     _check_on_behalf(who, [order])
@@ -49,6 +51,7 @@ def place_order(who: Principal) -> Response:
 
 @bp.post("/api/orders/batch")
 @require_auth
+@rate_limited
 def place_batch(who: Principal) -> Response:
     body = json_object()
     items = body.get("orders")
@@ -141,6 +144,7 @@ def get_order(who: Principal, order_id: int) -> Response:
 
 @bp.delete("/api/orders/<int:order_id>")
 @require_auth
+@rate_limited
 def cancel_order(who: Principal, order_id: int) -> Response:
     with db().transaction() as conn:
         order = _check_owner(who, store.get_order(conn, order_id, for_update=True), order_id)
@@ -153,6 +157,7 @@ def cancel_order(who: Principal, order_id: int) -> Response:
 
 @bp.delete("/api/orders")
 @require_auth
+@rate_limited
 def cancel_all(who: Principal) -> Response:
     symbol = request.args.get("symbol") or None
     if symbol is not None and not is_symbol(symbol):

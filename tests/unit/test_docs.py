@@ -20,7 +20,7 @@ def test_architecture_doc_has_the_current_event_catalog():
 
 def test_operations_doc_lists_every_environment_variable_the_code_reads():
     code = "\n".join(
-        p.read_text() for folder in ("service_runtime", "stack", "db", "socket_gateway", *SERVICES)
+        p.read_text() for folder in ("service_runtime", "stack", "db", "socket_gateway", "papertrade_client", *SERVICES)
         for p in (ROOT / folder).rglob("*.py")
     )
     used = set(re.findall(r"PAPERTRADE_[A-Z_]+[A-Z]", code))
