@@ -65,7 +65,7 @@ def test_instructor_lists_a_stock_and_stock_listed_is_in_the_outbox(service_db):
     assert body["updated_at"]
     assert {k: v for k, v in body.items() if k != "updated_at"} == {
         "symbol": "ACME", "name": "Acme Corp", "reference_price": "12.50", "last_price": "12.50",
-        "open": None, "high": None, "low": None, "change_pct": "0.00", "volume": 0,
+        "open": None, "high": None, "low": None, "change_pct": "0.00", "volume": 0, "listed": True,
     }
     assert outbox(service_db.conn) == [
         ("stock.listed", {"symbol": "ACME", "name": "Acme Corp", "reference_price": "12.50"})
@@ -181,7 +181,7 @@ def test_store_helpers_for_the_seed(service_db):
         assert store.list_stock_and_announce(conn, "ACME", "Acme", Decimal("10.00")) is None
         assert store.change_market_and_announce(conn, "open") == ("open", False)
         assert store.change_market_and_announce(conn, "halted") == ("open", True)
-    assert outbox(conn) == [("market.status_changed", {"status": "halted", "previous": "open"})]
+    assert outbox(conn) == [("market.status_changed", {"status": "halted", "previous": "open", "closes_at": None})]
 
 
 # --- trades -----------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_trades_move_last_price_ohlc_volume_and_candles(service_db):
     assert stock["updated_at"]
     assert {k: v for k, v in stock.items() if k != "updated_at"} == {
         "symbol": "ACME", "name": "Acme Corp", "reference_price": "10.00", "last_price": "10.77",
-        "open": "10.50", "high": "10.77", "low": "10.25", "change_pct": "7.70", "volume": 160,
+        "open": "10.50", "high": "10.77", "low": "10.25", "change_pct": "7.70", "volume": 160, "listed": True,
     }
     assert client.get("/api/stocks").json == [stock]
     assert client.get("/api/stocks/ACME/candles?interval=1m").json == [
@@ -397,10 +397,10 @@ def test_market_open_halt_close_emit_events_and_repeat_is_a_no_op(service_db):
     assert client.post("/api/market/close", headers=headers).json["status"] == "closed"
     assert client.post("/api/market/close", headers=headers).status_code == 200
     assert outbox(service_db.conn) == [
-        ("market.status_changed", {"status": "open", "previous": "closed"}),
-        ("market.status_changed", {"status": "halted", "previous": "open"}),
-        ("market.status_changed", {"status": "open", "previous": "halted"}),
-        ("market.status_changed", {"status": "closed", "previous": "open"}),
+        ("market.status_changed", {"status": "open", "previous": "closed", "closes_at": None}),
+        ("market.status_changed", {"status": "halted", "previous": "open", "closes_at": None}),
+        ("market.status_changed", {"status": "open", "previous": "halted", "closes_at": None}),
+        ("market.status_changed", {"status": "closed", "previous": "open", "closes_at": None}),
     ]
     assert client.get("/api/market").json["status"] == "closed"
     assert client.get("/healthz").json["market"] == "closed"

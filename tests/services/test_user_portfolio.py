@@ -417,7 +417,7 @@ def test_order_placed_before_user_created_waits_for_it(service_db):
     assert account(service_db, 5) is None and reservation(service_db, 1) is None
 
     emitted = service_db.runner.deliver(user(5, "100.00"))
-    assert service_db.runner.emitted_types(emitted) == ["order.approved", "portfolio.updated"]
+    assert service_db.runner.emitted_types(emitted) == ["order.approved", "leaderboard.updated", "portfolio.updated"]
     assert cash_state(service_db, 5) == (D("100.00"), D("20.00"))
     assert service_db.conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"] == 0
 
@@ -445,7 +445,9 @@ def test_portfolio_updated_once_per_user_per_batch(service_db):
         trade(2, (1, 1), (2, 2), "10.00", 10, buy_filled=20, sell_filled=20, buy_rem=10, sell_rem=10),
         trade(3, (1, 1), (2, 2), "10.00", 10, buy_filled=30, sell_filled=30, buy_rem=0, sell_rem=0),
     )
-    assert service_db.runner.emitted_types(emitted) == ["portfolio.updated", "portfolio.updated"]
+    # one leaderboard too (trades settled)
+    assert service_db.runner.emitted_types(emitted) == ["leaderboard.updated", "portfolio.updated",
+                                                        "portfolio.updated"]
     by_user = {p["user_id"]: p["portfolio"] for p in of_type(emitted, "portfolio.updated")}
     assert by_user[1]["cash"] == "9700.00" and by_user[1]["reserved_cash"] == "0.00"
     assert by_user[1]["positions"][0]["qty"] == 30
@@ -540,16 +542,16 @@ def test_leaderboard_ranks_traders_by_equity(service_db):
     assert resp.status_code == 200
     assert resp.json == [
         {"rank": 1, "user_id": 3, "name": "Cid", "equity": "2000.00", "return_pct": "0.00",
-         "realized_pl": "0.00", "unrealized_pl": "0.00"},
+         "realized_pl": "0.00", "unrealized_pl": "0.00", "role": "trader", "cash": "2000.00", "trades": 0},
         # Ben: 1000 + 110 (granted at 100.00) -> +11.00 %
         {"rank": 2, "user_id": 2, "name": "Ben", "equity": "1110.00", "return_pct": "11.00",
-         "realized_pl": "0.00", "unrealized_pl": "10.00"},
+         "realized_pl": "0.00", "unrealized_pl": "10.00", "role": "trader", "cash": "1000.00", "trades": 0},
         # Ann: 890 cash + 110 -> unchanged
         {"rank": 3, "user_id": 1, "name": "Ann", "equity": "1000.00", "return_pct": "0.00",
-         "realized_pl": "0.00", "unrealized_pl": "0.00"},
+         "realized_pl": "0.00", "unrealized_pl": "0.00", "role": "trader", "cash": "890.00", "trades": 1},
         # Dee: 110 cash + 4 x 110; started with no cash -> return_pct 0.00
         {"rank": 4, "user_id": 4, "name": "Dee", "equity": "550.00", "return_pct": "0.00",
-         "realized_pl": "10.00", "unrealized_pl": "40.00"},
+         "realized_pl": "10.00", "unrealized_pl": "40.00", "role": "trader", "cash": "110.00", "trades": 1},
     ]
     assert client.get("/api/leaderboard", headers=service_db.auth(50, "instructor")).json == resp.json
     assert len(client.get("/api/leaderboard?limit=2", headers=service_db.auth(1)).json) == 2
@@ -712,8 +714,9 @@ def test_one_batch_with_a_listing_released_orders_and_early_events(service_db, s
         price("NEWCO", "19.50", 1),
     )
     # 16 for the batch + parking 1 + 2 releases + what order 2 missed: its account, reservation and
-    # position, and user 5's other positions for the portfolio pushed
-    assert statement_counter.count <= 23, statement_counter.statements
+    # position, and user 5's other positions for the portfolio pushed; + the settings, the settled
+    # trades (for the export) and the leaderboard
+    assert statement_counter.count <= 26, "\n".join(statement_counter.statements)
     assert [(a["order_id"], a["collar_price"]) for a in of_type(emitted, "order.approved")] == [
         (1, D("19.00")), (2, None), (3, None)]
     assert service_db.conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"] == 0
