@@ -99,10 +99,10 @@ def decide_order(
         return Decision(False, REJECT_INVALID, "a limit order needs a positive limit_price")
     if rules.max_order_qty is not None and qty > rules.max_order_qty:
         return Decision(False, REJECT_MAX_ORDER_QTY,
-                        f"max_order_qty: an order may be for at most {rules.max_order_qty} shares, not {qty}")
+                        f"the max order size is {rules.max_order_qty} shares; this order is for {qty}")
     if side == "buy" and rules.max_position is not None and held_qty + qty > rules.max_position:
         return Decision(False, REJECT_MAX_POSITION,
-                        f"max_position: at most {rules.max_position} {symbol} shares may be held; "
+                        f"the max position is {rules.max_position} shares of {symbol}; "
                         f"{held_qty} held + {qty} bought would be {held_qty + qty}")
     commission = rules.commission_per_share
     if side == "buy":
