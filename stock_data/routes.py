@@ -8,6 +8,7 @@ from flask import Blueprint, Response, request
 
 from service_runtime.auth import Principal
 from service_runtime.db import Database
+from service_runtime.outbox import read_epoch
 from service_runtime.web import (
     ApiError,
     clamp_limit,
@@ -103,8 +104,10 @@ def get_trades(symbol: str) -> Response:
 
 @bp.get("/api/market")
 def get_market() -> Response:
+    # `epoch`: the simulation epoch stock_data is in, so a client that reset the
+    # simulation can wait until the reset has reached the market before opening it
     with db().read() as conn:
-        return json_response(public_market(store.get_market(conn)))
+        return json_response({**public_market(store.get_market(conn)), "epoch": read_epoch(conn)})
 
 
 @bp.post("/api/market/<action>")

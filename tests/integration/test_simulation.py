@@ -143,6 +143,7 @@ def test_reset_under_load_returns_every_service_to_the_start_and_trading_resumes
     assert_starting_state(sim, traders, "5000.00", sym, 300)
     assert sim.audit() == []
     assert sim.instructor().get("/api/simulation").json()["epoch"] == epoch
+    assert sim.anonymous().get("/api/market").json()["epoch"] == epoch
 
     # trading resumes: a new trade settles in every service
     buyer, seller = traders[0], traders[1]
