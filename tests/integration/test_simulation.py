@@ -446,3 +446,32 @@ def test_reset_settings_and_leaderboard_are_pushed(sim):
     finally:
         watcher.close()
         anon.close()
+
+
+def test_a_service_that_is_down_during_the_reset_catches_up_in_order(sim):
+    """user_portfolio's worker is down while orders are placed and the simulation is
+    reset: when it comes back it works through the old epoch's events first (its
+    queue is in order), then the reset, and ends at the same starting state."""
+    box = Sandbox(sim)
+    sym = box.symbol("10.00")
+    buyer, seller = box.trader("1000.00"), box.trader("0.00", {sym: 10})
+    bid = buyer.order(sym, "buy", 5, "10.00")
+    buyer.wait_order(bid["id"], "new")
+    sim.kill("user_portfolio-worker")
+    try:
+        seller.order(sym, "sell", 5, "10.00")  # waits in the portfolio's queue
+        buyer.order(sym, "buy", 2, "9.00")
+        epoch = reset(sim)
+        deadline = time.monotonic() + 20
+        with sim.db("stock_ordering") as conn:
+            while conn.execute("SELECT count(*) AS n FROM orders").fetchone()["n"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        sim.restart("user_portfolio-worker")
+    wait_epoch(sim, epoch)
+    for trader, cash in ((buyer, "1000.00"), (seller, "0.00")):
+        p = trader.portfolio()
+        assert (p["cash"], p["reserved_cash"]) == (cash, "0.00")
+    assert [x["qty"] for x in seller.portfolio()["positions"]] == [10]
+    assert sim.audit() == []
