@@ -165,12 +165,15 @@ def check(settings: Settings) -> list[str]:
     # 2. free cash/shares, reservations
     need_cash: dict[int, Decimal] = defaultdict(Decimal)
     need_qty: dict[tuple[int, str], int] = defaultdict(int)
+    open_buys: dict[tuple[int, str], int] = defaultdict(int)
     for r in reservations:
         remaining = r["qty"] - r["filled_qty"]
         # a buy holds its price and the commission per share; a sell the commission
         need_cash[r["user_id"]] += ((r["reserve_price"] or 0) + r["commission"]) * remaining
         if r["side"] == "sell":
             need_qty[(r["user_id"], r["symbol"])] += remaining
+        else:
+            open_buys[(r["user_id"], r["symbol"])] += remaining
     for uid, acct in accounts.items():
         if acct["cash"] - acct["reserved_cash"] < 0:
             v.append(f"user {uid}: negative free cash {acct['cash'] - acct['reserved_cash']}")
@@ -182,6 +185,9 @@ def check(settings: Settings) -> list[str]:
         if p["reserved_qty"] != need_qty.get((p["user_id"], p["symbol"]), 0):
             v.append(f"user {p['user_id']} {p['symbol']}: reserved {p['reserved_qty']} shares but open orders "
                      f"need {need_qty.get((p['user_id'], p['symbol']), 0)}")
+        if p["open_buy_qty"] != open_buys.get((p["user_id"], p["symbol"]), 0):
+            v.append(f"user {p['user_id']} {p['symbol']}: {p['open_buy_qty']} shares on open buys counted, "
+                     f"but open buys may bring {open_buys.get((p['user_id'], p['symbol']), 0)}")
     open_reserved = {r["order_id"] for r in reservations}
 
     # 3. orders

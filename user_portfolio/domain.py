@@ -83,6 +83,7 @@ def decide_order(
     buying_power: Decimal,
     free_shares: int,
     held_qty: int = 0,
+    open_buy_qty: int = 0,
     rules: Rules = Rules(),
 ) -> Decision:
     """Whether an order can be approved, and what it must hold if so.
@@ -91,8 +92,9 @@ def decide_order(
     commission) x qty; the caller's buying power (cash - reserved cash) must cover
     it. Sell: free shares (held - reserved) must cover qty, and buying power the
     commission. No short selling, no margin. The settings' limits come first: an
-    order larger than max_order_qty, or a buy that would take the position
-    (`held_qty`, shares held now) above max_position, is rejected naming the rule."""
+    order larger than max_order_qty, or a buy that would take the position (shares
+    held, `held_qty`, plus what open buys may still bring, `open_buy_qty`) above
+    max_position, is rejected naming the rule."""
     if side not in ("buy", "sell") or type_ not in ("market", "limit") or qty <= 0:
         return Decision(False, REJECT_INVALID, f"cannot handle a {type_} {side} of {qty}")
     if type_ == "limit" and (limit_price is None or limit_price <= 0):
@@ -100,10 +102,11 @@ def decide_order(
     if rules.max_order_qty is not None and qty > rules.max_order_qty:
         return Decision(False, REJECT_MAX_ORDER_QTY,
                         f"the max order size is {rules.max_order_qty} shares; this order is for {qty}")
-    if side == "buy" and rules.max_position is not None and held_qty + qty > rules.max_position:
+    if side == "buy" and rules.max_position is not None and held_qty + open_buy_qty + qty > rules.max_position:
+        on_order = f" + {open_buy_qty} on order" if open_buy_qty else ""
         return Decision(False, REJECT_MAX_POSITION,
                         f"the max position is {rules.max_position} shares of {symbol}; "
-                        f"{held_qty} held + {qty} bought would be {held_qty + qty}")
+                        f"{held_qty} held{on_order} + {qty} bought would be {held_qty + open_buy_qty + qty}")
     commission = rules.commission_per_share
     if side == "buy":
         collar = buy_collar(last_price, reference_price) if type_ == "market" else None
@@ -163,7 +166,8 @@ def check_account(a: dict[str, Any]) -> None:
 
 
 def check_position(p: dict[str, Any]) -> None:
-    if p["reserved_qty"] < 0 or p["qty"] < p["reserved_qty"] or p["granted_qty"] < 0 or p["avg_cost"] < 0:
+    if (p["reserved_qty"] < 0 or p["qty"] < p["reserved_qty"] or p["granted_qty"] < 0 or p["avg_cost"] < 0
+            or p.get("open_buy_qty", 0) < 0):
         raise BrokenConstraint(
             f"position {p['user_id']}/{p['symbol']}: qty {p['qty']}, reserved {p['reserved_qty']} "
             "breaks positions_free_shares"
@@ -184,7 +188,7 @@ def new_account(user_id: int, name: str, role: str, starting_cash: Decimal, now:
 def new_position(user_id: int, symbol: str, now: datetime, *, qty: int = 0, granted_qty: int = 0,
                  avg_cost: Decimal = ZERO) -> dict[str, Any]:
     return {"user_id": user_id, "symbol": symbol, "qty": qty, "reserved_qty": 0, "granted_qty": granted_qty,
-            "avg_cost": avg_cost, "realized_pl": cents(ZERO), "updated_at": now}
+            "avg_cost": avg_cost, "realized_pl": cents(ZERO), "open_buy_qty": 0, "updated_at": now}
 
 
 def new_symbol(symbol: str, name: str, reference_price: Decimal) -> dict[str, Any]:
@@ -268,6 +272,7 @@ def settle_buy(
     account["updated_at"] = now
     position["avg_cost"] = new_avg_cost(position["avg_cost"], int(position["qty"]), price, qty)
     position["qty"] += qty
+    position["open_buy_qty"] -= qty
     position["updated_at"] = now
     res["filled_qty"] += qty
     return -cost
@@ -304,6 +309,12 @@ def unfilled_at_close(res: dict[str, Any], final_filled: int | None) -> int:
 def release_cash(account: dict[str, Any], res: dict[str, Any], qty: int, now: datetime) -> None:
     account["reserved_cash"] = cents(account["reserved_cash"] - cash_held_per_share(res) * qty)
     account["updated_at"] = now
+
+
+def release_open_buy(position: dict[str, Any], qty: int, now: datetime) -> None:
+    """A buy that closes with `qty` unfilled no longer counts toward the position."""
+    position["open_buy_qty"] -= qty
+    position["updated_at"] = now
 
 
 def release_shares(position: dict[str, Any], qty: int, now: datetime) -> None:

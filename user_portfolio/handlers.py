@@ -198,9 +198,7 @@ def reserve_for_order(uow: UnitOfWork, event: OrderPlaced) -> None:
         log.info("order %s already answered; order.placed ignored", event.order_id)
         return
     rules = state.rules()
-    # a buy needs the position only to check the max_position limit
-    needs_position = event.side == "sell" or rules.max_position is not None
-    position = state.position(event.user_id, event.symbol) if needs_position else None
+    position = state.position(event.user_id, event.symbol)
     free_shares = int(position["qty"] - position["reserved_qty"]) if position is not None else 0
     decision = decide_order(
         side=event.side,
@@ -213,6 +211,7 @@ def reserve_for_order(uow: UnitOfWork, event: OrderPlaced) -> None:
         buying_power=account["cash"] - account["reserved_cash"],
         free_shares=free_shares,
         held_qty=int(position["qty"]) if position is not None else 0,
+        open_buy_qty=int(position["open_buy_qty"]) if position is not None else 0,
         rules=rules,
     )
     common = {"order_id": event.order_id, "user_id": event.user_id, "symbol": event.symbol}
@@ -221,6 +220,11 @@ def reserve_for_order(uow: UnitOfWork, event: OrderPlaced) -> None:
         if decision.reserve_cash:
             state.changed_account(account)
         if decision.reserve_qty and position is not None:
+            state.changed_position(position)
+        if event.side == "buy":  # counts toward max_position until filled or closed
+            if position is None:
+                position = domain.new_position(event.user_id, event.symbol, uow.now)
+            position["open_buy_qty"] += event.qty
             state.changed_position(position)
         state.changed_reservation(
             domain.new_reservation(
@@ -275,11 +279,13 @@ def _close(state: BatchState, res: dict, now: datetime, final_filled: int | None
             account = _account_of(state, res)
             domain.release_cash(account, res, unfilled, now)
             state.changed_account(account)
-        if res["side"] == "sell":
-            position = state.position(res["user_id"], res["symbol"])
-            if position is not None:  # an approved sell always has one
+        position = state.position(res["user_id"], res["symbol"])
+        if position is not None:  # an approved order always has one
+            if res["side"] == "sell":
                 domain.release_shares(position, unfilled, now)
-                state.changed_position(position)
+            else:
+                domain.release_open_buy(position, unfilled, now)
+            state.changed_position(position)
     domain.close(res, now)
     state.changed_reservation(res)
     return True

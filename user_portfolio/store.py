@@ -173,7 +173,8 @@ def reset_all(conn: psycopg.Connection) -> None:
         DELETE FROM trades;
         DELETE FROM ledger WHERE kind NOT IN ('grant_cash', 'grant_shares');
         DELETE FROM positions WHERE granted_qty = 0;
-        UPDATE positions p SET qty = p.granted_qty, reserved_qty = 0, realized_pl = 0, updated_at = now(),
+        UPDATE positions p SET qty = p.granted_qty, reserved_qty = 0, realized_pl = 0, open_buy_qty = 0,
+               updated_at = now(),
                avg_cost = coalesce((SELECT s.reference_price FROM symbols s WHERE s.symbol = p.symbol), 0);
         UPDATE accounts SET cash = starting_cash, reserved_cash = 0, realized_pl = 0, fills = 0,
                updated_at = now();
@@ -253,12 +254,14 @@ def write_positions(conn: psycopg.Connection, rows: list[Row]) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             """
-            INSERT INTO positions (user_id, symbol, qty, reserved_qty, granted_qty, avg_cost, realized_pl, updated_at)
+            INSERT INTO positions (user_id, symbol, qty, reserved_qty, granted_qty, avg_cost, realized_pl,
+                                   open_buy_qty, updated_at)
             VALUES (%(user_id)s, %(symbol)s, %(qty)s, %(reserved_qty)s, %(granted_qty)s, %(avg_cost)s,
-                    %(realized_pl)s, %(updated_at)s)
+                    %(realized_pl)s, %(open_buy_qty)s, %(updated_at)s)
             ON CONFLICT (user_id, symbol) DO UPDATE SET qty = EXCLUDED.qty, reserved_qty = EXCLUDED.reserved_qty,
                 granted_qty = EXCLUDED.granted_qty, avg_cost = EXCLUDED.avg_cost,
-                realized_pl = EXCLUDED.realized_pl, updated_at = EXCLUDED.updated_at
+                realized_pl = EXCLUDED.realized_pl, open_buy_qty = EXCLUDED.open_buy_qty,
+                updated_at = EXCLUDED.updated_at
             """,
             rows,
         )

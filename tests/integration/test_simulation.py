@@ -311,6 +311,9 @@ def test_position_and_order_size_limits_reject_naming_the_rule(sim):
                                              "8 held + 3 bought would be 11")
         fine = trader.order(sym, "buy", 2, "9.00")
         assert trader.wait_order(fine["id"], "new")
+        one_more = trader.order(sym, "buy", 1, "9.00")  # open buys count toward the position
+        assert trader.wait_order(one_more["id"], "rejected")["reject_reason"] == (
+            f"max_position: the max position is 10 shares of {sym}; 8 held + 2 on order + 1 bought would be 11")
         assert trader.post("/api/settings", {}).status_code == 405
         denied = trader.session.put(sim.url + "/api/settings", json={"max_order_qty": None}, timeout=10)
         assert denied.status_code == 403

@@ -765,7 +765,8 @@ def test_an_overfill_fails_the_batch_and_writes_nothing(service_db):
         service_db.runner.deliver(trade(1, (1, 1), (2, 2), "10.00", 3, buy_filled=3, sell_filled=3, buy_rem=0,
                                         sell_rem=7))
     assert cash_state(service_db, 1) == (D("1000.00"), D("20.00"))
-    assert position(service_db, 1) is None and position(service_db, 2)["reserved_qty"] == 10
+    assert (position(service_db, 1)["qty"], position(service_db, 1)["open_buy_qty"]) == (0, 2)  # as approved
+    assert position(service_db, 2)["reserved_qty"] == 10
     assert len(ledger(service_db, 1)) == 1
 
 
@@ -830,6 +831,8 @@ def test_limits_reject_with_the_rule_named_and_are_off_by_default(service_db):
     setup_market(service_db, user(1, "100000.00", {"ACME": 40}))
     emitted = service_db.runner.deliver(placed(1, 1, "buy", "limit", 1000, "10.00"))
     assert [e["order_id"] for e in of_type(emitted, "order.approved")] == [1]
+    service_db.runner.deliver(canceled(1, 1, 0, 1000))
+    assert position(service_db, 1)["open_buy_qty"] == 0
     service_db.runner.deliver(rules(max_position=50, max_order_qty=20))
     emitted = service_db.runner.deliver(
         placed(2, 1, "sell", "limit", 21, "10.00"),
@@ -842,6 +845,17 @@ def test_limits_reject_with_the_rule_named_and_are_off_by_default(service_db):
         (3, "max_position", "the max position is 50 shares of ACME; 40 held + 11 bought would be 51"),
     ]
     assert [e["order_id"] for e in of_type(emitted, "order.approved")] == [4, 5]
+    # open buys count: 40 held + 10 on order
+    assert position(service_db, 1)["open_buy_qty"] == 10
+    [rejected] = of_type(service_db.runner.deliver(placed(7, 1, "buy", "limit", 1, "10.00")), "order.rejected")
+    assert rejected["message"] == "the max position is 50 shares of ACME; 40 held + 10 on order + 1 bought would be 51"
+    # a partial fill moves shares from "on order" to "held"; closing the rest frees it
+    service_db.runner.deliver(user(2, "0.00", {"ACME": 10}), placed(8, 2, "sell", "limit", 4, "10.00"))
+    service_db.runner.deliver(trade(1, (4, 1), (8, 2), "10.00", 4, buy_filled=4, sell_filled=4, buy_rem=6,
+                                    sell_rem=0))
+    assert (position(service_db, 1)["qty"], position(service_db, 1)["open_buy_qty"]) == (44, 6)
+    service_db.runner.deliver(canceled(4, 1, 4, 6))
+    assert (position(service_db, 1)["qty"], position(service_db, 1)["open_buy_qty"]) == (44, 0)
     service_db.runner.deliver(rules())
     emitted = service_db.runner.deliver(placed(6, 1, "buy", "limit", 500, "10.00"))
     assert [e["order_id"] for e in of_type(emitted, "order.approved")] == [6]

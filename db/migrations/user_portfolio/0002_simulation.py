@@ -39,6 +39,17 @@ def upgrade() -> None:
         ALTER TABLE reservations ADD COLUMN commission numeric(20, 2) NOT NULL DEFAULT 0
             CHECK (commission >= 0);
 
+        -- open_buy_qty: shares this user's open buy orders may still bring (what
+        -- max_position counts besides the shares held); kept like reserved cash.
+        ALTER TABLE positions ADD COLUMN open_buy_qty bigint NOT NULL DEFAULT 0 CHECK (open_buy_qty >= 0);
+        INSERT INTO positions (user_id, symbol)
+            SELECT DISTINCT user_id, symbol FROM reservations WHERE status = 'open' AND side = 'buy'
+            ON CONFLICT DO NOTHING;
+        UPDATE positions p SET open_buy_qty = r.qty
+            FROM (SELECT user_id, symbol, sum(qty - filled_qty) AS qty FROM reservations
+                  WHERE status = 'open' AND side = 'buy' GROUP BY user_id, symbol) r
+            WHERE p.user_id = r.user_id AND p.symbol = r.symbol;
+
         -- Every settled trade once, for the CSV export.
         CREATE TABLE trades (
             trade_id        bigint PRIMARY KEY,
@@ -63,6 +74,7 @@ def downgrade() -> None:
         """
         DROP TABLE trades, settings;
         ALTER TABLE accounts DROP COLUMN fills;
+        ALTER TABLE positions DROP COLUMN open_buy_qty;
         ALTER TABLE reservations DROP COLUMN commission;
         DELETE FROM ledger WHERE kind = 'commission' OR user_id = 0;
         DELETE FROM accounts WHERE user_id = 0;
