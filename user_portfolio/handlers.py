@@ -12,10 +12,7 @@ before changing anything, so `NotReady` parks an event that changed nothing."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
-
-import psycopg
 
 from service_runtime.contracts import (
     Event,
@@ -33,7 +30,7 @@ from service_runtime.contracts import (
     TradeExecuted,
     UserCreated,
 )
-from service_runtime.handlers import EventHandlers, NotReady, UnitOfWork, emit_now
+from service_runtime.handlers import EventHandlers, NotReady, UnitOfWork
 
 from . import domain, store
 from .domain import HOUSE_ID, Rules, decide_order, leaderboard, portfolio_body
@@ -45,18 +42,6 @@ handlers = EventHandlers("user_portfolio")
 
 STATE = "state"
 LEADERBOARD = "leaderboard"  # uow.touch(LEADERBOARD, True): announce the leaderboard after this batch
-LEADERBOARD_EVERY = 1.0  # seconds: the leaderboard is computed and announced at most this often
-
-
-class _LeaderboardClock:
-    """When the leaderboard was last announced, and whether a change since then is
-    still to be announced (by the next batch, or by the worker's periodic tick)."""
-
-    last = float("-inf")
-    pending = False
-
-
-_board = _LeaderboardClock()
 
 
 def batch_state(uow: UnitOfWork) -> BatchState:
@@ -181,7 +166,6 @@ def reset(uow: UnitOfWork, event: SimulationReset) -> None:
     store.reset_all(uow.conn)
     log.info("simulation reset: epoch %s", event.epoch)
     uow.touch(LEADERBOARD, True)
-    _board.last = float("-inf")  # announce the starting leaderboard at once
     uow.release(f"epoch:{event.epoch}")
 
 
@@ -408,33 +392,14 @@ def write_batch(uow: UnitOfWork) -> None:
     state.flush()
 
 
-def _leaderboard_event(conn: psycopg.Connection) -> LeaderboardUpdated:
-    return LeaderboardUpdated(rows=leaderboard(store.load_valuations(conn, role="trader")))
-
-
 @handlers.after_batch
 def announce_leaderboard(uow: UnitOfWork) -> None:
     """The traders' leaderboard after a batch that settled trades, moved prices, opened
-    accounts or reset (one query), at most once per LEADERBOARD_EVERY: a change within
-    that time is held and announced by a later batch or by `announce_held_leaderboard`."""
-    if not uow.touched.get(LEADERBOARD):
-        return
-    now = time.monotonic()
-    if now - _board.last < LEADERBOARD_EVERY:
-        _board.pending = True
-        return
-    uow.emit(_leaderboard_event(uow.conn))
-    _board.last, _board.pending = now, False
-
-
-@handlers.periodic
-def announce_held_leaderboard(conn: psycopg.Connection) -> None:
-    """The worker's tick announces a change held back by the rate limit, so the last
-    state of the leaderboard always goes out, also when trading has stopped."""
-    now = time.monotonic()
-    if _board.pending and now - _board.last >= LEADERBOARD_EVERY:
-        emit_now(conn, handlers.service, [_leaderboard_event(conn)])
-        _board.last, _board.pending = now, False
+    accounts or reset (one query per such batch, whatever its size). The gateway
+    pushes it at most once per second; announcing it later from a timer instead
+    would leave work in flight after the system looks quiet."""
+    if uow.touched.get(LEADERBOARD):
+        uow.emit(LeaderboardUpdated(rows=leaderboard(store.load_valuations(uow.conn, role="trader"))))
 
 
 @handlers.after_batch

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
-
 from service_runtime.contracts import (
     OrderCanceled,
     OrderExpired,
@@ -20,18 +18,9 @@ from service_runtime.contracts import (
     TradeExecuted,
     UserCreated,
 )
-from user_portfolio import handlers as portfolio_handlers
 
 SERVICE = "user_portfolio"
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def leaderboard_every_batch(monkeypatch):
-    """These tests look at what each batch emits: no rate limit on the leaderboard
-    (test_the_leaderboard_is_announced_at_most_once_a_second tests it)."""
-    monkeypatch.setattr(portfolio_handlers, "LEADERBOARD_EVERY", 0.0)
-    monkeypatch.setattr(portfolio_handlers, "_board", portfolio_handlers._LeaderboardClock())
 
 
 # -- event builders ---------------------------------------------------------
@@ -986,25 +975,3 @@ def test_roster_ledger_and_exports(service_db):
     board_csv = client.get("/api/exports/leaderboard.csv", headers=teacher).get_data(as_text=True).splitlines()
     assert board_csv[0] == "rank,user_id,name,role,equity,return_pct,realized_pl,unrealized_pl,cash,trades"
     assert board_csv[1] == "1,2,Ben,trader,1199.92,1099.92,40.00,60.00,539.92,1"
-
-
-def test_the_leaderboard_is_announced_at_most_once_a_second_and_the_last_change_is_not_lost(
-        service_db, monkeypatch):
-    monkeypatch.setattr(portfolio_handlers, "LEADERBOARD_EVERY", 60.0)
-    types = service_db.runner.emitted_types
-    assert "leaderboard.updated" in types(service_db.runner.deliver(listed(), user(1, "10.00")))
-    assert "leaderboard.updated" not in types(service_db.runner.deliver(user(2, "20.00")))  # held
-    with service_db.conn.transaction():
-        portfolio_handlers.announce_held_leaderboard(service_db.conn)  # not due yet
-    assert service_db.conn.execute("SELECT count(*) AS n FROM outbox WHERE type = 'leaderboard.updated'"
-                                   ).fetchone()["n"] == 1
-    monkeypatch.setattr(portfolio_handlers, "LEADERBOARD_EVERY", 0.0)
-    with service_db.conn.transaction():
-        portfolio_handlers.announce_held_leaderboard(service_db.conn)
-        portfolio_handlers.announce_held_leaderboard(service_db.conn)  # nothing held any more
-    rows = service_db.conn.execute("SELECT body FROM outbox WHERE type = 'leaderboard.updated' ORDER BY id"
-                                   ).fetchall()
-    import json
-
-    assert len(rows) == 2
-    assert [r["user_id"] for r in json.loads(rows[1]["body"])["payload"]["rows"]] == [2, 1]
