@@ -16,6 +16,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/market", "stock_data"),
     ("/api/orders", "stock_ordering"),
     ("/api/books", "order_matching"),
+    ("/api/bots", "house_bots"),
+    ("/api/scenarios", "house_bots"),
 )
 
 
