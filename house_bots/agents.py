@@ -311,14 +311,15 @@ class MarketMaker(Agent):
 
 class NoiseTrader(Agent):
     """Now and then a small order on a random symbol and side: a market order or a
-    limit a few ticks around the last price. Its resting limits are cancelled after
-    `max_age` seconds."""
+    limit up to `spread_bps` around the last price. Its resting limits are cancelled
+    after `max_age` seconds."""
 
     kind = "noise_trader"
 
-    def __init__(self, seed: int, aggressiveness: Decimal = Decimal("0.5"), *, rate_per_minute: float = 12.0,
-                 max_qty: int = 10, max_age: float = 30.0) -> None:
+    def __init__(self, seed: int, aggressiveness: Decimal = Decimal("0.5"), *, rate_per_minute: float = 20.0,
+                 max_qty: int = 10, max_age: float = 30.0, spread_bps: int = 20) -> None:
         super().__init__(seed, aggressiveness)
+        self.spread_bps = spread_bps
         a = float(self.aggressiveness)
         self.rate = rate_per_minute * (0.25 + 1.5 * a)
         self.max_qty = max(1, int(max_qty * (0.5 + a)))
@@ -334,7 +335,7 @@ class NoiseTrader(Agent):
         qty = self.rng.randint(1, self.max_qty)
         price: Decimal | None = None
         if self.rng.random() < 0.5:
-            offset = TICK * self.rng.randint(-5, 5)
+            offset = market.last_price * self.rng.randint(-self.spread_bps, self.spread_bps) / Decimal("10000")
             price = on_tick(market.last_price + offset)
         fitted = Budget(obs).fit(Place(symbol, side, qty, price), market.last_price)
         if fitted is not None:
@@ -400,7 +401,7 @@ class ValueTrader(Agent):
 
     kind = "value_trader"
 
-    def __init__(self, seed: int, aggressiveness: Decimal = Decimal("0.5"), *, edge_bps: Decimal = Decimal("15"),
+    def __init__(self, seed: int, aggressiveness: Decimal = Decimal("0.5"), *, edge_bps: Decimal = Decimal("10"),
                  noise_bps: Decimal = Decimal("10"), rate_per_minute: float = 12.0, size: int = 10,
                  max_age: float = 20.0) -> None:
         super().__init__(seed, aggressiveness)
