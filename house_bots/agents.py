@@ -117,6 +117,7 @@ class OpenOrder:
     limit_price: Decimal | None
     remaining: int
     age_seconds: float = 0.0
+    live: bool = True  # resting in the book (not still on its way there)
 
 
 @dataclass(frozen=True)
@@ -231,9 +232,13 @@ class MarketMaker(Agent):
     half spread = max(1 tick, fair value x spread_bps), tighter when aggressive;
     skew = inventory deviation / max_inventory x half spread, subtracted from both
     sides: long inventory lowers the quotes (sell more, buy less), short raises them.
-    A resting quote at a target price is kept; quotes no longer at a target price
-    are cancelled after the new ones are placed, so the book is never left empty
-    while quotes move."""
+    The quotes' centre follows the fair value by at most one half spread per
+    decision, so new quotes never cross the maker's own older ones (which
+    self-trade prevention would cancel). A resting quote near a target price is
+    kept; a stale one is cancelled only once a newer quote of the same side rests
+    in the book (the new quote must be live before the old one goes: placing goes
+    through approval, cancelling does not, so sending both at once could empty a
+    side for a moment). Stale quotes that a new one would cross go at once."""
 
     kind = "market_maker"
 
@@ -248,6 +253,17 @@ class MarketMaker(Agent):
         self.level_step_ticks = level_step_ticks
         self.max_inventory = max_inventory
         self.target_inventory = dict(target_inventory or {})
+        self.centers: dict[str, Decimal] = {}
+
+    def center(self, symbol: str, fair_value: Decimal) -> Decimal:
+        previous = self.centers.get(symbol)
+        if previous is None:
+            center = fair_value
+        else:
+            step = self.half_spread(fair_value)
+            center = min(max(fair_value, previous - step), previous + step)
+        self.centers[symbol] = center
+        return center
 
     def half_spread(self, fair_value: Decimal) -> Decimal:
         return max(TICK, price_ceil(fair_value * self.spread_bps / Decimal("10000")))
@@ -265,15 +281,14 @@ class MarketMaker(Agent):
         # ROUND_DOWN truncates toward zero: long and short skew by the same amount.
         return price_floor(ratio * self.half_spread(fair_value))
 
-    def targets(self, symbol: str, market: Market, position: int) -> tuple[list[Decimal], list[Decimal]]:
+    def targets(self, symbol: str, center: Decimal, position: int) -> tuple[list[Decimal], list[Decimal]]:
         """(bid prices best first, ask prices best first) on the tick grid. Each bid is
         at least two half spreads below the ask of its level, so every bid is below every ask."""
-        fv = market.fair_value
-        half = self.half_spread(fv)
-        skew = self.skew(symbol, position, fv)
+        half = self.half_spread(center)
+        skew = self.skew(symbol, position, center)
         step = TICK * self.level_step_ticks
-        bids = [price_floor(fv - half - skew - step * i) for i in range(self.levels)]
-        asks = [price_ceil(fv + half - skew + step * i) for i in range(self.levels)]
+        bids = [price_floor(center - half - skew - step * i) for i in range(self.levels)]
+        asks = [price_ceil(center + half - skew + step * i) for i in range(self.levels)]
         return [b for b in bids if b >= MIN_PRICE], [a for a in asks if a >= MIN_PRICE + TICK]
 
     def tolerance(self, fair_value: Decimal) -> Decimal:
@@ -285,10 +300,12 @@ class MarketMaker(Agent):
         budget = Budget(obs)
         places: list[Action] = []
         keep: set[int] = set()
+        targets: dict[str, tuple[list[Decimal], list[Decimal]]] = {}
         for symbol in sorted(obs.markets):
             market = obs.markets[symbol]
-            bids, asks = self.targets(symbol, market, obs.positions.get(symbol, 0))
-            tolerance = self.tolerance(market.fair_value)
+            center = self.center(symbol, market.fair_value)
+            bids, asks = targets[symbol] = self.targets(symbol, center, obs.positions.get(symbol, 0))
+            tolerance = self.tolerance(center)
             for side, prices in (("buy", bids), ("sell", asks)):
                 resting = [o for o in obs.open_orders if o.symbol == symbol and o.side == side
                            and o.limit_price is not None]
@@ -300,10 +317,27 @@ class MarketMaker(Agent):
                     fitted = budget.fit(Place(symbol, side, self.size, price), market.last_price)
                     if fitted is not None:
                         places.append(fitted)
-        # New quotes first, then the stale ones go: the book is never left one-sided
-        # while the quotes move.
-        stale: list[Action] = [Cancel(o.id) for o in obs.open_orders if o.id not in keep]
-        return places + stale
+        newest_live: dict[tuple[str, str], int] = {}
+        for o in obs.open_orders:
+            if o.live:
+                key = (o.symbol, o.side)
+                newest_live[key] = max(newest_live.get(key, 0), o.id)
+        first: list[Action] = []
+        after: list[Action] = []
+        for o in obs.open_orders:
+            if o.id in keep:
+                continue
+            if o.symbol not in targets or o.limit_price is None:
+                after.append(Cancel(o.id))  # a symbol it no longer trades
+                continue
+            bids, asks = targets[o.symbol]
+            crossed = (o.side == "buy" and bool(asks) and o.limit_price >= asks[0]) or (
+                o.side == "sell" and bool(bids) and o.limit_price <= bids[0])
+            if crossed:
+                first.append(Cancel(o.id))
+            elif newest_live.get((o.symbol, o.side), 0) > o.id:
+                after.append(Cancel(o.id))
+        return first + places + after
 
 
 # --------------------------------------------------------------------------- noise trader

@@ -381,7 +381,8 @@ class BotEngine:
         mine = tuple(
             OpenOrder(o["id"], o["symbol"], o["side"],
                       Decimal(str(o["limit_price"])) if o["limit_price"] is not None else None,
-                      int(o["qty"]) - int(o["filled_qty"]), _age(o.get("created_at")))
+                      int(o["qty"]) - int(o["filled_qty"]), _age(o.get("created_at")),
+                      live=o["status"] in ("new", "partially_filled"))
             for o in open_rows if o["status"] != "pending_cancel" and o["symbol"] in markets
         )
         obs = Observation(markets, Decimal(str(portfolio["buying_power"])), free, positions, mine, dt)
@@ -390,10 +391,10 @@ class BotEngine:
 
     def _execute(self, bot: Bot, actions: list[Any]) -> None:
         places = [a for a in actions if isinstance(a, Place)]
+        refused_by_market = False
         if places and not self._halt.is_set():
             results = bot.api.place_batch([p.order_body() for p in places])
             bot.orders_sent += len(places)
-            refused_by_market = False
             for result in results:
                 error = result.get("error") if isinstance(result, dict) else None
                 if error:
@@ -403,6 +404,10 @@ class BotEngine:
                 else:
                     bot.pending[result["id"]] = time.monotonic()
             self._market_refusal(refused_by_market, len(results) > 0)
+        if refused_by_market:
+            # The new quotes were not taken (market halted or closed): keep the old
+            # ones rather than leave that side of the book empty.
+            return
         for action in actions:
             if isinstance(action, Cancel):
                 try:

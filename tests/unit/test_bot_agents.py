@@ -127,15 +127,37 @@ def test_market_maker_never_quotes_beyond_its_cash_or_shares():
     assert places(broke) == []
 
 
-def test_market_maker_keeps_good_quotes_and_replaces_stale_ones_after_placing_new_ones():
+def test_market_maker_keeps_good_quotes_and_cancels_stale_ones_once_a_newer_one_rests():
     mm = MarketMaker(1, D("0.5"), levels=1, target_inventory={"AAPL": 1000})
     market = {"AAPL": Market(D("190.00"), D("190.00"))}
     resting = [OpenOrder(1, "AAPL", "buy", D("189.80"), 20),   # within tolerance of 189.81: kept
-               OpenOrder(2, "AAPL", "sell", D("191.50"), 20),  # far from 190.19: replaced
+               OpenOrder(2, "AAPL", "sell", D("191.50"), 20),  # far from 190.19: stale
                OpenOrder(3, "MSFT", "buy", D("400.00"), 5)]    # a symbol it no longer trades
     actions = mm.decide(obs(market, positions={"AAPL": 1000}, open_orders=resting))
-    assert places(actions) == [Place("AAPL", "sell", 20, D("190.19"))]
-    assert actions[1:] == [Cancel(2), Cancel(3)]  # cancels come after the new quote
+    # the stale ask stays until its replacement rests in the book
+    assert actions == [Place("AAPL", "sell", 20, D("190.19")), Cancel(3)]
+    pending = OpenOrder(4, "AAPL", "sell", D("190.19"), 20, live=False)
+    assert mm.decide(obs(market, positions={"AAPL": 1000}, open_orders=resting[:2] + [pending])) == []
+    booked = OpenOrder(4, "AAPL", "sell", D("190.19"), 20)
+    assert mm.decide(obs(market, positions={"AAPL": 1000}, open_orders=resting[:2] + [booked])) == [Cancel(2)]
+
+
+def test_market_maker_moves_its_quotes_at_most_a_half_spread_per_decision():
+    mm = MarketMaker(1, D("0.5"), levels=1, target_inventory={"AAPL": 1000})
+    quotes = lambda fv: [a.limit_price for a in places(mm.decide(obs({"AAPL": Market(fv, fv)}, positions={"AAPL": 1000})))]  # noqa: E501, E731
+    assert quotes(D("190.00")) == [D("189.81"), D("190.19")]
+    # the fair value drops 1.00 at once: the centre follows by one half spread (0.19) per decision
+    assert quotes(D("189.00")) == [D("189.62"), D("190.00")]
+    assert quotes(D("189.00")) == [D("189.43"), D("189.81")]
+    assert mm.centers["AAPL"] == D("189.62")
+
+
+def test_market_maker_cancels_first_a_stale_quote_its_new_quote_would_cross():
+    mm = MarketMaker(1, D("0.5"), levels=1, target_inventory={"AAPL": 1000})
+    market = {"AAPL": Market(D("190.00"), D("190.00"))}
+    stale_bid = OpenOrder(5, "AAPL", "buy", D("190.30"), 20)  # above the new ask 190.19
+    actions = mm.decide(obs(market, positions={"AAPL": 1000}, open_orders=[stale_bid]))
+    assert actions == [Cancel(5), Place("AAPL", "buy", 20, D("189.81")), Place("AAPL", "sell", 20, D("190.19"))]
 
 
 # ------------------------------------------------------------------ budget
