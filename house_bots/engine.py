@@ -103,7 +103,8 @@ class BotEngine:
         self.config: BotConfig | None = None
         self.seed = 0
         self._thread: threading.Thread | None = None
-        self._halt = threading.Event()
+        self._halt = threading.Event()  # ends the current loop
+        self._shutdown = threading.Event()  # the process is ending
         self._epoch = 1
         self._market_wait_until = 0.0
         self._market_backoff = 2.0
@@ -148,20 +149,28 @@ class BotEngine:
     def start(self, config: BotConfig, instructor_id: int, admin: PublicApi | None = None) -> None:
         """Prepare synchronously (so the caller hears of a failure), then run the loop."""
         with self.control:
-            self._stop_loop()
-            self._prepare(config, self._admin(instructor_id, admin))
+            self._restart_with(config, self._admin(instructor_id, admin))
             with self.db.transaction() as conn:
                 store.save_runner(conn, config, running=True, started_by=instructor_id)
-            self._start_loop()
 
     def apply(self, config: BotConfig, instructor_id: int, admin: PublicApi | None = None) -> None:
         """A new config while running: the loop restarts with it; fair values go on from where they are."""
         with self.control:
-            if not self.running:
-                return
-            self._stop_loop()
-            self._prepare(config, self._admin(instructor_id, admin))
-            self._start_loop()
+            if self.running:
+                self._restart_with(config, self._admin(instructor_id, admin))
+
+    def _restart_with(self, config: BotConfig, admin: PublicApi) -> None:
+        """Stop the loop, prepare the new config, run again. When preparing fails,
+        bots that were running go on as they were, and the error reaches the caller."""
+        was_running = self.running
+        self._stop_loop()
+        try:
+            self._prepare(config, admin)
+        except Exception:
+            if was_running:
+                self._start_loop()
+            raise
+        self._start_loop()
 
     def stop(self) -> None:
         with self.control:
@@ -180,24 +189,26 @@ class BotEngine:
 
         def attempt() -> None:
             delay = 1.0
-            while not self._halt.is_set():
+            while not self._shutdown.is_set():
                 try:
                     with self.control:
-                        if self._halt.is_set():
-                            return
-                        self._prepare(state["config"], self._admin(state["started_by"], None))
+                        with self.db.read() as conn:
+                            current = store.load_runner(conn)
+                        if self.running or not current["running"]:
+                            return  # an instructor started or stopped them meanwhile
+                        self._prepare(current["config"], self._admin(current["started_by"], None))
                         self._start_loop()
                     log.info("house_bots: resumed %d bots", len(self.bots))
                     return
                 except (ApiCallError, ApiError) as exc:
                     log.warning("house_bots: cannot resume yet: %s", exc)
-                    self._halt.wait(delay)
+                    self._shutdown.wait(delay)
                     delay = min(delay * 2, 10.0)
 
         threading.Thread(target=attempt, daemon=True, name="house-bots-resume").start()
 
     def shutdown(self) -> None:
-        self._halt.set()
+        self._shutdown.set()
         self._stop_loop()
 
     def _start_loop(self) -> None:
@@ -345,6 +356,9 @@ class BotEngine:
                 if exc.status == 401:
                     self._refresh_epoch()
                     bot.api.set_token(self._token(bot.user_id, "bot", bot.name))
+            except Exception as exc:  # noqa: BLE001 - an unexpected answer costs this bot its turn, not the others
+                bot.last_error = f"internal: {exc}"
+                log.exception("house_bots: %s's turn failed", bot.name)
 
     def _markets(self) -> dict[str, Market] | None:
         reader = self.bots[0].api if self.bots else PublicApi(self.runner.gateway_url)

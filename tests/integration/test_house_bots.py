@@ -164,6 +164,19 @@ def test_config_and_running_state_survive_a_restart_of_the_bots_process(exchange
     wait_for("orders from the resumed bots", lambda: sum(b["orders_sent"] for b in bot_status(exchange)["bots"]) > 0,
              30)
 
+    # A config change applies live; a bad one is refused and the bots go on as they were.
+    put = lambda body: instructor.session.put(exchange.url + "/api/bots/config", json=body, timeout=30)  # noqa: E731
+    refused = put({"symbols": ["NOPE"]})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "unknown_symbol"
+    assert bot_status(exchange)["running"] is True and bot_status(exchange)["config"] == saved.json()
+    grown = put({"noise_traders": 2})
+    assert grown.status_code == 200 and grown.json()["noise_traders"] == 2
+    saved = grown
+    live = bot_status(exchange)
+    assert live["running"] is True and sorted(b["kind"] for b in live["bots"]) == [
+        "market_maker", "noise_trader", "noise_trader"]
+    assert live["bots"][0]["user_id"] == mm["user_id"]
+
     assert instructor.post("/api/bots/stop").json()["running"] is False
     exchange.restart("house_bots-api")
     assert bot_status(exchange)["running"] is False
