@@ -157,19 +157,11 @@ def _wait(what: str, check: Callable[[], bool], timeout: float = 30.0) -> None:
 
 
 def reset_exchange(api: PublicApi) -> int:
-    """POST /api/simulation/reset, then wait until the exchange shows it: the new
-    epoch, and every book empty (so listing after it cannot race the reset)."""
+    """POST /api/simulation/reset and wait until the new epoch is visible. Listing
+    stocks and creating users right after it is safe: set-up events are
+    epoch-free, a reset keeps what they set up (docs/decisions.md, issue 4)."""
     epoch = int(step("reset", api.reset)["epoch"])
     _wait("the new epoch", lambda: int(api.simulation()["epoch"]) >= epoch)
-
-    def books_empty() -> bool:
-        for stock in api.stocks():
-            book = api.book(stock["symbol"], 1)
-            if book["bids"] or book["asks"] or int(stock["volume"] or 0) != 0:
-                return False
-        return True
-
-    _wait("the reset to reach every service", books_empty)
     return epoch
 
 
