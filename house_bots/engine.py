@@ -108,6 +108,7 @@ class BotEngine:
         self._epoch = 1
         self._market_wait_until = 0.0
         self._market_backoff = 2.0
+        self._reader = PublicApi(runner.gateway_url)  # the loop's anonymous session (prices, books, market)
 
     # ----------------------------------------------------------------- tokens
     def _refresh_epoch(self) -> None:
@@ -345,7 +346,7 @@ class BotEngine:
         markets = self._markets()
         if markets is None:
             return
-        trading = time.monotonic() >= self._market_wait_until
+        trading = time.monotonic() >= self._market_wait_until or self._market_reopened()
         for bot in self.bots:
             if self._halt.is_set():
                 return
@@ -361,7 +362,7 @@ class BotEngine:
                 log.exception("house_bots: %s's turn failed", bot.name)
 
     def _markets(self) -> dict[str, Market] | None:
-        reader = self.bots[0].api if self.bots else PublicApi(self.runner.gateway_url)
+        reader = self._reader
         try:
             stocks = {s["symbol"]: s for s in reader.stocks()}
         except ApiCallError as exc:
@@ -438,6 +439,17 @@ class BotEngine:
             self._market_backoff = min(self._market_backoff * 2, 60.0)
         elif sent:
             self._market_backoff = 2.0
+
+    def _market_reopened(self) -> bool:
+        """While waiting after a refusal, one cheap look per tick: trade again as
+        soon as the market is open rather than at the end of the wait."""
+        try:
+            open_now = self._reader.market()["status"] == "open"
+        except (ApiCallError, KeyError, TypeError):
+            return False
+        if open_now:
+            self._market_wait_until = 0.0
+        return open_now
 
     def _settle_pending(self, bot: Bot, open_ids: set[int]) -> None:
         """Orders placed earlier that are no longer open: count those the exchange rejected."""
