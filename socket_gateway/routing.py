@@ -21,6 +21,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     # before /api/exports: the one export that is not user_portfolio's (first match wins)
     ("/api/exports/orders.csv", "stock_ordering"),
     ("/api/exports", "user_portfolio"),
+    ("/api/bots", "house_bots"),
+    ("/api/scenarios", "house_bots"),
 )
 
 
