@@ -16,6 +16,7 @@ COPY stock_data/ stock_data/
 COPY stock_ordering/ stock_ordering/
 COPY order_matching/ order_matching/
 COPY socket_gateway/ socket_gateway/
+COPY house_bots/ house_bots/
 COPY db/ db/
 COPY stack/ stack/
 COPY bench/ bench/

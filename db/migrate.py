@@ -1,4 +1,4 @@
-"""Create the five databases when missing and bring each to its latest migration.
+"""Create the databases (five services and house_bots) when missing and bring each to its latest migration.
 
     python -m db.migrate            # all services
     python -m db.migrate stock_data # one
@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from psycopg import sql
 
-from service_runtime.config import SERVICES, Settings, get_settings
+from service_runtime.config import API_SERVICES, Settings, get_settings
 
 HERE = Path(__file__).resolve().parent / "migrations"
 log = logging.getLogger("papertrade.db")
@@ -66,7 +66,7 @@ def migrate(settings: Settings, service: str) -> None:
     command.upgrade(alembic_config(service, settings.database_url(service)), "head")
 
 
-def setup_databases(settings: Settings, services: tuple[str, ...] = SERVICES) -> None:
+def setup_databases(settings: Settings, services: tuple[str, ...] = API_SERVICES) -> None:
     for service in services:
         create_database(settings, service)
         migrate(settings, service)
@@ -74,7 +74,7 @@ def setup_databases(settings: Settings, services: tuple[str, ...] = SERVICES) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("services", nargs="*", default=list(SERVICES))
+    parser.add_argument("services", nargs="*", default=list(API_SERVICES))
     parser.add_argument("--new", metavar="MESSAGE", help="create a new empty revision for the one service given")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")

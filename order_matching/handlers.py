@@ -23,6 +23,8 @@ from service_runtime.contracts import (
     OrderCancelRequested,
     OrderExpired,
     OrderRejected,
+    SimulationReset,
+    StockDelisted,
     StockListed,
     TradeExecuted,
 )
@@ -44,6 +46,7 @@ class MatchingState:
     priority: int = 0
     early_cancels: set[int] = field(default_factory=set)
     trade_ids: list[int] = field(default_factory=list)
+    delisted: set[str] = field(default_factory=set)
 
 
 state = MatchingState()
@@ -61,6 +64,7 @@ def load_books(conn: psycopg.Connection) -> None:
     fresh.market = store.market_status(conn)
     fresh.priority = store.max_priority(conn)
     fresh.early_cancels = store.early_cancels(conn)
+    fresh.delisted = store.delisted_symbols(conn)
     global state
     state = fresh
     log.info("books rebuilt: %d symbols, %d resting orders, market %s", len(fresh.books), len(resting), fresh.market)
@@ -95,7 +99,42 @@ def _trade_id(uow: UnitOfWork) -> int:
 def open_book(uow: UnitOfWork, event: StockListed) -> None:
     store.add_symbol(uow.conn, event.symbol, event.reference_price)
     state.books.setdefault(event.symbol, OrderBook(event.symbol))
+    state.delisted.discard(event.symbol)
     uow.release(f"symbol:{event.symbol}")
+
+
+@handlers.on(StockDelisted)
+def close_book(uow: UnitOfWork, event: StockDelisted) -> None:
+    """Cancel every resting order of the symbol (reason `delisted`); orders still in
+    flight are rejected when they arrive."""
+    book = state.books.get(event.symbol)
+    if book is None:
+        return
+    store.set_listed(uow.conn, event.symbol, False)
+    state.delisted.add(event.symbol)
+    batch = _batch(uow)
+    for order in list(book.orders()):
+        removed = book.cancel(order.order_id)
+        if removed is None:
+            continue
+        batch.order(removed, "done", "canceled")
+        uow.emit(OrderCanceled(removed.order_id, removed.user_id, removed.symbol, removed.filled_qty,
+                               removed.remaining, "delisted"))
+    batch.seqs[event.symbol] = book.seq
+    uow.touch("symbol", event.symbol)
+
+
+@handlers.on(SimulationReset)
+def reset(uow: UnitOfWork, event: SimulationReset) -> None:
+    """Empty books, no executions, market open; the in-memory books are rebuilt from that."""
+    if not uow.begin_epoch(event.epoch):
+        return
+    store.reset_all(uow.conn)
+    load_books(uow.conn)
+    for symbol in state.books:
+        uow.touch("symbol", symbol)  # an empty book.updated for every symbol
+    log.info("simulation reset: epoch %s", event.epoch)
+    uow.release(f"epoch:{event.epoch}")
 
 
 @handlers.on(MarketStatusChanged)
@@ -130,6 +169,11 @@ def match_order(uow: UnitOfWork, event: OrderApproved) -> None:
         store.remove_early_cancel(uow.conn, event.order_id)
         batch.order(order, "done", "canceled")
         uow.emit(OrderCanceled(order.order_id, order.user_id, order.symbol, 0, order.qty, "canceled by user"))
+        return
+    if event.symbol in state.delisted:
+        batch.order(order, "done", "rejected")
+        uow.emit(OrderRejected(order.order_id, order.user_id, order.symbol, "delisted",
+                               f"{order.symbol} was delisted while the order was in flight"))
         return
     if state.market != "open":
         batch.order(order, "done", "rejected")

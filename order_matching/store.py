@@ -15,6 +15,28 @@ def load_symbols(conn: psycopg.Connection) -> dict[str, int]:
     return {r["symbol"]: r["seq"] for r in conn.execute("SELECT symbol, seq FROM symbols").fetchall()}
 
 
+def delisted_symbols(conn: psycopg.Connection) -> set[str]:
+    return {r["symbol"] for r in conn.execute("SELECT symbol FROM symbols WHERE NOT listed").fetchall()}
+
+
+def set_listed(conn: psycopg.Connection, symbol: str, listed: bool) -> None:
+    conn.execute("UPDATE symbols SET listed = %s WHERE symbol = %s", (listed, symbol))
+
+
+def reset_all(conn: psycopg.Connection) -> None:
+    """Back to the starting state: empty books, no executions, market open. Symbols keep
+    their sequence numbers (and trade ids their sequence), so nothing from before a
+    reset can be mistaken for something after it."""
+    conn.execute(
+        """
+        DELETE FROM book_orders;
+        DELETE FROM executions;
+        DELETE FROM early_cancels;
+        UPDATE market SET status = 'open', changed_at = now() WHERE id = 1;
+        """
+    )
+
+
 def load_resting(conn: psycopg.Connection) -> list[BookOrder]:
     rows = conn.execute(
         """
@@ -47,7 +69,8 @@ def set_market_status(conn: psycopg.Connection, status: str) -> None:
 
 def add_symbol(conn: psycopg.Connection, symbol: str, reference_price: Decimal) -> None:
     conn.execute(
-        "INSERT INTO symbols (symbol, reference_price) VALUES (%s, %s) ON CONFLICT (symbol) DO NOTHING",
+        "INSERT INTO symbols (symbol, reference_price) VALUES (%s, %s)"
+        " ON CONFLICT (symbol) DO UPDATE SET listed = true, reference_price = EXCLUDED.reference_price",
         (symbol, reference_price),
     )
 

@@ -439,9 +439,25 @@ class EventWorker:
         except psycopg.Error as exc:
             log.warning("%s relay: database unavailable: %s", self.service, exc)
             self._drop_db()
+        self._run_periodic()
         self._relay_kick()
         self.stats.maybe_report(self.service)
         self._connection.ioloop.call_later(1.0, self._schedule_maintenance)
+
+    def _run_periodic(self) -> None:
+        """The service's timed actions (handlers.periodic), each in its own transaction."""
+        if self.handlers is None:
+            return
+        for fn in self.handlers.periodic_hooks:
+            try:
+                conn = self._conn()
+                with conn.transaction():
+                    fn(conn)
+            except psycopg.OperationalError as exc:
+                log.warning("%s: periodic %s: database unavailable: %s", self.service, fn.__name__, exc)
+                self._drop_db()
+            except Exception:  # noqa: BLE001 - a timed action must not stop the worker
+                log.exception("%s: periodic %s failed", self.service, fn.__name__)
 
     def _ensure_leadership(self) -> None:
         if self._leader and self._listen is not None and not self._listen.closed:

@@ -18,9 +18,16 @@ SERVICES: tuple[str, ...] = (
     "order_matching",
 )
 
+# The house bots process: an HTTP API and a database like a service, but not one
+# of the five event services (it consumes and emits no events; it trades through
+# the public REST API like any script).
+HOUSE_BOTS = "house_bots"
+# Everything the gateway routes to and that owns a database of its own.
+API_SERVICES: tuple[str, ...] = (*SERVICES, HOUSE_BOTS)
+
 # Port offsets from PAPERTRADE_PORT: the gateway owns the public port itself,
 # each service's HTTP API listens on the next ones unless its URL is given.
-SERVICE_PORT_OFFSET: dict[str, int] = {name: i + 1 for i, name in enumerate(SERVICES)}
+SERVICE_PORT_OFFSET: dict[str, int] = {name: i + 1 for i, name in enumerate(API_SERVICES)}
 
 
 def _env(name: str, default: str) -> str:
@@ -95,7 +102,7 @@ def settings_from_env() -> Settings:
     """Read the settings from PAPERTRADE_* environment variables."""
     database_urls = {}
     service_urls = {}
-    for service in SERVICES:
+    for service in API_SERVICES:
         key = service.upper()
         if os.environ.get(f"PAPERTRADE_{key}_DB_URL"):
             database_urls[service] = os.environ[f"PAPERTRADE_{key}_DB_URL"]

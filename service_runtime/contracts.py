@@ -38,6 +38,10 @@ class Event:
     VERSION: ClassVar[int] = 1
     PRODUCER: ClassVar[str] = ""
     CONSUMERS: ClassVar[tuple[str, ...]] = ()
+    # Set-up events (users, listings, settings) are not part of a simulation's
+    # state: a reset keeps what they set up, so they apply whatever their epoch
+    # (an old-epoch listing that arrives after a reset must not be lost).
+    EPOCH_FREE: ClassVar[bool] = False
 
     def routing_key(self) -> str:
         symbol = getattr(self, "symbol", None)
@@ -98,8 +102,9 @@ def _converters(cls: type) -> dict[str, Any]:
 REGISTRY: dict[str, type[Event]] = {}
 
 
-def event(type_: str, producer: str, consumers: tuple[str, ...], version: int = 1):
-    """Declare an event class: registers it under its type with its producer and consumers."""
+def event(type_: str, producer: str, consumers: tuple[str, ...], version: int = 1, epoch_free: bool = False):
+    """Declare an event class: registers it under its type with its producer and consumers.
+    `epoch_free`: a set-up event that applies in every epoch (see Event.EPOCH_FREE)."""
 
     def wrap(cls: type) -> type:
         cls = dataclass(frozen=True, slots=True)(cls)
@@ -107,6 +112,7 @@ def event(type_: str, producer: str, consumers: tuple[str, ...], version: int = 
         cls.VERSION = version
         cls.PRODUCER = producer
         cls.CONSUMERS = consumers
+        cls.EPOCH_FREE = epoch_free
         REGISTRY[type_] = cls
         return cls
 
@@ -181,7 +187,7 @@ def parse(body: bytes | str) -> Envelope:
 GATEWAY = "socket_gateway"
 
 
-@event("user.created", "user_accounts", ("user_portfolio", "stock_ordering", GATEWAY))
+@event("user.created", "user_accounts", ("user_portfolio", "stock_ordering", GATEWAY), epoch_free=True)
 class UserCreated(Event):
     user_id: int
     name: str
@@ -190,7 +196,7 @@ class UserCreated(Event):
     holdings: dict[str, int] = field(default_factory=dict)
 
 
-@event("user.updated", "user_accounts", (GATEWAY,))
+@event("user.updated", "user_accounts", (GATEWAY,), epoch_free=True)
 class UserUpdated(Event):
     user_id: int
     name: str
@@ -203,21 +209,44 @@ class UserUpdated(Event):
     ("user_portfolio", "stock_data", "stock_ordering", "order_matching", GATEWAY),
 )
 class SimulationReset(Event):
+    """Every service returns to its starting state and starts epoch `epoch`
+    (docs/architecture.md, "Reset and epochs")."""
+
     epoch: int
     requested_by: int
 
 
-@event("stock.listed", "stock_data", ("user_portfolio", "stock_ordering", "order_matching", GATEWAY))
+@event("settings.changed", "user_accounts", ("user_portfolio", GATEWAY), epoch_free=True)
+class SettingsChanged(Event):
+    """The simulation's trading rules, all of them (limits are null when off)."""
+
+    commission_per_share: Decimal
+    max_position: int | None
+    max_order_qty: int | None
+
+
+@event("stock.listed", "stock_data", ("user_portfolio", "stock_ordering", "order_matching", GATEWAY),
+       epoch_free=True)
 class StockListed(Event):
+    """A new listing, or a relisting of a delisted symbol."""
+
     symbol: str
     name: str
     reference_price: Decimal
+
+
+@event("stock.delisted", "stock_data", ("stock_ordering", "order_matching", GATEWAY), epoch_free=True)
+class StockDelisted(Event):
+    """No new orders for the symbol; matching cancels its resting orders (reason `delisted`)."""
+
+    symbol: str
 
 
 @event("market.status_changed", "stock_data", ("stock_ordering", "order_matching", GATEWAY))
 class MarketStatusChanged(Event):
     status: str
     previous: str
+    closes_at: datetime | None = None  # an open session's automatic close
 
 
 @event("price.updated", "stock_data", ("user_portfolio", GATEWAY))
@@ -349,6 +378,14 @@ class OrderUpdated(Event):
 class PortfolioUpdated(Event):
     user_id: int
     portfolio: dict
+
+
+@event("leaderboard.updated", "user_portfolio", (GATEWAY,))
+class LeaderboardUpdated(Event):
+    """The traders' leaderboard (bots left out), after a batch that settled trades or
+    moved prices; the gateway pushes it at most once per second."""
+
+    rows: list
 
 
 def consumed_by(service: str) -> list[type[Event]]:

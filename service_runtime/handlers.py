@@ -51,6 +51,7 @@ class EventHandlers:
         self._after_batch: list[Callable[[UnitOfWork], None]] = []
         self._on_start: list[Callable[[psycopg.Connection], None]] = []
         self._before_batch: list[Callable[[UnitOfWork, list[Event]], None]] = []
+        self.periodic_hooks: list[Callable[[psycopg.Connection], None]] = []
 
     def on(self, event_cls: type[Event]) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -85,6 +86,13 @@ class EventHandlers:
         """Run before consuming, on every (re)connect and after a failed batch: rebuild
         in-memory state (order_matching's books) from the database."""
         self._on_start.append(fn)
+        return fn
+
+    def periodic(self, fn: Callable[[psycopg.Connection], None]) -> Callable[[psycopg.Connection], None]:
+        """Run about once a second by the worker, in a transaction of its own (a timed
+        action, such as closing the market at the end of a session). Must be idempotent:
+        a hot-standby worker may run it too."""
+        self.periodic_hooks.append(fn)
         return fn
 
     def run_on_start(self, conn: psycopg.Connection) -> None:
@@ -149,12 +157,30 @@ class UnitOfWork:
         self.conn.execute("UPDATE service_state SET value = to_jsonb(%s::int) WHERE key = 'epoch'", (epoch,))
         self.epoch = epoch
 
+    def begin_epoch(self, epoch: int) -> bool:
+        """Start epoch `epoch` (a reset handler calls this first, before wiping its
+        state): False when this service is already there (a repeated reset). Writing
+        the epoch row first makes writers that hold it (the order front door reads
+        it FOR SHARE) finish before the wipe, or wait and then see the new epoch.
+        Parked events of older epochs are dropped: they belong to the wiped state."""
+        if epoch <= self.epoch:
+            log.info("reset to epoch %s ignored: already at epoch %s", epoch, self.epoch)
+            return False
+        self.set_epoch(epoch)
+        self.conn.execute(
+            "DELETE FROM parked_events WHERE (body::jsonb ->> 'epoch')::int < %s"
+            " AND NOT (body::jsonb ->> 'type' = ANY(%s))",
+            (epoch, [t for t, cls in contracts.REGISTRY.items() if cls.EPOCH_FREE]),
+        )
+        return True
+
     def dispatch(self, envelope: Envelope) -> None:
         assert self._handlers is not None
-        if envelope.epoch < self.epoch:
+        epoch_free = envelope.event.EPOCH_FREE
+        if envelope.epoch < self.epoch and not epoch_free:
             log.info("ignored %s %s of old epoch %s", envelope.type, envelope.id, envelope.epoch)
             return
-        if envelope.epoch > self.epoch and envelope.type != contracts.SimulationReset.TYPE:
+        if envelope.epoch > self.epoch and not epoch_free and envelope.type != contracts.SimulationReset.TYPE:
             self.park(f"epoch:{envelope.epoch}", envelope)
             return
         handler = self._handlers.table.get(envelope.type)
@@ -198,12 +224,33 @@ def process_batch(
             continue
         seen.add(envelope.id)
         todo.append(envelope)
-    handlers.run_before_batch(uow, [e.event for e in todo if e.epoch == uow.epoch])
-    for envelope in todo:
-        uow.dispatch(envelope)
-    handlers.run_after_batch(uow)
-    uow.emitted = uow.flush(notify=notify)
+    emitted: list[Envelope] = []
+    for segment in _segments(todo):
+        # A reset runs in a segment of its own: what came before it is written and
+        # emitted in the old epoch, and what follows starts from empty batch caches
+        # (rows loaded before the reset would be stale after it).
+        uow.touched = {}
+        handlers.run_before_batch(
+            uow, [e.event for e in segment if e.epoch == uow.epoch or e.event.EPOCH_FREE]
+        )
+        for envelope in segment:
+            uow.dispatch(envelope)
+        handlers.run_after_batch(uow)
+        emitted.extend(uow.flush(notify=notify))
+    uow.emitted = emitted
     return uow
+
+
+def _segments(envelopes: list[Envelope]) -> list[list[Envelope]]:
+    """Split a batch around its simulation.reset events (each alone in its segment)."""
+    segments: list[list[Envelope]] = [[]]
+    for envelope in envelopes:
+        if envelope.type == contracts.SimulationReset.TYPE:
+            segments.append([envelope])
+            segments.append([])
+        else:
+            segments[-1].append(envelope)
+    return [s for s in segments if s] or [[]]
 
 
 def release_now(conn: psycopg.Connection, handlers: EventHandlers, wait_key: str) -> list[Envelope]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from service_runtime.identifiers import is_symbol
 from .consumer import EventFeed
 from .executions import OrderTracker
 from .proxy import ApiProxy
-from .push import INSTRUCTORS, pushes_for, symbol_room, user_room
+from .push import AUTHENTICATED, INSTRUCTORS, Throttle, pushes_for, symbol_room, user_room
 
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 MAX_SUBSCRIPTIONS = 200
@@ -75,6 +76,11 @@ class Gateway:
         return [data]
 
 
+def _later(delay: float, fn: Callable[[], None]) -> None:
+    time.sleep(delay)  # gevent-patched: yields to other greenlets
+    fn()
+
+
 def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
     app = Flask("socket_gateway")
     # Payloads come from our own JSON (money already strings), so the standard
@@ -82,11 +88,27 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
     socketio = SocketIO(async_mode="gevent", cors_allowed_origins=None, ping_interval=10, ping_timeout=10)
 
     tracker = OrderTracker()  # only the feed's thread touches it
+    throttle = Throttle()
+
+    def send(item: Any) -> None:
+        for room in item.rooms:
+            socketio.emit(item.event, item.data, to=room)
+
+    def send_held() -> None:
+        item = throttle.due(time.monotonic())
+        if item is not None:
+            send(item)
 
     def push(event_type: str, payload: dict[str, Any]) -> None:
         for item in pushes_for(event_type, payload, tracker):
-            for room in item.rooms:
-                socketio.emit(item.event, item.data, to=room)
+            if item.event != "leaderboard":
+                send(item)
+                continue
+            now_item, wait = throttle.offer(item, time.monotonic())
+            if now_item is not None:
+                send(now_item)
+            if wait is not None:
+                socketio.start_background_task(_later, wait, send_held)
 
     feed = EventFeed(settings, push)
     app.wsgi_app = Gateway(settings, health=lambda: {"feed_connected": feed.connected})  # type: ignore[method-assign]
@@ -103,6 +125,7 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
             log.info("gateway: refused a socket with a bad token (%s) from %s", exc, request.remote_addr)
             raise ConnectionRefusedError("invalid token") from exc
         join_room(user_room(who.user_id))
+        join_room(AUTHENTICATED)
         if who.is_instructor:
             join_room(INSTRUCTORS)
 

@@ -82,7 +82,8 @@ class EventFeed:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("gateway feed: unparseable message dropped: %s", exc)
             return
-        if epoch < self.epoch:
+        cls = contracts.REGISTRY.get(event_type)
+        if epoch < self.epoch and not (cls is not None and cls.EPOCH_FREE):
             return  # a straggler from before a reset
         if event_type == "simulation.reset":
             self.epoch = max(self.epoch, int(payload.get("epoch", epoch)))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from service_runtime.config import SERVICES, Settings
+from service_runtime.config import API_SERVICES, Settings
 
 from .routing import owner_of
 
@@ -84,7 +84,7 @@ class ApiProxy:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.upstreams: dict[str, Upstream] = {}
-        for service in SERVICES:
+        for service in API_SERVICES:
             url = urlsplit(settings.service_url(service))
             self.upstreams[service] = Upstream(url.hostname or "127.0.0.1", url.port or 80, [])
 

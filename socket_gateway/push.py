@@ -19,7 +19,9 @@ from typing import Any
 from .executions import OrderTracker
 
 INSTRUCTORS = "instructors"
+AUTHENTICATED = "authenticated"  # every client that connected with a valid token
 EVERYONE = None  # broadcast
+LEADERBOARD_INTERVAL = 1.0  # seconds: the leaderboard is pushed at most this often
 
 
 def symbol_room(symbol: str) -> str:
@@ -67,8 +69,12 @@ PUSHES: dict[str, Callable[[dict[str, Any]], list[Push]]] = {
     "trade.executed": _trade,
     "price.updated": _price,
     "book.updated": _book,
-    "market.status_changed": lambda p: [Push("market", {"status": p["status"], "previous": p["previous"]},
-                                             (EVERYONE,))],
+    "market.status_changed": lambda p: [Push("market", {"status": p["status"], "previous": p["previous"],
+                                                        "closes_at": p.get("closes_at")}, (EVERYONE,))],
+    "stock.delisted": lambda p: [Push("delisted", {"symbol": p["symbol"]}, (EVERYONE,))],
+    "settings.changed": lambda p: [Push("settings", {k: p[k] for k in ("commission_per_share", "max_position",
+                                                                       "max_order_qty")}, (EVERYONE,))],
+    "leaderboard.updated": lambda p: [Push("leaderboard", p["rows"], (AUTHENTICATED,))],
     "stock.listed": lambda p: [Push("stock", {"symbol": p["symbol"], "name": p["name"],
                                               "reference_price": p["reference_price"]}, (EVERYONE,))],
     "user.created": lambda p: [Push("user", {"id": p["user_id"], "name": p["name"], "role": p["role"]},
@@ -88,9 +94,40 @@ def pushes_for(event_type: str, payload: dict[str, Any], tracker: OrderTracker |
         if event_type == "order.updated":
             tracker.order_updated(payload)
         elif event_type == "simulation.reset":
-            tracker.clear()  # the orders it knew are gone (and their ids may come back)
+            tracker.clear()  # the orders it knew are gone
         elif event_type == "trade.executed":
             reports = [Push("order", order, (user_room(order["user_id"]), INSTRUCTORS))
                        for order in tracker.trade(payload)]
             pushes = reports + pushes
     return pushes
+
+
+class Throttle:
+    """At most one push per `interval` seconds, and never losing the last one: a push
+    that comes too soon is held (the newest replaces what is held) and sent when the
+    interval is up. `offer` answers what to send now and how long until a held push
+    is due (the caller schedules `due` for then)."""
+
+    def __init__(self, interval: float = LEADERBOARD_INTERVAL) -> None:
+        self.interval = interval
+        self.last_sent = float("-inf")
+        self.held: Push | None = None
+        self.scheduled = False
+
+    def offer(self, item: Push, now: float) -> tuple[Push | None, float | None]:
+        if now - self.last_sent >= self.interval and not self.scheduled:
+            self.last_sent = now
+            return item, None
+        self.held = item
+        if self.scheduled:
+            return None, None
+        self.scheduled = True
+        return None, max(0.0, self.last_sent + self.interval - now)
+
+    def due(self, now: float) -> Push | None:
+        """The held push, when its time has come (called by the scheduled timer)."""
+        self.scheduled = False
+        item, self.held = self.held, None
+        if item is not None:
+            self.last_sent = now
+        return item

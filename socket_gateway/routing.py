@@ -10,12 +10,19 @@ from __future__ import annotations
 ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/users", "user_accounts"),
     ("/api/sessions", "user_accounts"),
+    ("/api/settings", "user_accounts"),
+    ("/api/simulation", "user_accounts"),
     ("/api/portfolios", "user_portfolio"),
     ("/api/leaderboard", "user_portfolio"),
     ("/api/stocks", "stock_data"),
     ("/api/market", "stock_data"),
     ("/api/orders", "stock_ordering"),
     ("/api/books", "order_matching"),
+    # before /api/exports: the one export that is not user_portfolio's (first match wins)
+    ("/api/exports/orders.csv", "stock_ordering"),
+    ("/api/exports", "user_portfolio"),
+    ("/api/bots", "house_bots"),
+    ("/api/scenarios", "house_bots"),
 )
 
 

@@ -7,7 +7,8 @@ drained, nothing being processed), or says what is still in flight, then checks:
 
 1. conservation: per user, cash = starting cash + all cash movements; per
    symbol, shares granted = shares held; cash only moves between the two sides
-   of a trade, at price x qty;
+   of a trade, at price x qty, and as commission from each side to the house
+   account (user 0), which receives exactly what the traders paid;
 2. no negative free cash or free shares; reservations equal what open orders
    still need;
 3. per order: filled_qty = sum of its trades <= qty, and the status agrees;
@@ -38,6 +39,7 @@ from service_runtime.db import connect
 from stock_ordering.domain import derive_status
 
 OPEN = ("pending_new", "new", "partially_filled", "pending_cancel")
+HOUSE_ID = 0  # user_portfolio's house account (commissions)
 
 
 @dataclass
@@ -121,7 +123,10 @@ def check(settings: Settings) -> list[str]:
     }
     reservations = _rows(settings, "user_portfolio", "SELECT * FROM reservations WHERE status = 'open'")
     settlements = _rows(settings, "user_portfolio",
-                        "SELECT trade_id, user_id, kind, qty, amount, order_id FROM ledger WHERE trade_id IS NOT NULL")
+                        "SELECT trade_id, user_id, kind, qty, amount, order_id FROM ledger"
+                        " WHERE trade_id IS NOT NULL AND kind IN ('buy', 'sell')")
+    commissions = _rows(settings, "user_portfolio",
+                        "SELECT trade_id, user_id, amount FROM ledger WHERE kind = 'commission'")
     executions = {r["trade_id"]: r for r in _rows(settings, "order_matching", "SELECT * FROM executions")}
     resting = {r["order_id"]: r for r in _rows(settings, "order_matching",
                                                "SELECT * FROM book_orders WHERE status = 'resting'")}
@@ -160,12 +165,15 @@ def check(settings: Settings) -> list[str]:
     # 2. free cash/shares, reservations
     need_cash: dict[int, Decimal] = defaultdict(Decimal)
     need_qty: dict[tuple[int, str], int] = defaultdict(int)
+    open_buys: dict[tuple[int, str], int] = defaultdict(int)
     for r in reservations:
         remaining = r["qty"] - r["filled_qty"]
-        if r["side"] == "buy":
-            need_cash[r["user_id"]] += r["reserve_price"] * remaining
-        else:
+        # a buy holds its price and the commission per share; a sell the commission
+        need_cash[r["user_id"]] += ((r["reserve_price"] or 0) + r["commission"]) * remaining
+        if r["side"] == "sell":
             need_qty[(r["user_id"], r["symbol"])] += remaining
+        else:
+            open_buys[(r["user_id"], r["symbol"])] += remaining
     for uid, acct in accounts.items():
         if acct["cash"] - acct["reserved_cash"] < 0:
             v.append(f"user {uid}: negative free cash {acct['cash'] - acct['reserved_cash']}")
@@ -177,6 +185,9 @@ def check(settings: Settings) -> list[str]:
         if p["reserved_qty"] != need_qty.get((p["user_id"], p["symbol"]), 0):
             v.append(f"user {p['user_id']} {p['symbol']}: reserved {p['reserved_qty']} shares but open orders "
                      f"need {need_qty.get((p['user_id'], p['symbol']), 0)}")
+        if p["open_buy_qty"] != open_buys.get((p["user_id"], p["symbol"]), 0):
+            v.append(f"user {p['user_id']} {p['symbol']}: {p['open_buy_qty']} shares on open buys counted, "
+                     f"but open buys may bring {open_buys.get((p['user_id'], p['symbol']), 0)}")
     open_reserved = {r["order_id"] for r in reservations}
 
     # 3. orders
@@ -233,6 +244,20 @@ def check(settings: Settings) -> list[str]:
                 v.append(f"trade {tid}: {s['kind']} leg moved {s['amount']} / {s['qty']} shares, expected {expected}")
     for tid in set(legs) - set(executions):
         v.append(f"trade {tid}: settled in portfolios but never executed")
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    received: dict[int, Decimal] = defaultdict(Decimal)
+    for c in commissions:
+        if c["user_id"] == HOUSE_ID:
+            received[c["trade_id"]] += c["amount"]
+        else:
+            paid[c["trade_id"]] -= c["amount"]
+            if c["amount"] > 0:
+                v.append(f"trade {c['trade_id']}: user {c['user_id']} received commission {c['amount']}")
+    for tid in sorted(set(paid) | set(received)):
+        if paid[tid] != received[tid]:
+            v.append(f"trade {tid}: traders paid {paid[tid]} commission, the house received {received[tid]}")
+        if tid not in executions:
+            v.append(f"trade {tid}: commission charged but never executed")
     return v
 
 

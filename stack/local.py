@@ -33,7 +33,7 @@ ARTIFACTS = Path(os.environ.get("PAPERTRADE_ARTIFACTS", Path(__file__).resolve()
 INSTRUCTOR_PASSWORD = "instructor-test-password"
 
 
-def free_port_block(size: int = 6) -> int:
+def free_port_block(size: int = 7) -> int:
     for _ in range(200):
         base = 20000 + (uuid.uuid4().int % 2000) * 10
         ok = True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-from service_runtime.config import SERVICES, Settings
+from service_runtime.config import HOUSE_BOTS, SERVICES, Settings
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,18 @@ def worker_process(service: str, python: str = sys.executable) -> ProcessSpec:
     return ProcessSpec(name=f"{service}-worker", argv=[python, "-m", "service_runtime.worker", service])
 
 
+def house_bots_process(settings: Settings, python: str = sys.executable) -> ProcessSpec:
+    """The house bots' API and bot loop: one gunicorn process (its own config pins
+    one worker, since the bot loop must run exactly once)."""
+    port = settings.service_port(HOUSE_BOTS)
+    return ProcessSpec(
+        name=f"{HOUSE_BOTS}-api",
+        argv=[python, "-m", "gunicorn", "-c", "python:house_bots.gunicorn_conf", "house_bots.app:create_bots_app()"],
+        env={"PAPERTRADE_BIND": f"{settings.host}:{port}"},
+        health_url=f"http://{settings.host}:{port}/healthz",
+    )
+
+
 def gateway_process(settings: Settings, python: str = sys.executable) -> ProcessSpec:
     return ProcessSpec(
         name="gateway",
@@ -47,6 +59,7 @@ def all_processes(settings: Settings, python: str = sys.executable) -> list[Proc
     for service in SERVICES:
         specs.append(api_process(settings, service, python))
         specs.append(worker_process(service, python))
+    specs.append(house_bots_process(settings, python))
     specs.append(gateway_process(settings, python))
     return specs
 

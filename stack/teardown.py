@@ -1,4 +1,4 @@
-"""Remove a namespace: its five databases, its queues and its exchanges.
+"""Remove a namespace: its databases (five services and house_bots), its queues and its exchanges.
 Used by the tests after each run, and by `python -m stack destroy`."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pika.exceptions
 
 from db.migrate import drop_database
 from service_runtime.bus import blocking_connection
-from service_runtime.config import SERVICES, Settings
+from service_runtime.config import API_SERVICES, SERVICES, Settings
 
 
 def delete_broker_objects(settings: Settings) -> None:
@@ -26,6 +26,6 @@ def delete_broker_objects(settings: Settings) -> None:
 
 
 def destroy(settings: Settings) -> None:
-    for service in SERVICES:
+    for service in API_SERVICES:
         drop_database(settings, service)
     delete_broker_objects(settings)

@@ -100,6 +100,7 @@ def public_stock(row: dict[str, Any]) -> dict[str, Any]:
         "change_pct": change_pct(row["last_price"], row["reference_price"]),
         "volume": row["volume"],
         "updated_at": iso(row["updated_at"]),
+        "listed": row.get("listed", True),
     }
 
 
@@ -125,4 +126,23 @@ def public_trade(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_market(row: dict[str, Any]) -> dict[str, Any]:
-    return {"status": row["status"], "changed_at": iso(row["changed_at"])}
+    return {"status": row["status"], "changed_at": iso(row["changed_at"]), "closes_at": iso(row["closes_at"])}
+
+
+SESSION_MAX_MINUTES = 600
+
+
+def parse_session_minutes(body: dict[str, Any] | None) -> int | None:
+    """POST /api/market/open's optional {"session_minutes": 1..600}."""
+    if not body:
+        return None
+    unknown = set(body) - {"session_minutes"}
+    if unknown:
+        raise ApiError(422, "invalid", f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    minutes = body.get("session_minutes")
+    if minutes is None:
+        return None
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= SESSION_MAX_MINUTES:
+        raise ApiError(422, "invalid", f"session_minutes must be a whole number from 1 to {SESSION_MAX_MINUTES}",
+                       field="session_minutes")
+    return minutes

@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from service_runtime.contracts import Event, TradeExecuted
+from service_runtime.contracts import Event, MarketStatusChanged, SimulationReset, TradeExecuted
 from service_runtime.handlers import EventHandlers, NotReady, UnitOfWork, release_now
 
 from . import store
@@ -86,6 +86,24 @@ def apply_trade(uow: UnitOfWork, event: TradeExecuted) -> None:
     store.add_to_candle(batch.candles, event)
     batch.tape.append(event)
     uow.touch("symbol", event.symbol)
+
+
+@handlers.on(SimulationReset)
+def reset(uow: UnitOfWork, event: SimulationReset) -> None:
+    """No trades or candles, prices back to the reference, market open."""
+    if not uow.begin_epoch(event.epoch):
+        return
+    before = store.reset_all(uow.conn)
+    if before["status"] != "open" or before["closes_at"] is not None:
+        uow.emit(MarketStatusChanged(status="open", previous=before["status"], closes_at=None))
+    log.info("simulation reset: epoch %s", event.epoch)
+    uow.release(f"epoch:{event.epoch}")
+
+
+@handlers.periodic
+def close_when_the_session_ends(conn: psycopg.Connection) -> None:
+    if store.close_session_if_due(conn):
+        log.info("market closed: the session's time is up")
 
 
 @handlers.after_batch

@@ -8,7 +8,16 @@ from flask import Blueprint, Response, request
 
 from service_runtime.auth import Principal
 from service_runtime.db import Database
-from service_runtime.web import ApiError, clamp_limit, db, json_object, json_response, require_instructor
+from service_runtime.outbox import read_epoch
+from service_runtime.web import (
+    ApiError,
+    clamp_limit,
+    db,
+    json_body,
+    json_object,
+    json_response,
+    require_instructor,
+)
 
 from . import store
 from .domain import (
@@ -20,6 +29,7 @@ from .domain import (
     TAPE_MAX,
     is_symbol,
     parse_new_stock,
+    parse_session_minutes,
     public_candle,
     public_market,
     public_stock,
@@ -59,6 +69,18 @@ def create_stock(who: Principal) -> Response:
     return json_response(public_stock(row), 201)
 
 
+@bp.delete("/api/stocks/<symbol>")
+@require_instructor
+def delist_stock(who: Principal, symbol: str) -> Response:
+    """Delist: no new orders for it; matching cancels its resting orders. POST lists it again."""
+    with db().transaction() as conn:
+        row = store.delist_stock_and_announce(conn, symbol) if is_symbol(symbol) else None
+        if row is None:
+            _known_stock(conn, symbol)  # 404 when unknown
+            raise ApiError(409, "conflict", f"{symbol} is not listed", field="symbol")
+    return json_response(public_stock(row))
+
+
 @bp.get("/api/stocks/<symbol>/candles")
 def get_candles(symbol: str) -> Response:
     interval = request.args.get("interval") or "1m"
@@ -82,8 +104,10 @@ def get_trades(symbol: str) -> Response:
 
 @bp.get("/api/market")
 def get_market() -> Response:
+    # `epoch`: the simulation epoch stock_data is in, so a client that reset the
+    # simulation can wait until the reset has reached the market before opening it
     with db().read() as conn:
-        return json_response(public_market(store.get_market(conn)))
+        return json_response({**public_market(store.get_market(conn)), "epoch": read_epoch(conn)})
 
 
 @bp.post("/api/market/<action>")
@@ -92,8 +116,17 @@ def change_market(who: Principal, action: str) -> Response:
     status = MARKET_ACTIONS.get(action)
     if status is None:
         raise ApiError(404, "not_found", f"no market action {action!r}; use open, halt or close")
+    minutes = None
+    if request.get_data(cache=True):
+        body = json_body()
+        if not isinstance(body, dict):
+            raise ApiError(422, "invalid", "the body must be a JSON object")
+        if body and status != "open":
+            raise ApiError(422, "invalid", "only opening takes a body ({\"session_minutes\": N})",
+                           field=sorted(body)[0])
+        minutes = parse_session_minutes(body)
     with db().transaction() as conn:
-        previous, changed = store.change_market_and_announce(conn, status)
+        previous, changed = store.change_market_and_announce(conn, status, minutes)
         market = store.get_market(conn)
     return json_response({**public_market(market), "previous": previous, "changed": changed})
 

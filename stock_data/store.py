@@ -12,7 +12,13 @@ from typing import Any
 
 import psycopg
 
-from service_runtime.contracts import MarketStatusChanged, PriceUpdated, StockListed, TradeExecuted
+from service_runtime.contracts import (
+    MarketStatusChanged,
+    PriceUpdated,
+    StockDelisted,
+    StockListed,
+    TradeExecuted,
+)
 from service_runtime.handlers import emit_now
 from service_runtime.money import TICK
 
@@ -24,7 +30,7 @@ SERVICE = "stock_data"
 # --- stocks -----------------------------------------------------------------
 
 def list_stocks(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    return conn.execute("SELECT * FROM stocks ORDER BY symbol").fetchall()
+    return conn.execute("SELECT * FROM stocks WHERE listed ORDER BY symbol").fetchall()
 
 
 def get_stock(conn: psycopg.Connection, symbol: str, for_update: bool = False) -> dict[str, Any] | None:
@@ -33,15 +39,28 @@ def get_stock(conn: psycopg.Connection, symbol: str, for_update: bool = False) -
 
 
 def list_stock(conn: psycopg.Connection, symbol: str, name: str, reference_price: Decimal) -> dict[str, Any] | None:
-    """Insert a stock; None when the symbol is already listed. Emits nothing."""
+    """Insert a stock, or list a delisted one again (with the new name and reference
+    price); None when the symbol is listed already. Emits nothing."""
     return conn.execute(
         """
         INSERT INTO stocks (symbol, name, reference_price) VALUES (%s, %s, %s)
-        ON CONFLICT (symbol) DO NOTHING
+        ON CONFLICT (symbol) DO UPDATE SET listed = true, name = EXCLUDED.name,
+            reference_price = EXCLUDED.reference_price, updated_at = now()
+        WHERE NOT stocks.listed
         RETURNING *
         """,
         (symbol, name, reference_price),
     ).fetchone()
+
+
+def delist_stock_and_announce(conn: psycopg.Connection, symbol: str) -> dict[str, Any] | None:
+    """Delist and emit stock.delisted; None when the symbol is not listed."""
+    row = conn.execute(
+        "UPDATE stocks SET listed = false, updated_at = now() WHERE symbol = %s AND listed RETURNING *", (symbol,)
+    ).fetchone()
+    if row is not None:
+        emit_now(conn, SERVICE, [StockDelisted(symbol=symbol)])
+    return row
 
 
 def stock_listed_event(row: dict[str, Any]) -> StockListed:
@@ -69,27 +88,70 @@ def list_stock_and_announce(
 # --- market -----------------------------------------------------------------
 
 def get_market(conn: psycopg.Connection) -> dict[str, Any]:
-    return conn.execute("SELECT status, changed_at FROM market WHERE id = 1").fetchone()
+    return conn.execute("SELECT status, changed_at, closes_at FROM market WHERE id = 1").fetchone()
 
 
-def set_market_status(conn: psycopg.Connection, status: str) -> tuple[str, bool]:
-    """Set the status; return (previous status, whether it changed). Emits nothing."""
+def set_market_status(conn: psycopg.Connection, status: str, session_minutes: int | None = None
+                      ) -> tuple[str, bool]:
+    """Set the status (and, opening, the session's automatic close: now + session_minutes,
+    or none); return (previous status, whether status or close time changed). Emits nothing."""
     if status not in MARKET_STATUSES:
         raise ValueError(f"market status must be one of {', '.join(MARKET_STATUSES)}")
-    previous = conn.execute("SELECT status FROM market WHERE id = 1 FOR UPDATE").fetchone()["status"]
-    if previous == status:
+    row = conn.execute("SELECT status, closes_at FROM market WHERE id = 1 FOR UPDATE").fetchone()
+    previous = row["status"]
+    if previous == status and session_minutes is None:
         return previous, False
-    conn.execute("UPDATE market SET status = %s, changed_at = now() WHERE id = 1", (status,))
+    conn.execute(
+        """
+        UPDATE market SET status = %(status)s,
+               changed_at = CASE WHEN status = %(status)s THEN changed_at ELSE now() END,
+               closes_at = CASE WHEN %(minutes)s::int IS NULL THEN NULL
+                                ELSE now() + make_interval(mins => %(minutes)s::int) END
+        WHERE id = 1
+        """,
+        {"status": status, "minutes": session_minutes},
+    )
     return previous, True
 
 
-def change_market_and_announce(conn: psycopg.Connection, status: str) -> tuple[str, bool]:
+def change_market_and_announce(conn: psycopg.Connection, status: str, session_minutes: int | None = None
+                               ) -> tuple[str, bool]:
     """Set the status and emit market.status_changed in the caller's transaction when it
-    changed; setting the status it already has emits nothing. Returns (previous, changed)."""
-    previous, changed = set_market_status(conn, status)
+    (or the session's close time) changed; setting the status it already has emits
+    nothing. Returns (previous, changed)."""
+    previous, changed = set_market_status(conn, status, session_minutes)
     if changed:
-        emit_now(conn, SERVICE, [MarketStatusChanged(status=status, previous=previous)])
+        emit_now(conn, SERVICE, [MarketStatusChanged(status=status, previous=previous,
+                                                     closes_at=get_market(conn)["closes_at"])])
     return previous, changed
+
+
+def close_session_if_due(conn: psycopg.Connection) -> bool:
+    """Close the market when its session's time is up (the worker asks every second)."""
+    due = conn.execute(
+        "SELECT 1 FROM market WHERE id = 1 AND status <> 'closed' AND closes_at <= now() FOR UPDATE"
+    ).fetchone()
+    if due is None:
+        return False
+    change_market_and_announce(conn, "closed")
+    return True
+
+
+def reset_all(conn: psycopg.Connection) -> dict[str, Any]:
+    """Back to the starting state: no trades, no candles, every stock at its reference
+    price with no day statistics (trade sequence numbers keep counting), market open
+    without a session end. Returns the market row as it was."""
+    before = conn.execute("SELECT status, closes_at FROM market WHERE id = 1 FOR UPDATE").fetchone()
+    conn.execute(
+        """
+        DELETE FROM trades;
+        DELETE FROM candles;
+        UPDATE stocks SET last_price = NULL, day_open = NULL, day_high = NULL, day_low = NULL, volume = 0,
+               first_trade_seq = NULL, updated_at = now();
+        UPDATE market SET status = 'open', closes_at = NULL, changed_at = now() WHERE id = 1;
+        """
+    )
+    return before
 
 
 # --- trades, prices, candles ----------------------------------------------

@@ -21,6 +21,8 @@ from service_runtime.contracts import (
     OrderExpired,
     OrderRejected,
     OrderUpdated,
+    SimulationReset,
+    StockDelisted,
     StockListed,
     TradeExecuted,
     UserCreated,
@@ -103,6 +105,23 @@ def remember_symbol(uow: UnitOfWork, event: StockListed) -> None:
         "INSERT INTO known_symbols (symbol, name) VALUES (%s, %s) ON CONFLICT (symbol) DO NOTHING",
         (event.symbol, event.name),
     )
+
+
+@handlers.on(StockDelisted)
+def forget_symbol(uow: UnitOfWork, event: StockDelisted) -> None:
+    """New orders for it are refused at the door (unknown_symbol); matching cancels the resting ones."""
+    uow.execute("DELETE FROM known_symbols WHERE symbol = %s", (event.symbol,))
+
+
+@handlers.on(SimulationReset)
+def reset(uow: UnitOfWork, event: SimulationReset) -> None:
+    """No orders, market open. begin_epoch writes the epoch row first: the front door
+    holds it share-locked while it inserts, so no old-epoch order survives this."""
+    if not uow.begin_epoch(event.epoch):
+        return
+    store.reset_all(uow.conn)
+    log.info("simulation reset: epoch %s", event.epoch)
+    uow.release(f"epoch:{event.epoch}")
 
 
 @handlers.on(MarketStatusChanged)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
@@ -13,7 +17,15 @@ from service_runtime.handlers import emit_now
 from service_runtime.identifiers import is_symbol, is_user_id
 from service_runtime.outbox import backlog
 from service_runtime.rate_limit import rate_limited
-from service_runtime.web import ApiError, clamp_limit, db, json_object, json_response, require_auth
+from service_runtime.web import (
+    ApiError,
+    clamp_limit,
+    db,
+    json_object,
+    json_response,
+    require_auth,
+    require_instructor,
+)
 
 from . import store
 from .domain import MAX_BATCH, order_json, parse_order
@@ -167,6 +179,32 @@ def cancel_all(who: Principal) -> Response:
         for order in orders:
             _request_cancel(conn, order)
     return json_response([order_json(o) for o in orders], 202)
+
+
+@bp.get("/api/exports/orders.csv")
+@require_instructor
+def export_orders(who: Principal) -> Response:
+    """Every order (instructors), as CSV with a header row."""
+    with db().read() as conn:
+        rows = store.all_orders(conn)
+    columns = ["id", "client_order_id", "user_id", "symbol", "side", "type", "qty", "limit_price", "time_in_force",
+               "status", "filled_qty", "filled_avg_price", "reject_reason", "created_at", "updated_at"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        order = order_json(row)
+        writer.writerow(["" if order[c] is None else _cell(order[c]) for c in columns])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="orders.csv"'})
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 def _request_cancel(conn: Any, order: dict[str, Any]) -> None:

@@ -21,12 +21,32 @@ def market_status(conn: psycopg.Connection) -> str:
 
 
 def door_state(conn: psycopg.Connection) -> tuple[str, set[str]]:
-    """What the front door checks, in one round trip: market status and listed symbols."""
+    """What the front door checks, in one round trip: market status and listed symbols.
+    It also share-locks the epoch row for the rest of the transaction: a reset (which
+    writes that row before deleting the orders) then either waits for these orders to
+    commit and deletes them, or commits first, and these orders see the new epoch; an
+    order of the old epoch can never outlive the reset."""
     row = conn.execute(
         "SELECT (SELECT status FROM market WHERE id = 1) AS status,"
-        " ARRAY(SELECT symbol FROM known_symbols) AS symbols"
+        " ARRAY(SELECT symbol FROM known_symbols) AS symbols,"
+        " (SELECT value FROM service_state WHERE key = 'epoch' FOR SHARE) AS epoch"
     ).fetchone()
     return row["status"], set(row["symbols"])
+
+
+def reset_all(conn: psycopg.Connection) -> None:
+    """Back to the starting state: no orders, market open (users and symbols stay)."""
+    conn.execute(
+        """
+        DELETE FROM order_history;
+        DELETE FROM orders;
+        UPDATE market SET status = 'open', changed_at = now() WHERE id = 1;
+        """
+    )
+
+
+def all_orders(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    return conn.execute(f"SELECT {ORDER_COLUMNS} FROM orders ORDER BY id").fetchall()
 
 
 def insert_orders(conn: psycopg.Connection, orders: list[NewOrder]) -> list[dict[str, Any] | None]:

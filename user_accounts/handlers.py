@@ -1,5 +1,6 @@
-"""user_accounts reacts to no events yet: it is driven by instructor commands over HTTP.
-(It consumes its own `simulation.reset` once resets exist.)"""
+"""user_accounts reacts to no events: it is driven by instructor commands over HTTP.
+It produces `simulation.reset` (moving its own epoch in the same transaction), so it
+has nothing to wipe: users and settings are set-up, kept across resets."""
 
 from service_runtime.handlers import EventHandlers
 

@@ -1,4 +1,4 @@
-"""user_accounts' HTTP API: /api/users and /api/sessions."""
+"""user_accounts' HTTP API: /api/users, /api/sessions, /api/settings, /api/simulation."""
 
 from __future__ import annotations
 
@@ -7,13 +7,22 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Response
 
 from service_runtime.auth import Principal, issue_token
+from service_runtime.contracts import SimulationReset
 from service_runtime.handlers import emit_now
 from service_runtime.identifiers import is_user_id
 from service_runtime.outbox import read_epoch
-from service_runtime.web import ApiError, db, json_object, json_response, require_instructor, settings
+from service_runtime.web import (
+    ApiError,
+    db,
+    json_object,
+    json_response,
+    require_auth,
+    require_instructor,
+    settings,
+)
 
 from . import store
-from .domain import parse_new_user, public_user
+from .domain import parse_bulk, parse_new_user, parse_settings_update, public_settings, public_user
 from .passwords import verify_password
 
 bp = Blueprint("user_accounts", __name__)
@@ -39,6 +48,62 @@ def create_user(who: Principal) -> Response:
     return json_response(
         {**public_user(row), "starting_cash": row["starting_cash"], "holdings": row["holdings"]}, 201
     )
+
+
+@bp.post("/api/users/bulk")
+@require_instructor
+def create_users(who: Principal) -> Response:
+    """A class at once: count + prefix, or CSV. All or nothing."""
+    body = json_object()
+    prefix = body.get("prefix", "Student")
+    with db().transaction() as conn:
+        if "count" in body and isinstance(prefix, str):
+            # Serialize numbering with other bulk creations of the same prefix.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("bulk:" + prefix.strip(),))
+        taken = store.names_with_prefix(conn, prefix.strip()) if isinstance(prefix, str) else []
+        users = parse_bulk(body, taken)
+        rows = store.insert_users(conn, users)
+        for user, row in zip(users, rows, strict=True):
+            if row is None:
+                # raising rolls the transaction back: nothing is created
+                raise ApiError(409, "conflict", f"a user named {user.name!r} already exists", field="name")
+        emit_now(conn, SERVICE, [store.user_created_event(r) for r in rows if r is not None])
+    return json_response([public_user(r) for r in rows if r is not None], 201)
+
+
+@bp.get("/api/settings")
+@require_auth
+def get_settings(who: Principal) -> Response:
+    with db().read() as conn:
+        return json_response(public_settings(store.get_settings_row(conn)))
+
+
+@bp.put("/api/settings")
+@require_instructor
+def put_settings(who: Principal) -> Response:
+    changes = parse_settings_update(json_object())
+    with db().transaction() as conn:
+        row = store.update_settings(conn, changes)
+        emit_now(conn, SERVICE, [store.settings_changed_event(row)])
+    return json_response(public_settings(row))
+
+
+@bp.get("/api/simulation")
+@require_auth
+def get_simulation(who: Principal) -> Response:
+    with db().read() as conn:
+        return json_response(store.get_simulation(conn))
+
+
+@bp.post("/api/simulation/reset")
+@require_instructor
+def reset_simulation(who: Principal) -> Response:
+    """Start a new epoch: every service returns to its starting state when the
+    simulation.reset event reaches it (202: it is under way, not done)."""
+    with db().transaction() as conn:
+        epoch = store.start_new_epoch(conn)
+        emit_now(conn, SERVICE, [SimulationReset(epoch=epoch, requested_by=who.user_id)])
+    return json_response({"epoch": epoch}, 202)
 
 
 @bp.post("/api/sessions")

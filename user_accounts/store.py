@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from service_runtime.contracts import UserCreated
+from service_runtime.contracts import SettingsChanged, UserCreated
 
 from .domain import NewUser
 
@@ -56,3 +56,70 @@ def user_created_event(row: dict[str, Any]) -> UserCreated:
         starting_cash=row["starting_cash"],
         holdings=dict(row["holdings"]),
     )
+
+
+def names_with_prefix(conn: psycopg.Connection, prefix: str) -> list[str]:
+    return [r["name"] for r in conn.execute(
+        "SELECT name FROM users WHERE starts_with(name, %s)", (prefix + " ",)).fetchall()]
+
+
+def insert_users(conn: psycopg.Connection, users: list[NewUser]) -> list[dict[str, Any] | None]:
+    """Insert many (one pipelined statement); an entry is None where the name is taken."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO users (name, role, starting_cash, holdings) VALUES (%s, %s, %s, %s)
+            ON CONFLICT (name) DO NOTHING
+            RETURNING *
+            """,
+            [(u.name, u.role, u.starting_cash, psycopg.types.json.Jsonb(u.holdings)) for u in users],
+            returning=True,
+        )
+        results: list[dict[str, Any] | None] = []
+        while True:
+            results.append(cur.fetchone())
+            if not cur.nextset():
+                break
+    return results
+
+
+# --- settings and the simulation ---------------------------------------------
+
+def get_settings_row(conn: psycopg.Connection, for_update: bool = False) -> dict[str, Any]:
+    return conn.execute(
+        "SELECT * FROM settings WHERE id = 1" + (" FOR UPDATE" if for_update else "")).fetchone()
+
+
+def update_settings(conn: psycopg.Connection, changes: dict[str, Any]) -> dict[str, Any]:
+    row = get_settings_row(conn, for_update=True)
+    row.update(changes)
+    return conn.execute(
+        """
+        UPDATE settings SET commission_per_share = %(commission_per_share)s, max_position = %(max_position)s,
+               max_order_qty = %(max_order_qty)s, updated_at = now()
+        WHERE id = 1 RETURNING *
+        """,
+        row,
+    ).fetchone()
+
+
+def settings_changed_event(row: dict[str, Any]) -> SettingsChanged:
+    return SettingsChanged(commission_per_share=row["commission_per_share"], max_position=row["max_position"],
+                           max_order_qty=row["max_order_qty"])
+
+
+def get_simulation(conn: psycopg.Connection) -> dict[str, Any]:
+    return conn.execute(
+        "SELECT (SELECT (value #>> '{}')::int FROM service_state WHERE key = 'epoch') AS epoch, reset_at"
+        " FROM simulation WHERE id = 1"
+    ).fetchone()
+
+
+def start_new_epoch(conn: psycopg.Connection) -> int:
+    """Move to the next epoch (row-locked, so two resets at once get two epochs)."""
+    epoch = conn.execute(
+        "UPDATE service_state SET value = to_jsonb((value #>> '{}')::int + 1) WHERE key = 'epoch'"
+        " RETURNING (value #>> '{}')::int AS epoch"
+    ).fetchone()["epoch"]
+    conn.execute("UPDATE simulation SET reset_at = now() WHERE id = 1")
+    return epoch

@@ -27,6 +27,18 @@ HUNDRED = Decimal("100")
 REJECT_CASH = "insufficient_cash"
 REJECT_SHARES = "insufficient_shares"
 REJECT_INVALID = "invalid_order"
+REJECT_MAX_ORDER_QTY = "max_order_qty"
+REJECT_MAX_POSITION = "max_position"
+HOUSE_ID = 0  # the house account: every commission is credited to it
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The simulation settings enforced at approval (settings.changed keeps them)."""
+
+    commission_per_share: Decimal = ZERO
+    max_position: int | None = None
+    max_order_qty: int | None = None
 
 
 def market_price(last_price: Decimal | None, reference_price: Decimal) -> Decimal:
@@ -56,6 +68,7 @@ class Decision:
     reserve_cash: Decimal = ZERO
     reserve_qty: int = 0
     collar_price: Decimal | None = None  # market orders only
+    commission: Decimal = ZERO  # per share, fixed at approval
 
 
 def decide_order(
@@ -69,32 +82,53 @@ def decide_order(
     reference_price: Decimal,
     buying_power: Decimal,
     free_shares: int,
+    held_qty: int = 0,
+    open_buy_qty: int = 0,
+    rules: Rules = Rules(),
 ) -> Decision:
     """Whether an order can be approved, and what it must hold if so.
 
-    Buy: a limit buy holds limit x qty, a market buy holds collar x qty; the caller's
-    buying power (cash - reserved cash) must cover it. Sell: free shares (held -
-    reserved) must cover qty. No short selling, no margin."""
+    Buy: a limit buy holds (limit + commission) x qty, a market buy (collar +
+    commission) x qty; the caller's buying power (cash - reserved cash) must cover
+    it. Sell: free shares (held - reserved) must cover qty, and buying power the
+    commission. No short selling, no margin. The settings' limits come first: an
+    order larger than max_order_qty, or a buy that would take the position (shares
+    held, `held_qty`, plus what open buys may still bring, `open_buy_qty`) above
+    max_position, is rejected naming the rule."""
     if side not in ("buy", "sell") or type_ not in ("market", "limit") or qty <= 0:
         return Decision(False, REJECT_INVALID, f"cannot handle a {type_} {side} of {qty}")
     if type_ == "limit" and (limit_price is None or limit_price <= 0):
         return Decision(False, REJECT_INVALID, "a limit order needs a positive limit_price")
+    if rules.max_order_qty is not None and qty > rules.max_order_qty:
+        return Decision(False, REJECT_MAX_ORDER_QTY,
+                        f"the max order size is {rules.max_order_qty} shares; this order is for {qty}")
+    if side == "buy" and rules.max_position is not None and held_qty + open_buy_qty + qty > rules.max_position:
+        on_order = f" + {open_buy_qty} on order" if open_buy_qty else ""
+        return Decision(False, REJECT_MAX_POSITION,
+                        f"the max position is {rules.max_position} shares of {symbol}; "
+                        f"{held_qty} held{on_order} + {qty} bought would be {held_qty + open_buy_qty + qty}")
+    commission = rules.commission_per_share
     if side == "buy":
         collar = buy_collar(last_price, reference_price) if type_ == "market" else None
         reserve_price = collar if collar is not None else limit_price
         assert reserve_price is not None
-        need = money(reserve_price * qty)
+        need = money((reserve_price + commission) * qty)
         if buying_power < need:
             return Decision(
                 False,
                 REJECT_CASH,
                 f"needs {fmt(need)}, buying power {fmt(money(buying_power))}",
             )
-        return Decision(True, reserve_price=reserve_price, reserve_cash=need, collar_price=collar)
+        return Decision(True, reserve_price=reserve_price, reserve_cash=need, collar_price=collar,
+                        commission=commission)
     if free_shares < qty:
         return Decision(False, REJECT_SHARES, f"needs {qty} {symbol} shares, {free_shares} free")
+    need = money(commission * qty)
+    if buying_power < need:
+        return Decision(False, REJECT_CASH,
+                        f"needs {fmt(need)} for commission, buying power {fmt(money(buying_power))}")
     collar = sell_floor(last_price, reference_price) if type_ == "market" else None
-    return Decision(True, reserve_qty=qty, collar_price=collar)
+    return Decision(True, reserve_qty=qty, reserve_cash=need, collar_price=collar, commission=commission)
 
 
 def new_avg_cost(avg_cost: Decimal, held: int, price: Decimal, qty: int) -> Decimal:
@@ -132,7 +166,8 @@ def check_account(a: dict[str, Any]) -> None:
 
 
 def check_position(p: dict[str, Any]) -> None:
-    if p["reserved_qty"] < 0 or p["qty"] < p["reserved_qty"] or p["granted_qty"] < 0 or p["avg_cost"] < 0:
+    if (p["reserved_qty"] < 0 or p["qty"] < p["reserved_qty"] or p["granted_qty"] < 0 or p["avg_cost"] < 0
+            or p.get("open_buy_qty", 0) < 0):
         raise BrokenConstraint(
             f"position {p['user_id']}/{p['symbol']}: qty {p['qty']}, reserved {p['reserved_qty']} "
             "breaks positions_free_shares"
@@ -147,13 +182,13 @@ def check_reservation(r: dict[str, Any]) -> None:
 def new_account(user_id: int, name: str, role: str, starting_cash: Decimal, now: datetime) -> dict[str, Any]:
     cash = cents(starting_cash)
     return {"user_id": user_id, "name": name, "role": role, "starting_cash": cash, "cash": cash,
-            "reserved_cash": cents(ZERO), "realized_pl": cents(ZERO), "updated_at": now}
+            "reserved_cash": cents(ZERO), "realized_pl": cents(ZERO), "fills": 0, "updated_at": now}
 
 
 def new_position(user_id: int, symbol: str, now: datetime, *, qty: int = 0, granted_qty: int = 0,
                  avg_cost: Decimal = ZERO) -> dict[str, Any]:
     return {"user_id": user_id, "symbol": symbol, "qty": qty, "reserved_qty": 0, "granted_qty": granted_qty,
-            "avg_cost": avg_cost, "realized_pl": cents(ZERO), "updated_at": now}
+            "avg_cost": avg_cost, "realized_pl": cents(ZERO), "open_buy_qty": 0, "updated_at": now}
 
 
 def new_symbol(symbol: str, name: str, reference_price: Decimal) -> dict[str, Any]:
@@ -176,12 +211,30 @@ def move_last_price(symbol: dict[str, Any], price: Decimal, trade_seq: int) -> N
 
 def new_reservation(
     *, order_id: int, user_id: int, symbol: str, side: str, type_: str, qty: int,
-    reserve_price: Decimal | None, now: datetime,
+    reserve_price: Decimal | None, now: datetime, commission: Decimal = ZERO,
 ) -> dict[str, Any]:
     """An approved order's reservation (open)."""
     return {"order_id": order_id, "user_id": user_id, "symbol": symbol, "side": side, "type": type_, "qty": qty,
             "filled_qty": 0, "reserve_price": None if reserve_price is None else cents(reserve_price),
-            "status": "open", "created_at": now, "closed_at": None}
+            "status": "open", "created_at": now, "closed_at": None, "commission": cents(commission)}
+
+
+def cash_held_per_share(res: dict[str, Any]) -> Decimal:
+    """What an open reservation holds in cash per unfilled share: a buy its price and
+    the commission, a sell the commission."""
+    return (res["reserve_price"] or ZERO) + res.get("commission", ZERO)
+
+
+def commission_for(res: dict[str, Any], qty: int) -> Decimal:
+    return cents(res.get("commission", ZERO) * qty)
+
+
+def charge_commission(account: dict[str, Any], house: dict[str, Any], amount: Decimal, now: datetime) -> None:
+    """Move a fill's commission from the trader's cash to the house account."""
+    account["cash"] = cents(account["cash"] - amount)
+    account["updated_at"] = now
+    house["cash"] = cents(house["cash"] + amount)
+    house["updated_at"] = now
 
 
 def rejected_reservation(
@@ -192,7 +245,7 @@ def rejected_reservation(
             "side": side if side in ("buy", "sell") else "buy",
             "type": type_ if type_ in ("market", "limit") else "limit",
             "qty": max(qty, 1), "filled_qty": 0, "reserve_price": None, "status": "rejected",
-            "created_at": now, "closed_at": now}
+            "created_at": now, "closed_at": now, "commission": cents(ZERO)}
 
 
 def hold(account: dict[str, Any], position: dict[str, Any] | None, decision: Decision, now: datetime) -> None:
@@ -215,10 +268,11 @@ def settle_buy(
     new average cost. Returns the (negative) ledger amount."""
     cost = price * qty
     account["cash"] = cents(account["cash"] - cost)
-    account["reserved_cash"] = cents(account["reserved_cash"] - res["reserve_price"] * qty)
+    account["reserved_cash"] = cents(account["reserved_cash"] - cash_held_per_share(res) * qty)
     account["updated_at"] = now
     position["avg_cost"] = new_avg_cost(position["avg_cost"], int(position["qty"]), price, qty)
     position["qty"] += qty
+    position["open_buy_qty"] -= qty
     position["updated_at"] = now
     res["filled_qty"] += qty
     return -cost
@@ -233,6 +287,7 @@ def settle_sell(
     proceeds = price * qty
     pnl = realized_pl(price, position["avg_cost"], qty)
     account["cash"] = cents(account["cash"] + proceeds)
+    account["reserved_cash"] = cents(account["reserved_cash"] - cash_held_per_share(res) * qty)
     account["realized_pl"] = cents(account["realized_pl"] + pnl)
     account["updated_at"] = now
     position["qty"] -= qty
@@ -252,8 +307,14 @@ def unfilled_at_close(res: dict[str, Any], final_filled: int | None) -> int:
 
 
 def release_cash(account: dict[str, Any], res: dict[str, Any], qty: int, now: datetime) -> None:
-    account["reserved_cash"] = cents(account["reserved_cash"] - res["reserve_price"] * qty)
+    account["reserved_cash"] = cents(account["reserved_cash"] - cash_held_per_share(res) * qty)
     account["updated_at"] = now
+
+
+def release_open_buy(position: dict[str, Any], qty: int, now: datetime) -> None:
+    """A buy that closes with `qty` unfilled no longer counts toward the position."""
+    position["open_buy_qty"] -= qty
+    position["updated_at"] = now
 
 
 def release_shares(position: dict[str, Any], qty: int, now: datetime) -> None:
@@ -293,6 +354,7 @@ class Valuation:
     reserved_cash: Decimal
     realized_pl: Decimal
     positions: list[PositionValue] = field(default_factory=list)
+    fills: int = 0
 
     @property
     def buying_power(self) -> Decimal:
@@ -350,6 +412,7 @@ def value_portfolio(account: dict[str, Any], positions: list[dict[str, Any]]) ->
         reserved_cash=account["reserved_cash"],
         realized_pl=account["realized_pl"],
         positions=[value_position(p) for p in sorted(positions, key=lambda p: p["symbol"]) if p["qty"] > 0],
+        fills=int(account.get("fills") or 0),
     )
 
 
@@ -414,6 +477,24 @@ def leaderboard(valuations: list[Valuation]) -> list[dict[str, Any]]:
                 "return_pct": fmt(v.return_pct),
                 "realized_pl": _cents(v.realized_pl),
                 "unrealized_pl": _cents(v.unrealized_pl),
+                "role": v.role,
+                "cash": _cents(v.cash),
+                "trades": v.fills,
             }
         )
     return rows
+
+
+def starting_equity(v: Valuation, reference_prices: dict[str, Decimal], granted: dict[str, int]) -> Decimal:
+    """What the account was worth at the start: starting cash plus its granted shares
+    at their symbols' reference prices."""
+    return money(v.starting_cash + sum(
+        (reference_prices.get(s, ZERO) * q for s, q in granted.items()), ZERO))
+
+
+def roster_row(v: Valuation, start_equity: Decimal) -> dict[str, Any]:
+    """GET /api/portfolios: the portfolio plus name, role, trades, starting_equity, return_pct."""
+    pct = Decimal("0.00") if start_equity <= 0 else (
+        (v.equity - start_equity) / start_equity * HUNDRED).quantize(PCT_PLACES, rounding=ROUND_HALF_EVEN)
+    return {**portfolio_body(v), "role": v.role, "trades": v.fills,
+            "starting_equity": _cents(start_equity), "return_pct": fmt(pct)}

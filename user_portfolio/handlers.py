@@ -16,6 +16,7 @@ from datetime import datetime
 
 from service_runtime.contracts import (
     Event,
+    LeaderboardUpdated,
     OrderApproved,
     OrderCanceled,
     OrderExpired,
@@ -23,14 +24,16 @@ from service_runtime.contracts import (
     OrderRejected,
     PortfolioUpdated,
     PriceUpdated,
+    SettingsChanged,
+    SimulationReset,
     StockListed,
     TradeExecuted,
     UserCreated,
 )
 from service_runtime.handlers import EventHandlers, NotReady, UnitOfWork
 
-from . import domain
-from .domain import decide_order, portfolio_body
+from . import domain, store
+from .domain import HOUSE_ID, Rules, decide_order, leaderboard, portfolio_body
 from .store import BatchState
 
 log = logging.getLogger("papertrade.user_portfolio")
@@ -38,6 +41,7 @@ log = logging.getLogger("papertrade.user_portfolio")
 handlers = EventHandlers("user_portfolio")
 
 STATE = "state"
+LEADERBOARD = "leaderboard"  # uow.touch(LEADERBOARD, True): announce the leaderboard after this batch
 
 
 def batch_state(uow: UnitOfWork) -> BatchState:
@@ -117,6 +121,7 @@ def open_account(uow: UnitOfWork, event: UserCreated) -> None:
             state.add_ledger(user_id=event.user_id, kind="grant_shares", symbol=symbol, qty=qty, now=now)
         log.info("account %s opened with %s cash, holdings %s", event.user_id, event.starting_cash, event.holdings)
         uow.touch("user", event.user_id)
+        uow.touch(LEADERBOARD, True)
     _release(uow, state, f"user:{event.user_id}")
 
 
@@ -141,6 +146,27 @@ def move_price(uow: UnitOfWork, event: PriceUpdated) -> None:
         raise _wait(state, f"symbol:{event.symbol}")
     domain.move_last_price(row, event.last_price, event.trade_seq)
     state.changed_symbol(row)
+    uow.touch(LEADERBOARD, True)
+
+
+@handlers.on(SettingsChanged)
+def change_rules(uow: UnitOfWork, event: SettingsChanged) -> None:
+    """Applies to orders approved from now on (an open order keeps the commission it was approved with)."""
+    store.save_rules(uow.conn, Rules(event.commission_per_share, event.max_position, event.max_order_qty))
+    batch_state(uow)._rules = None
+    log.info("settings: commission %s per share, max position %s, max order %s",
+             event.commission_per_share, event.max_position, event.max_order_qty)
+
+
+@handlers.on(SimulationReset)
+def reset(uow: UnitOfWork, event: SimulationReset) -> None:
+    """Every account back to its starting cash and granted shares; nothing reserved."""
+    if not uow.begin_epoch(event.epoch):
+        return
+    store.reset_all(uow.conn)
+    log.info("simulation reset: epoch %s", event.epoch)
+    uow.touch(LEADERBOARD, True)
+    uow.release(f"epoch:{event.epoch}")
 
 
 @handlers.on(OrderPlaced)
@@ -155,7 +181,8 @@ def reserve_for_order(uow: UnitOfWork, event: OrderPlaced) -> None:
     if state.reservation(event.order_id) is not None:
         log.info("order %s already answered; order.placed ignored", event.order_id)
         return
-    position = state.position(event.user_id, event.symbol) if event.side == "sell" else None
+    rules = state.rules()
+    position = state.position(event.user_id, event.symbol)
     free_shares = int(position["qty"] - position["reserved_qty"]) if position is not None else 0
     decision = decide_order(
         side=event.side,
@@ -167,6 +194,9 @@ def reserve_for_order(uow: UnitOfWork, event: OrderPlaced) -> None:
         reference_price=symbol["reference_price"],
         buying_power=account["cash"] - account["reserved_cash"],
         free_shares=free_shares,
+        held_qty=int(position["qty"]) if position is not None else 0,
+        open_buy_qty=int(position["open_buy_qty"]) if position is not None else 0,
+        rules=rules,
     )
     common = {"order_id": event.order_id, "user_id": event.user_id, "symbol": event.symbol}
     if decision.approved:
@@ -175,10 +205,15 @@ def reserve_for_order(uow: UnitOfWork, event: OrderPlaced) -> None:
             state.changed_account(account)
         if decision.reserve_qty and position is not None:
             state.changed_position(position)
+        if event.side == "buy":  # counts toward max_position until filled or closed
+            if position is None:
+                position = domain.new_position(event.user_id, event.symbol, uow.now)
+            position["open_buy_qty"] += event.qty
+            state.changed_position(position)
         state.changed_reservation(
             domain.new_reservation(
                 **common, side=event.side, type_=event.type, qty=event.qty,
-                reserve_price=decision.reserve_price, now=uow.now,
+                reserve_price=decision.reserve_price, now=uow.now, commission=decision.commission,
             )
         )
         uow.emit(
@@ -224,15 +259,17 @@ def _close(state: BatchState, res: dict, now: datetime, final_filled: int | None
         return False
     unfilled = domain.unfilled_at_close(res, final_filled)
     if unfilled > 0:
-        if res["side"] == "buy":
+        if res["side"] == "buy" or res.get("commission"):
             account = _account_of(state, res)
             domain.release_cash(account, res, unfilled, now)
             state.changed_account(account)
-        else:
-            position = state.position(res["user_id"], res["symbol"])
-            if position is not None:  # an approved sell always has one
+        position = state.position(res["user_id"], res["symbol"])
+        if position is not None:  # an approved order always has one
+            if res["side"] == "sell":
                 domain.release_shares(position, unfilled, now)
-                state.changed_position(position)
+            else:
+                domain.release_open_buy(position, unfilled, now)
+            state.changed_position(position)
     domain.close(res, now)
     state.changed_reservation(res)
     return True
@@ -244,8 +281,10 @@ def settle_trade(uow: UnitOfWork, event: TradeExecuted) -> None:
     now = uow.now
     buy = _reservation_for(state, event.buy_order_id, "buy", event)
     sell = _reservation_for(state, event.sell_order_id, "sell", event)
+    new_legs = 0
 
     if not state.already_settled(buy["order_id"], event.trade_id):
+        new_legs += 1
         account = _account_of(state, buy)
         position = state.position(buy["user_id"], event.symbol)
         if position is None:
@@ -256,10 +295,12 @@ def settle_trade(uow: UnitOfWork, event: TradeExecuted) -> None:
         state.changed_reservation(buy)
         state.add_ledger(user_id=buy["user_id"], kind="buy", symbol=buy["symbol"], qty=event.qty, amount=amount,
                          order_id=buy["order_id"], trade_id=event.trade_id, now=now)
+        _charge_commission(state, buy, account, event, now)
         if event.buy_remaining == 0:
             _close(state, buy, now, event.buy_filled_qty)
 
     if not state.already_settled(sell["order_id"], event.trade_id):
+        new_legs += 1
         account = _account_of(state, sell)
         position = state.position(sell["user_id"], event.symbol)
         if position is None:
@@ -270,8 +311,19 @@ def settle_trade(uow: UnitOfWork, event: TradeExecuted) -> None:
         state.changed_reservation(sell)
         state.add_ledger(user_id=sell["user_id"], kind="sell", symbol=sell["symbol"], qty=-event.qty,
                          amount=amount, order_id=sell["order_id"], trade_id=event.trade_id, now=now)
+        _charge_commission(state, sell, account, event, now)
         if event.sell_remaining == 0:
             _close(state, sell, now, event.sell_filled_qty)
+
+    if new_legs:
+        state.trades.append({
+            "trade_id": event.trade_id, "seq": event.seq, "symbol": event.symbol, "price": event.price,
+            "qty": event.qty, "buyer_id": event.buyer_id, "seller_id": event.seller_id,
+            "buy_order_id": event.buy_order_id, "sell_order_id": event.sell_order_id,
+            "executed_at": event.executed_at, "buy_commission": domain.commission_for(buy, event.qty),
+            "sell_commission": domain.commission_for(sell, event.qty),
+        })
+        uow.touch(LEADERBOARD, True)
 
     log.info(
         "trade %s settled: %s x%s at %s, buy order %s (user %s), sell order %s (user %s)",
@@ -280,6 +332,25 @@ def settle_trade(uow: UnitOfWork, event: TradeExecuted) -> None:
     )
     uow.touch("user", buy["user_id"])
     uow.touch("user", sell["user_id"])
+
+
+def _charge_commission(state: BatchState, res: dict, account: dict, event: TradeExecuted, now: datetime) -> None:
+    """One side's commission for this fill (fixed when its order was approved) goes to
+    the house account; both movements are in the ledger."""
+    account["fills"] = int(account.get("fills") or 0) + 1
+    state.changed_account(account)
+    amount = domain.commission_for(res, event.qty)
+    if amount <= 0:
+        return
+    house = state.account(HOUSE_ID)
+    if house is None:  # created by the migration
+        raise RuntimeError("no house account")
+    domain.charge_commission(account, house, amount, now)
+    state.changed_account(account)
+    state.changed_account(house)
+    for user_id, signed in ((res["user_id"], -amount), (HOUSE_ID, amount)):
+        state.add_ledger(user_id=user_id, kind="commission", symbol=res["symbol"], amount=signed,
+                         trade_id=event.trade_id, now=now)
 
 
 def _release_order(uow: UnitOfWork, order_id: int, why: str, final_filled: int | None) -> None:
@@ -319,6 +390,16 @@ def write_batch(uow: UnitOfWork) -> None:
         return
     state.load_users(uow.touched.get("user", ()))  # a miss only: the portfolios announced next
     state.flush()
+
+
+@handlers.after_batch
+def announce_leaderboard(uow: UnitOfWork) -> None:
+    """The traders' leaderboard after a batch that settled trades, moved prices, opened
+    accounts or reset (one query per such batch, whatever its size). The gateway
+    pushes it at most once per second; announcing it later from a timer instead
+    would leave work in flight after the system looks quiet."""
+    if uow.touched.get(LEADERBOARD):
+        uow.emit(LeaderboardUpdated(rows=leaderboard(store.load_valuations(uow.conn, role="trader"))))
 
 
 @handlers.after_batch

@@ -22,6 +22,8 @@ from typing import Any
 import psycopg
 
 from .domain import (
+    HOUSE_ID,
+    Rules,
     Valuation,
     check_account,
     check_position,
@@ -63,7 +65,7 @@ def already_settled(conn: psycopg.Connection, order_id: int, trade_id: int) -> b
 
 
 def count_accounts(conn: psycopg.Connection) -> int:
-    return int(conn.execute("SELECT count(*) AS n FROM accounts").fetchone()["n"])
+    return int(conn.execute("SELECT count(*) AS n FROM accounts WHERE user_id <> %s", (HOUSE_ID,)).fetchone()["n"])
 
 
 # -- many rows in one query -------------------------------------------------
@@ -122,14 +124,103 @@ def write_accounts(conn: psycopg.Connection, rows: list[Row]) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             """
-            INSERT INTO accounts (user_id, name, role, starting_cash, cash, reserved_cash, realized_pl, updated_at)
+            INSERT INTO accounts (user_id, name, role, starting_cash, cash, reserved_cash, realized_pl, fills,
+                                  updated_at)
             VALUES (%(user_id)s, %(name)s, %(role)s, %(starting_cash)s, %(cash)s, %(reserved_cash)s,
-                    %(realized_pl)s, %(updated_at)s)
+                    %(realized_pl)s, %(fills)s, %(updated_at)s)
             ON CONFLICT (user_id) DO UPDATE SET cash = EXCLUDED.cash, reserved_cash = EXCLUDED.reserved_cash,
-                realized_pl = EXCLUDED.realized_pl, updated_at = EXCLUDED.updated_at
+                realized_pl = EXCLUDED.realized_pl, fills = EXCLUDED.fills, updated_at = EXCLUDED.updated_at
             """,
             rows,
         )
+
+
+def insert_trades(conn: psycopg.Connection, rows: list[Row]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO trades (trade_id, seq, symbol, price, qty, buyer_id, seller_id, buy_order_id,
+                                sell_order_id, executed_at, buy_commission, sell_commission)
+            VALUES (%(trade_id)s, %(seq)s, %(symbol)s, %(price)s, %(qty)s, %(buyer_id)s, %(seller_id)s,
+                    %(buy_order_id)s, %(sell_order_id)s, %(executed_at)s, %(buy_commission)s,
+                    %(sell_commission)s)
+            ON CONFLICT (trade_id) DO NOTHING
+            """,
+            rows,
+        )
+
+
+def load_rules(conn: psycopg.Connection) -> Rules:
+    row = conn.execute("SELECT * FROM settings WHERE id = 1").fetchone()
+    return Rules(commission_per_share=row["commission_per_share"], max_position=row["max_position"],
+                 max_order_qty=row["max_order_qty"])
+
+
+def save_rules(conn: psycopg.Connection, rules: Rules) -> None:
+    conn.execute(
+        "UPDATE settings SET commission_per_share = %s, max_position = %s, max_order_qty = %s WHERE id = 1",
+        (rules.commission_per_share, rules.max_position, rules.max_order_qty),
+    )
+
+
+def reset_all(conn: psycopg.Connection) -> None:
+    """Back to the starting state: every account at its starting cash and granted shares
+    (at the reference price as cost), no reservations, no trades, prices unknown. The
+    grant rows of the ledger stay (they are the starting state); movements go."""
+    conn.execute(
+        """
+        DELETE FROM reservations;
+        DELETE FROM trades;
+        DELETE FROM ledger WHERE kind NOT IN ('grant_cash', 'grant_shares');
+        DELETE FROM positions WHERE granted_qty = 0;
+        UPDATE positions p SET qty = p.granted_qty, reserved_qty = 0, realized_pl = 0, open_buy_qty = 0,
+               updated_at = now(),
+               avg_cost = coalesce((SELECT s.reference_price FROM symbols s WHERE s.symbol = p.symbol), 0);
+        UPDATE accounts SET cash = starting_cash, reserved_cash = 0, realized_pl = 0, fills = 0,
+               updated_at = now();
+        UPDATE symbols SET last_price = NULL;
+        """
+    )
+
+
+def ledger_rows(conn: psycopg.Connection, user_id: int, limit: int) -> list[Row]:
+    return conn.execute(
+        """
+        SELECT l.id, l.created_at, l.kind, l.symbol, l.qty, l.amount, l.order_id, l.trade_id, a.starting_cash
+        FROM ledger l JOIN accounts a ON a.user_id = l.user_id
+        WHERE l.user_id = %s ORDER BY l.id DESC LIMIT %s
+        """,
+        (user_id, limit),
+    ).fetchall()
+
+
+def granted_shares(conn: psycopg.Connection) -> dict[int, dict[str, int]]:
+    granted: dict[int, dict[str, int]] = {}
+    for r in conn.execute("SELECT user_id, symbol, granted_qty FROM positions WHERE granted_qty > 0").fetchall():
+        granted.setdefault(r["user_id"], {})[r["symbol"]] = int(r["granted_qty"])
+    return granted
+
+
+def reference_prices(conn: psycopg.Connection) -> dict[str, Decimal]:
+    return {r["symbol"]: r["reference_price"] for r in conn.execute(
+        "SELECT symbol, reference_price FROM symbols").fetchall()}
+
+
+def all_trades(conn: psycopg.Connection) -> list[Row]:
+    return conn.execute("SELECT * FROM trades ORDER BY trade_id").fetchall()
+
+
+def all_positions(conn: psycopg.Connection) -> list[Row]:
+    return conn.execute(
+        """
+        SELECT a.user_id, a.name, a.role, p.symbol, p.qty, p.reserved_qty, p.granted_qty, p.avg_cost,
+               p.realized_pl, coalesce(s.last_price, s.reference_price) AS last_price
+        FROM accounts a JOIN positions p ON p.user_id = a.user_id
+        LEFT JOIN symbols s ON s.symbol = p.symbol
+        WHERE a.user_id <> %s ORDER BY a.user_id, p.symbol
+        """,
+        (HOUSE_ID,),
+    ).fetchall()
 
 
 def write_symbols(conn: psycopg.Connection, rows: list[Row]) -> None:
@@ -163,12 +254,14 @@ def write_positions(conn: psycopg.Connection, rows: list[Row]) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             """
-            INSERT INTO positions (user_id, symbol, qty, reserved_qty, granted_qty, avg_cost, realized_pl, updated_at)
+            INSERT INTO positions (user_id, symbol, qty, reserved_qty, granted_qty, avg_cost, realized_pl,
+                                   open_buy_qty, updated_at)
             VALUES (%(user_id)s, %(symbol)s, %(qty)s, %(reserved_qty)s, %(granted_qty)s, %(avg_cost)s,
-                    %(realized_pl)s, %(updated_at)s)
+                    %(realized_pl)s, %(open_buy_qty)s, %(updated_at)s)
             ON CONFLICT (user_id, symbol) DO UPDATE SET qty = EXCLUDED.qty, reserved_qty = EXCLUDED.reserved_qty,
                 granted_qty = EXCLUDED.granted_qty, avg_cost = EXCLUDED.avg_cost,
-                realized_pl = EXCLUDED.realized_pl, updated_at = EXCLUDED.updated_at
+                realized_pl = EXCLUDED.realized_pl, open_buy_qty = EXCLUDED.open_buy_qty,
+                updated_at = EXCLUDED.updated_at
             """,
             rows,
         )
@@ -179,9 +272,9 @@ def write_reservations(conn: psycopg.Connection, rows: list[Row]) -> None:
         cur.executemany(
             """
             INSERT INTO reservations (order_id, user_id, symbol, side, type, qty, filled_qty, reserve_price,
-                                      status, created_at, closed_at)
+                                      status, created_at, closed_at, commission)
             VALUES (%(order_id)s, %(user_id)s, %(symbol)s, %(side)s, %(type)s, %(qty)s, %(filled_qty)s,
-                    %(reserve_price)s, %(status)s, %(created_at)s, %(closed_at)s)
+                    %(reserve_price)s, %(status)s, %(created_at)s, %(closed_at)s, %(commission)s)
             ON CONFLICT (order_id) DO UPDATE SET filled_qty = EXCLUDED.filled_qty, status = EXCLUDED.status,
                 closed_at = EXCLUDED.closed_at
             """,
@@ -228,6 +321,8 @@ class BatchState:
         self.parked_known: set[str] = set()  # wait keys whose answer `parked` holds
         self.listed: dict[str, Decimal] = {}  # symbols first listed in this batch -> reference price
         self.ledger: list[Row] = []
+        self.trades: list[Row] = []  # settled trades, for the export
+        self._rules: Rules | None = None
         self.dirty_accounts: set[int] = set()
         self.dirty_positions: set[tuple[int, str]] = set()
         self.dirty_symbols: set[str] = set()
@@ -327,6 +422,12 @@ class BatchState:
             self.settled_known.add(key)
         return key in self.settled
 
+    def rules(self) -> Rules:
+        """The settings, read once per batch (only by batches that approve orders)."""
+        if self._rules is None:
+            self._rules = load_rules(self.conn)
+        return self._rules
+
     def may_have_parked(self, wait_key: str) -> bool:
         return wait_key not in self.parked_known or wait_key in self.parked
 
@@ -367,7 +468,7 @@ class BatchState:
         self, *, user_id: int, kind: str, now: datetime, symbol: str | None = None, qty: int = 0,
         amount: Decimal = Decimal("0"), order_id: int | None = None, trade_id: int | None = None,
     ) -> None:
-        if trade_id is not None:
+        if trade_id is not None and kind in ("buy", "sell"):
             assert order_id is not None
             if self.already_settled(order_id, trade_id):  # the unique index would refuse it
                 raise RuntimeError(f"order {order_id} trade {trade_id} settled twice")
@@ -392,6 +493,9 @@ class BatchState:
             write_reservations(conn, [self.reservations[k] for k in sorted(self.dirty_reservations)])
         if self.ledger:
             insert_ledger(conn, self.ledger)
+        if self.trades:
+            insert_trades(conn, self.trades)
+            self.trades.clear()
         self.dirty_accounts.clear()
         self.dirty_symbols.clear()
         self.listed.clear()
@@ -418,7 +522,7 @@ class BatchState:
 
 
 def load_valuations(
-    conn: psycopg.Connection, user_ids: list[int] | None = None, role: str | None = None
+    conn: psycopg.Connection, user_ids: list[int] | None = None, role: str | list[str] | None = None
 ) -> list[Valuation]:
     """Value many accounts in one query (accounts x held positions x symbols)."""
     where, params = [], {}
@@ -426,11 +530,11 @@ def load_valuations(
         where.append("a.user_id = ANY(%(ids)s)")
         params["ids"] = list(user_ids)
     if role is not None:
-        where.append("a.role = %(role)s")
-        params["role"] = role
+        where.append("a.role = ANY(%(roles)s)")
+        params["roles"] = [role] if isinstance(role, str) else list(role)
     rows = conn.execute(
         f"""
-        SELECT a.user_id, a.name, a.role, a.starting_cash, a.cash, a.reserved_cash, a.realized_pl,
+        SELECT a.user_id, a.name, a.role, a.starting_cash, a.cash, a.reserved_cash, a.realized_pl, a.fills,
                p.symbol, p.qty, p.reserved_qty, p.avg_cost, s.last_price, s.reference_price
         FROM accounts a
         LEFT JOIN positions p ON p.user_id = a.user_id AND p.qty > 0

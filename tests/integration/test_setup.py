@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from service_runtime.config import SERVICES, Settings
+from service_runtime.config import API_SERVICES, Settings
 from service_runtime.db import connect
 from stack.__main__ import check_dependencies, setup
 from stack.processes import settings_env
@@ -49,9 +49,11 @@ def test_setup_creates_five_migrated_databases_and_seeds_once(namespace):
                      "stock_data.outbox": 6}
     again_ids, _ = setup(namespace)
     assert again_ids == ids and counts(namespace) == first
-    for service in SERVICES:
+    for service in API_SERVICES:  # the five services and house_bots
         with connect(namespace.database_url(service)) as conn:
             assert conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    with connect(namespace.database_url("house_bots")) as conn:
+        assert conn.execute("SELECT count(*) AS n FROM runner").fetchone()["n"] == 0  # nothing runs by itself
     with connect(namespace.database_url("stock_data")) as conn:
         assert conn.execute("SELECT status FROM market").fetchone()["status"] == "open"
     # The instructor password is (re)set from the setting at every start.

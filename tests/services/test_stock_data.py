@@ -8,7 +8,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from service_runtime.contracts import TradeExecuted
+from service_runtime.contracts import SimulationReset, TradeExecuted
 from stock_data import store
 
 SERVICE = "stock_data"
@@ -65,7 +65,7 @@ def test_instructor_lists_a_stock_and_stock_listed_is_in_the_outbox(service_db):
     assert body["updated_at"]
     assert {k: v for k, v in body.items() if k != "updated_at"} == {
         "symbol": "ACME", "name": "Acme Corp", "reference_price": "12.50", "last_price": "12.50",
-        "open": None, "high": None, "low": None, "change_pct": "0.00", "volume": 0,
+        "open": None, "high": None, "low": None, "change_pct": "0.00", "volume": 0, "listed": True,
     }
     assert outbox(service_db.conn) == [
         ("stock.listed", {"symbol": "ACME", "name": "Acme Corp", "reference_price": "12.50"})
@@ -181,7 +181,7 @@ def test_store_helpers_for_the_seed(service_db):
         assert store.list_stock_and_announce(conn, "ACME", "Acme", Decimal("10.00")) is None
         assert store.change_market_and_announce(conn, "open") == ("open", False)
         assert store.change_market_and_announce(conn, "halted") == ("open", True)
-    assert outbox(conn) == [("market.status_changed", {"status": "halted", "previous": "open"})]
+    assert outbox(conn) == [("market.status_changed", {"status": "halted", "previous": "open", "closes_at": None})]
 
 
 # --- trades -----------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_trades_move_last_price_ohlc_volume_and_candles(service_db):
     assert stock["updated_at"]
     assert {k: v for k, v in stock.items() if k != "updated_at"} == {
         "symbol": "ACME", "name": "Acme Corp", "reference_price": "10.00", "last_price": "10.77",
-        "open": "10.50", "high": "10.77", "low": "10.25", "change_pct": "7.70", "volume": 160,
+        "open": "10.50", "high": "10.77", "low": "10.25", "change_pct": "7.70", "volume": 160, "listed": True,
     }
     assert client.get("/api/stocks").json == [stock]
     assert client.get("/api/stocks/ACME/candles?interval=1m").json == [
@@ -397,10 +397,10 @@ def test_market_open_halt_close_emit_events_and_repeat_is_a_no_op(service_db):
     assert client.post("/api/market/close", headers=headers).json["status"] == "closed"
     assert client.post("/api/market/close", headers=headers).status_code == 200
     assert outbox(service_db.conn) == [
-        ("market.status_changed", {"status": "open", "previous": "closed"}),
-        ("market.status_changed", {"status": "halted", "previous": "open"}),
-        ("market.status_changed", {"status": "open", "previous": "halted"}),
-        ("market.status_changed", {"status": "closed", "previous": "open"}),
+        ("market.status_changed", {"status": "open", "previous": "closed", "closes_at": None}),
+        ("market.status_changed", {"status": "halted", "previous": "open", "closes_at": None}),
+        ("market.status_changed", {"status": "open", "previous": "halted", "closes_at": None}),
+        ("market.status_changed", {"status": "closed", "previous": "open", "closes_at": None}),
     ]
     assert client.get("/api/market").json["status"] == "closed"
     assert client.get("/healthz").json["market"] == "closed"
@@ -544,3 +544,81 @@ def test_a_batch_of_trades_costs_a_constant_number_of_statements(service_db, sta
         }
     assert sum(c["volume"] for c in candles) == sum(t.qty for t in beta)
     assert count(service_db.conn, "trades") == 52
+
+
+# --- instructor simulations: delisting, sessions, reset -----------------------
+
+
+def test_delisting_hides_the_stock_and_listing_again_relists_it(service_db):
+    list_directly(service_db, "ACME", "10.00")
+    client = service_db.client()
+    teacher = {"Authorization": f"Bearer {service_db.token(INSTRUCTOR, 'instructor')}"}
+    assert client.delete("/api/stocks/ACME").status_code == 401
+    assert client.delete("/api/stocks/ACME", headers=service_db.auth(TRADER)).status_code == 403
+    gone = client.delete("/api/stocks/ACME", headers=teacher)
+    assert gone.status_code == 200 and gone.json["listed"] is False
+    assert client.delete("/api/stocks/ACME", headers=teacher).status_code == 409
+    assert client.delete("/api/stocks/NOPE", headers=teacher).status_code == 404
+    assert client.get("/api/stocks").json == []
+    again = client.post("/api/stocks", json={"symbol": "ACME", "name": "Acme Two", "reference_price": "12.00"},
+                        headers=teacher)
+    assert again.status_code == 201
+    assert (again.json["name"], again.json["reference_price"], again.json["listed"]) == ("Acme Two", "12.00", True)
+    assert client.post("/api/stocks", json={"symbol": "ACME", "name": "x", "reference_price": "1"},
+                       headers=teacher).status_code == 409
+    assert [t for t, _ in outbox(service_db.conn)] == ["stock.listed", "stock.delisted", "stock.listed"]
+    assert outbox(service_db.conn)[1][1] == {"symbol": "ACME"}
+
+
+def test_a_session_sets_closes_at_and_the_worker_closes_the_market_when_it_is_due(service_db):
+    client = service_db.client()
+    teacher = {"Authorization": f"Bearer {service_db.token(INSTRUCTOR, 'instructor')}"}
+    for body, field in (({"session_minutes": 0}, "session_minutes"), ({"session_minutes": 601}, "session_minutes"),
+                        ({"session_minutes": "5"}, "session_minutes"), ({"minutes": 5}, "minutes")):
+        bad = client.post("/api/market/open", json=body, headers=teacher)
+        assert (bad.status_code, bad.json["error"]["field"]) == (422, field), body
+    assert client.post("/api/market/halt", json={"session_minutes": 5}, headers=teacher).status_code == 422
+    assert outbox(service_db.conn) == []
+    resp = client.post("/api/market/open", json={"session_minutes": 90}, headers=teacher)
+    assert resp.status_code == 200 and resp.json["status"] == "open"
+    closes_at = datetime.fromisoformat(resp.json["closes_at"])
+    assert timedelta(minutes=89) < closes_at - datetime.now(UTC) <= timedelta(minutes=90)
+    market = client.get("/api/market").json
+    assert (market["closes_at"], market["epoch"]) == (resp.json["closes_at"], 1)
+    [(kind, payload)] = outbox(service_db.conn)
+    assert (kind, payload["status"], payload["closes_at"]) == ("market.status_changed", "open", resp.json["closes_at"])
+    from stock_data.handlers import close_when_the_session_ends
+
+    with service_db.conn.transaction():
+        close_when_the_session_ends(service_db.conn)  # not due yet
+    assert len(outbox(service_db.conn)) == 1
+    with service_db.conn.transaction():
+        service_db.conn.execute("UPDATE market SET closes_at = now() - interval '1 second'")
+    with service_db.conn.transaction():
+        close_when_the_session_ends(service_db.conn)
+        close_when_the_session_ends(service_db.conn)  # once only
+    assert outbox(service_db.conn)[1:] == [
+        ("market.status_changed", {"status": "closed", "previous": "open", "closes_at": None})]
+    # opening without a session clears any close time
+    assert client.post("/api/market/open", headers=teacher).json["closes_at"] is None
+
+
+def test_reset_clears_trades_and_candles_and_reopens_the_market_once(service_db):
+    list_directly(service_db, "ACME", "10.00")
+    with service_db.conn.transaction():
+        store.change_market_and_announce(service_db.conn, "halted")
+    service_db.runner.deliver(trade(1, "10.50", 100, T0), trade(2, "11.00", 5, T0))
+    runner = service_db.runner
+    reset = runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2)
+    emitted = runner.deliver(reset)
+    assert [(e.type, e.epoch, json.loads(e.to_json())["payload"]) for e in emitted] == [
+        ("market.status_changed", 2, {"status": "open", "previous": "halted", "closes_at": None})]
+    assert runner.deliver(reset) == []
+    assert runner.deliver(runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2)) == []
+    assert count(service_db.conn, "trades") == 0 and count(service_db.conn, "candles") == 0
+    stock = service_db.client().get("/api/stocks/ACME").json
+    assert (stock["last_price"], stock["open"], stock["high"], stock["volume"]) == ("10.00", None, None, 0)
+    # a trade of the old epoch arriving late is ignored; one of the new epoch moves the price
+    assert runner.deliver(runner.envelope(trade(3, "12.00", 1, T0), epoch=1)) == []
+    emitted = runner.deliver(runner.envelope(trade(4, "9.00", 1, T0), epoch=2))
+    assert payloads(emitted, "price.updated")[0]["last_price"] == "9.00"

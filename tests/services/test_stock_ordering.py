@@ -16,6 +16,9 @@ from service_runtime.contracts import (
     OrderCanceled,
     OrderExpired,
     OrderRejected,
+    SimulationReset,
+    StockDelisted,
+    StockListed,
     TradeExecuted,
 )
 from stock_ordering import store
@@ -357,3 +360,89 @@ def test_a_batch_costs_a_constant_number_of_statements(service_db, statement_cou
     assert all(s[1:] == ("filled", 10, "10.0000") for s in summary(emitted))
     assert history(service_db, buys[0]) == [("new", 0, None), ("filled", 10, "trade 700: 10 @ 10.00")]
     assert summary(emitted_one) == [(one, "new", 0, None)]
+
+
+# -- instructor simulations: reset, delisting, the orders export ----------------------
+
+
+def open_market_with_acme(sdb) -> None:
+    with sdb.conn.transaction():
+        sdb.conn.execute("INSERT INTO known_symbols (symbol, name) VALUES ('ACME', 'Acme') ON CONFLICT DO NOTHING")
+        sdb.conn.execute("UPDATE market SET status = 'open'")
+
+
+def test_reset_deletes_every_order_reopens_the_market_and_is_idempotent(service_db):
+    buy, sell = place(service_db, (2, "buy", 10, "10.00"), (3, "sell", 10, "10.00"))
+    service_db.runner.deliver(booked(buy), trade(buy, sell, "10.00", 4, 4, 4))
+    with service_db.conn.transaction():
+        service_db.conn.execute("UPDATE market SET status = 'halted'")
+    runner = service_db.runner
+    reset = runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2)
+    assert runner.deliver(reset) == []
+    assert runner.deliver(reset) == []
+    assert service_db.conn.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == 0
+    assert service_db.conn.execute("SELECT count(*) AS n FROM order_history").fetchone()["n"] == 0
+    assert store.market_status(service_db.conn) == "open"
+    # late events about the wiped orders are ignored (old epoch), and would find nothing anyway
+    assert runner.deliver(runner.envelope(canceled(buy, 4, 6), epoch=1)) == []
+
+
+def test_an_order_at_the_door_during_a_reset_waits_for_it_and_lands_in_the_new_epoch(service_db):
+    """The reset writes the epoch row first; the door share-locks it: an order whose
+    transaction started while the reset was applying commits after it, in epoch 2."""
+    import threading
+
+    from service_runtime.db import connect
+    from service_runtime.entrypoints import service_handlers
+    from service_runtime.handlers import process_batch
+
+    open_market_with_acme(service_db)
+    client = service_db.client()
+    result: dict = {}
+    with connect(service_db.settings.database_url(SERVICE)) as other:
+        with other.transaction():
+            env = service_db.runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2)
+            process_batch(other, service_handlers(SERVICE), [env])
+
+            def place_one() -> None:
+                result["resp"] = client.post("/api/orders", headers=service_db.auth(2), json={
+                    "symbol": "ACME", "side": "buy", "type": "limit", "qty": 1, "limit_price": "10.00"})
+
+            thread = threading.Thread(target=place_one)
+            thread.start()
+            thread.join(1.0)
+            assert thread.is_alive()  # waiting for the reset's epoch row
+        thread.join(10)
+    assert result["resp"].status_code == 201
+    body = json.loads(service_db.conn.execute(
+        "SELECT body FROM outbox WHERE type = 'order.placed'").fetchone()["body"])
+    assert (body["epoch"], body["payload"]["order_id"]) == (2, result["resp"].json["id"])
+
+
+def test_a_delisted_symbol_is_refused_at_the_door(service_db):
+    open_market_with_acme(service_db)
+    client = service_db.client()
+    body = {"symbol": "ACME", "side": "buy", "type": "limit", "qty": 1, "limit_price": "10.00"}
+    assert client.post("/api/orders", json=body, headers=service_db.auth(2)).status_code == 201
+    service_db.runner.deliver(StockDelisted(symbol="ACME"))
+    refused = client.post("/api/orders", json=body, headers=service_db.auth(2))
+    assert (refused.status_code, refused.json["error"]["code"]) == (422, "unknown_symbol")
+    service_db.runner.deliver(StockListed(symbol="ACME", name="Acme", reference_price=D("10.00")))
+    assert client.post("/api/orders", json=body, headers=service_db.auth(2)).status_code == 201
+
+
+def test_the_orders_export_lists_every_order_for_instructors(service_db):
+    buy, sell = place(service_db, (2, "buy", 10, "10.00"), (3, "sell", 10, None))
+    service_db.runner.deliver(booked(buy), trade(buy, sell, "10.00", 10, 10, 10))
+    client = service_db.client()
+    assert client.get("/api/exports/orders.csv").status_code == 401
+    assert client.get("/api/exports/orders.csv", headers=service_db.auth(2)).status_code == 403
+    resp = client.get("/api/exports/orders.csv", headers=service_db.auth(1, "instructor"))
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    lines = resp.get_data(as_text=True).splitlines()
+    assert lines[0] == ("id,client_order_id,user_id,symbol,side,type,qty,limit_price,time_in_force,status,"
+                        "filled_qty,filled_avg_price,reject_reason,created_at,updated_at")
+    assert [line.split(",")[:13] for line in lines[1:]] == [
+        [str(buy), "", "2", "ACME", "buy", "limit", "10", "10.00", "day", "filled", "10", "10.0000", ""],
+        [str(sell), "", "3", "ACME", "sell", "market", "10", "", "day", "filled", "10", "10.0000", ""],
+    ]

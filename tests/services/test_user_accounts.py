@@ -99,3 +99,118 @@ def test_sessions_for_demo_traders_and_instructors(service_db):
     assert ok.status_code == 201 and ok.json["user"]["role"] == "instructor"
     assert client.post("/api/sessions", json={"user_id": 99999}).status_code == 404
     assert client.post("/api/sessions", json={"user_id": "1"}).status_code == 422
+
+
+# -- instructor simulations: bulk class creation, settings, reset -------------
+
+
+def payloads(conn, type_: str) -> list[dict]:
+    rows = conn.execute("SELECT body FROM outbox WHERE type = %s ORDER BY id", (type_,)).fetchall()
+    return [json.loads(r["body"]) for r in rows]
+
+
+def test_bulk_by_count_and_prefix_continues_the_numbering(service_db):
+    teacher = service_db.auth(make_instructor(service_db), "instructor")
+    client = service_db.client()
+    first = client.post("/api/users/bulk", json={"count": 2, "prefix": "Student", "starting_cash": "5000",
+                                                 "holdings": {"AAPL": 3}}, headers=teacher)
+    assert first.status_code == 201
+    assert [(u["name"], u["role"]) for u in first.json] == [("Student 1", "trader"), ("Student 2", "trader")]
+    second = client.post("/api/users/bulk", json={"count": 2, "prefix": "Student"}, headers=teacher)
+    assert [u["name"] for u in second.json] == ["Student 3", "Student 4"]
+    created = [e["payload"] for e in payloads(service_db.conn, "user.created")]
+    assert [(p["name"], p["starting_cash"], p["holdings"]) for p in created] == [
+        ("Student 1", "5000.00", {"AAPL": 3}), ("Student 2", "5000.00", {"AAPL": 3}),
+        ("Student 3", "100000.00", {}), ("Student 4", "100000.00", {})]
+
+
+def test_bulk_by_csv_with_defaults_for_empty_cells(service_db):
+    teacher = service_db.auth(make_instructor(service_db), "instructor")
+    resp = service_db.client().post("/api/users/bulk", headers=teacher, json={
+        "csv": "name,starting_cash,AAPL,MSFT\nAnn,50000,10,\nBo,,,2\n\n", "starting_cash": "1000",
+        "holdings": {"AAPL": 1}})
+    assert resp.status_code == 201, resp.json
+    assert [u["name"] for u in resp.json] == ["Ann", "Bo"]
+    created = [e["payload"] for e in payloads(service_db.conn, "user.created")]
+    assert [(p["name"], p["starting_cash"], p["holdings"]) for p in created] == [
+        ("Ann", "50000.00", {"AAPL": 10}), ("Bo", "1000.00", {"AAPL": 1, "MSFT": 2})]
+
+
+def test_a_bad_csv_line_is_named_and_nothing_is_created(service_db):
+    teacher = service_db.auth(make_instructor(service_db), "instructor")
+    client = service_db.client()
+    cases = {
+        "name,starting_cash\nAnn,100\nBo,-5\n": "line 3: starting_cash must be between 0 and 1e12 in whole cents",
+        "name,AAPL\nAnn,1\nBo,x\n": "line 3: AAPL must be a whole number of shares",
+        "name,AAPL\nAnn,1,2\n": "line 2: 3 cells, the header has 2",
+        "starting_cash\n100\n": "line 1: the header needs a name column",
+        "name,bad col\nAnn,1\n": "line 1: column 'bad col' is neither name, starting_cash nor a symbol",
+        "name\nAnn\nAnn\n": "line 3: the name 'Ann' appears twice",
+        "name\n": "csv has no users after its header",
+    }
+    for text, message in cases.items():
+        resp = client.post("/api/users/bulk", json={"csv": text}, headers=teacher)
+        assert resp.status_code == 422, text
+        assert resp.json["error"] == {"code": "invalid", "message": message, "field": "csv"}, text
+    # a name already taken: 409, and the others in the batch are not created either
+    client.post("/api/users", json={"name": "Taken"}, headers=teacher)
+    resp = client.post("/api/users/bulk", json={"csv": "name\nFresh\nTaken\n"}, headers=teacher)
+    assert resp.status_code == 409
+    names = [r["name"] for r in store.list_users(service_db.conn)]
+    assert "Fresh" not in names and "Ann" not in names
+    assert outbox_types(service_db.conn) == ["user.created"]  # only Taken's
+
+
+def test_bulk_refuses_bad_bodies_and_non_instructors(service_db):
+    teacher = service_db.auth(make_instructor(service_db), "instructor")
+    client = service_db.client()
+    assert client.post("/api/users/bulk", json={"count": 1}).status_code == 401
+    assert client.post("/api/users/bulk", json={"count": 1}, headers=service_db.auth(5)).status_code == 403
+    for body, field in (({"count": 0}, "count"), ({"count": 501}, "count"), ({"count": True}, "count"),
+                        ({"count": 2, "csv": "name\nA\n"}, "count"), ({}, "count"),
+                        ({"count": 1, "prefix": ""}, "prefix"), ({"count": 1, "starting_cash": "-1"}, "starting_cash"),
+                        ({"count": 1, "role": "instructor"}, "role"), ({"count": 1, "extra": 1}, "extra")):
+        resp = client.post("/api/users/bulk", json=body, headers=teacher)
+        assert (resp.status_code, resp.json["error"]["field"]) == (422, field), body
+    assert outbox_types(service_db.conn) == []
+
+
+def test_settings_are_off_by_default_partially_updated_and_announced(service_db):
+    teacher = service_db.auth(make_instructor(service_db), "instructor")
+    client = service_db.client()
+    assert client.get("/api/settings").status_code == 401
+    off = {"commission_per_share": "0.00", "max_position": None, "max_order_qty": None}
+    assert client.get("/api/settings", headers=service_db.auth(7)).json == off
+    resp = client.put("/api/settings", json={"commission_per_share": "0.01", "max_order_qty": 100}, headers=teacher)
+    assert resp.status_code == 200
+    assert resp.json == {"commission_per_share": "0.01", "max_position": None, "max_order_qty": 100}
+    resp = client.put("/api/settings", json={"max_order_qty": None, "max_position": 50}, headers=teacher)
+    assert resp.json == {"commission_per_share": "0.01", "max_position": 50, "max_order_qty": None}
+    assert [e["payload"] for e in payloads(service_db.conn, "settings.changed")] == [
+        {"commission_per_share": "0.01", "max_position": None, "max_order_qty": 100},
+        {"commission_per_share": "0.01", "max_position": 50, "max_order_qty": None}]
+    for body, field in (({"commission_per_share": "0.001"}, "commission_per_share"),
+                        ({"commission_per_share": -1}, "commission_per_share"),
+                        ({"max_position": 0}, "max_position"), ({"max_order_qty": "5"}, "max_order_qty"),
+                        ({"fee": 1}, "fee")):
+        bad = client.put("/api/settings", json=body, headers=teacher)
+        assert (bad.status_code, bad.json["error"]["field"]) == (422, field), body
+    assert client.put("/api/settings", json={"max_position": 1}, headers=service_db.auth(7)).status_code == 403
+    assert len(payloads(service_db.conn, "settings.changed")) == 2
+
+
+def test_reset_starts_a_new_epoch_and_announces_it_in_that_epoch(service_db):
+    instructor = make_instructor(service_db)
+    client = service_db.client()
+    assert client.get("/api/simulation", headers=service_db.auth(7)).json == {"epoch": 1, "reset_at": None}
+    assert client.post("/api/simulation/reset", headers=service_db.auth(7)).status_code == 403
+    assert client.post("/api/simulation/reset").status_code == 401
+    resp = client.post("/api/simulation/reset", headers=service_db.auth(instructor, "instructor"))
+    assert (resp.status_code, resp.json) == (202, {"epoch": 2})
+    again = client.post("/api/simulation/reset", headers=service_db.auth(instructor, "instructor"))
+    assert again.json == {"epoch": 3}
+    state = client.get("/api/simulation", headers=service_db.auth(7)).json
+    assert state["epoch"] == 3 and state["reset_at"] is not None
+    resets = payloads(service_db.conn, "simulation.reset")
+    assert [(e["epoch"], e["payload"]) for e in resets] == [
+        (2, {"epoch": 2, "requested_by": instructor}), (3, {"epoch": 3, "requested_by": instructor})]

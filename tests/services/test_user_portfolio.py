@@ -12,6 +12,8 @@ from service_runtime.contracts import (
     OrderPlaced,
     OrderRejected,
     PriceUpdated,
+    SettingsChanged,
+    SimulationReset,
     StockListed,
     TradeExecuted,
     UserCreated,
@@ -417,7 +419,7 @@ def test_order_placed_before_user_created_waits_for_it(service_db):
     assert account(service_db, 5) is None and reservation(service_db, 1) is None
 
     emitted = service_db.runner.deliver(user(5, "100.00"))
-    assert service_db.runner.emitted_types(emitted) == ["order.approved", "portfolio.updated"]
+    assert service_db.runner.emitted_types(emitted) == ["order.approved", "leaderboard.updated", "portfolio.updated"]
     assert cash_state(service_db, 5) == (D("100.00"), D("20.00"))
     assert service_db.conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"] == 0
 
@@ -445,7 +447,9 @@ def test_portfolio_updated_once_per_user_per_batch(service_db):
         trade(2, (1, 1), (2, 2), "10.00", 10, buy_filled=20, sell_filled=20, buy_rem=10, sell_rem=10),
         trade(3, (1, 1), (2, 2), "10.00", 10, buy_filled=30, sell_filled=30, buy_rem=0, sell_rem=0),
     )
-    assert service_db.runner.emitted_types(emitted) == ["portfolio.updated", "portfolio.updated"]
+    # one leaderboard too (trades settled)
+    assert service_db.runner.emitted_types(emitted) == ["leaderboard.updated", "portfolio.updated",
+                                                        "portfolio.updated"]
     by_user = {p["user_id"]: p["portfolio"] for p in of_type(emitted, "portfolio.updated")}
     assert by_user[1]["cash"] == "9700.00" and by_user[1]["reserved_cash"] == "0.00"
     assert by_user[1]["positions"][0]["qty"] == 30
@@ -540,16 +544,16 @@ def test_leaderboard_ranks_traders_by_equity(service_db):
     assert resp.status_code == 200
     assert resp.json == [
         {"rank": 1, "user_id": 3, "name": "Cid", "equity": "2000.00", "return_pct": "0.00",
-         "realized_pl": "0.00", "unrealized_pl": "0.00"},
+         "realized_pl": "0.00", "unrealized_pl": "0.00", "role": "trader", "cash": "2000.00", "trades": 0},
         # Ben: 1000 + 110 (granted at 100.00) -> +11.00 %
         {"rank": 2, "user_id": 2, "name": "Ben", "equity": "1110.00", "return_pct": "11.00",
-         "realized_pl": "0.00", "unrealized_pl": "10.00"},
+         "realized_pl": "0.00", "unrealized_pl": "10.00", "role": "trader", "cash": "1000.00", "trades": 0},
         # Ann: 890 cash + 110 -> unchanged
         {"rank": 3, "user_id": 1, "name": "Ann", "equity": "1000.00", "return_pct": "0.00",
-         "realized_pl": "0.00", "unrealized_pl": "0.00"},
+         "realized_pl": "0.00", "unrealized_pl": "0.00", "role": "trader", "cash": "890.00", "trades": 1},
         # Dee: 110 cash + 4 x 110; started with no cash -> return_pct 0.00
         {"rank": 4, "user_id": 4, "name": "Dee", "equity": "550.00", "return_pct": "0.00",
-         "realized_pl": "10.00", "unrealized_pl": "40.00"},
+         "realized_pl": "10.00", "unrealized_pl": "40.00", "role": "trader", "cash": "110.00", "trades": 1},
     ]
     assert client.get("/api/leaderboard", headers=service_db.auth(50, "instructor")).json == resp.json
     assert len(client.get("/api/leaderboard?limit=2", headers=service_db.auth(1)).json) == 2
@@ -712,8 +716,9 @@ def test_one_batch_with_a_listing_released_orders_and_early_events(service_db, s
         price("NEWCO", "19.50", 1),
     )
     # 16 for the batch + parking 1 + 2 releases + what order 2 missed: its account, reservation and
-    # position, and user 5's other positions for the portfolio pushed
-    assert statement_counter.count <= 23, statement_counter.statements
+    # position, and user 5's other positions for the portfolio pushed; + the settings, the settled
+    # trades (for the export) and the leaderboard
+    assert statement_counter.count <= 26, "\n".join(statement_counter.statements)
     assert [(a["order_id"], a["collar_price"]) for a in of_type(emitted, "order.approved")] == [
         (1, D("19.00")), (2, None), (3, None)]
     assert service_db.conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"] == 0
@@ -749,5 +754,224 @@ def test_an_overfill_fails_the_batch_and_writes_nothing(service_db):
         service_db.runner.deliver(trade(1, (1, 1), (2, 2), "10.00", 3, buy_filled=3, sell_filled=3, buy_rem=0,
                                         sell_rem=7))
     assert cash_state(service_db, 1) == (D("1000.00"), D("20.00"))
-    assert position(service_db, 1) is None and position(service_db, 2)["reserved_qty"] == 10
+    assert (position(service_db, 1)["qty"], position(service_db, 1)["open_buy_qty"]) == (0, 2)  # as approved
+    assert position(service_db, 2)["reserved_qty"] == 10
     assert len(ledger(service_db, 1)) == 1
+
+
+# -- simulation settings: commission and limits -----------------------------
+
+
+def rules(commission: str = "0.00", max_position: int | None = None, max_order_qty: int | None = None
+          ) -> SettingsChanged:
+    return SettingsChanged(commission_per_share=D(commission), max_position=max_position,
+                           max_order_qty=max_order_qty)
+
+
+def test_commission_is_charged_to_both_sides_to_the_cent_and_goes_to_the_house(service_db):
+    setup_market(service_db, user(1, "1000.00"), user(2, "5.00", {"ACME": 10}))
+    service_db.runner.deliver(rules("0.03"))
+    emitted = service_db.runner.deliver(placed(1, 1, "buy", "limit", 10, "10.00"),
+                                        placed(2, 2, "sell", "limit", 7, "10.00"))
+    assert [e["order_id"] for e in of_type(emitted, "order.approved")] == [1, 2]
+    # buy holds (10.00 + 0.03) x 10; the sell holds 0.03 x 7 in cash and its 7 shares
+    assert cash_state(service_db, 1) == (D("1000.00"), D("100.30"))
+    assert cash_state(service_db, 2) == (D("5.00"), D("0.21"))
+    fill = service_db.runner.envelope(trade(1, (1, 1), (2, 2), "9.50", 7, buy_filled=7, sell_filled=7, buy_rem=3,
+                                            sell_rem=0))
+    service_db.runner.deliver(fill)
+    service_db.runner.deliver(fill)  # redelivered: charges nothing twice
+    # buyer: 1000 - 66.50 - 0.21 = 933.29; 3 unfilled still hold 30.09
+    assert cash_state(service_db, 1) == (D("933.29"), D("30.09"))
+    # seller: 5 + 66.50 - 0.21 = 71.29, nothing held
+    assert cash_state(service_db, 2) == (D("71.29"), D("0.00"))
+    assert account(service_db, 0)["cash"] == D("0.42")
+    assert ledger(service_db, 1)[-2:] == [("buy", "ACME", 7, D("-66.50"), 1, 1),
+                                          ("commission", "ACME", 0, D("-0.21"), None, 1)]
+    assert ledger(service_db, 2)[-1] == ("commission", "ACME", 0, D("-0.21"), None, 1)
+    assert ledger(service_db, 0) == [("commission", "ACME", 0, D("0.21"), None, 1),
+                                     ("commission", "ACME", 0, D("0.21"), None, 1)]
+    # the rest of the buy is canceled: everything it held comes back
+    service_db.runner.deliver(canceled(1, 1, 7, 3))
+    assert cash_state(service_db, 1) == (D("933.29"), D("0.00"))
+    assert account(service_db, 1)["fills"] == 1 and account(service_db, 2)["fills"] == 1
+    # cash is conserved: the commission only moved to the house
+    total = service_db.conn.execute("SELECT sum(cash) AS c FROM accounts").fetchone()["c"]
+    assert total == D("1005.00")
+
+
+def test_an_open_order_keeps_the_commission_it_was_approved_with(service_db):
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 10}))
+    service_db.runner.deliver(rules("0.10"))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 10, "10.00"))  # holds 101.00
+    [rejected] = of_type(service_db.runner.deliver(placed(2, 2, "sell", "limit", 10, "10.00")), "order.rejected")
+    assert (rejected["reason"], rejected["message"]) == (
+        "insufficient_cash", "needs 1.00 for commission, buying power 0.00")
+    service_db.runner.deliver(rules("0.00"))
+    service_db.runner.deliver(placed(4, 2, "sell", "limit", 10, "10.00"))
+    service_db.runner.deliver(trade(1, (1, 1), (4, 2), "10.00", 10, buy_filled=10, sell_filled=10, buy_rem=0,
+                                    sell_rem=0))
+    assert cash_state(service_db, 1) == (D("899.00"), D("0.00"))  # 100.00 + 1.00 commission
+    assert cash_state(service_db, 2) == (D("100.00"), D("0.00"))  # approved without commission
+    assert account(service_db, 0)["cash"] == D("1.00")
+
+
+def test_limits_reject_with_the_rule_named_and_are_off_by_default(service_db):
+    setup_market(service_db, user(1, "100000.00", {"ACME": 40}))
+    emitted = service_db.runner.deliver(placed(1, 1, "buy", "limit", 1000, "10.00"))
+    assert [e["order_id"] for e in of_type(emitted, "order.approved")] == [1]
+    service_db.runner.deliver(canceled(1, 1, 0, 1000))
+    assert position(service_db, 1)["open_buy_qty"] == 0
+    service_db.runner.deliver(rules(max_position=50, max_order_qty=20))
+    emitted = service_db.runner.deliver(
+        placed(2, 1, "sell", "limit", 21, "10.00"),
+        placed(3, 1, "buy", "limit", 11, "10.00"),
+        placed(4, 1, "buy", "limit", 10, "10.00"),
+        placed(5, 1, "sell", "limit", 20, "10.00"),
+    )
+    assert [(r["order_id"], r["reason"], r["message"]) for r in of_type(emitted, "order.rejected")] == [
+        (2, "max_order_qty", "the max order size is 20 shares; this order is for 21"),
+        (3, "max_position", "the max position is 50 shares of ACME; 40 held + 11 bought would be 51"),
+    ]
+    assert [e["order_id"] for e in of_type(emitted, "order.approved")] == [4, 5]
+    # open buys count: 40 held + 10 on order
+    assert position(service_db, 1)["open_buy_qty"] == 10
+    [rejected] = of_type(service_db.runner.deliver(placed(7, 1, "buy", "limit", 1, "10.00")), "order.rejected")
+    assert rejected["message"] == "the max position is 50 shares of ACME; 40 held + 10 on order + 1 bought would be 51"
+    # a partial fill moves shares from "on order" to "held"; closing the rest frees it
+    service_db.runner.deliver(user(2, "0.00", {"ACME": 10}), placed(8, 2, "sell", "limit", 4, "10.00"))
+    service_db.runner.deliver(trade(1, (4, 1), (8, 2), "10.00", 4, buy_filled=4, sell_filled=4, buy_rem=6,
+                                    sell_rem=0))
+    assert (position(service_db, 1)["qty"], position(service_db, 1)["open_buy_qty"]) == (44, 6)
+    service_db.runner.deliver(canceled(4, 1, 4, 6))
+    assert (position(service_db, 1)["qty"], position(service_db, 1)["open_buy_qty"]) == (44, 0)
+    service_db.runner.deliver(rules())
+    emitted = service_db.runner.deliver(placed(6, 1, "buy", "limit", 500, "10.00"))
+    assert [e["order_id"] for e in of_type(emitted, "order.approved")] == [6]
+
+
+# -- reset ------------------------------------------------------------------
+
+
+def reset_to(epoch: int, sdb) -> list:
+    return sdb.runner.deliver(sdb.runner.envelope(SimulationReset(epoch=epoch, requested_by=1), epoch=epoch))
+
+
+def test_reset_returns_every_account_to_its_start_and_is_idempotent(service_db):
+    setup_market(service_db, user(1, "2000.00"), user(2, "5.00", {"ACME": 10}))
+    service_db.runner.deliver(rules("0.01"))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 10, "100.00"), placed(2, 2, "sell", "limit", 10, "99.00"))
+    service_db.runner.deliver(trade(1, (1, 1), (2, 2), "100.00", 4, buy_filled=4, sell_filled=4, buy_rem=6,
+                                    sell_rem=6), price("ACME", "100.00", 1))
+    assert cash_state(service_db, 1) == (D("1599.96"), D("600.06"))
+    envelope = service_db.runner.envelope(SimulationReset(epoch=2, requested_by=9), epoch=2)
+    emitted = service_db.runner.deliver(envelope)
+    assert [e.type for e in emitted] == ["leaderboard.updated"] and emitted[0].epoch == 2
+    for _ in range(2):
+        assert cash_state(service_db, 1) == (D("2000.00"), D("0.00"))
+        assert cash_state(service_db, 2) == (D("5.00"), D("0.00"))
+        assert account(service_db, 0)["cash"] == D("0.00")
+        pos = position(service_db, 2)
+        assert (pos["qty"], pos["reserved_qty"], pos["avg_cost"], pos["realized_pl"]) == (10, 0, D("100"), D("0"))
+        assert position(service_db, 1) is None
+        assert ledger(service_db, 1) == [("grant_cash", None, 0, D("0"), None, None)]
+        assert ledger(service_db, 0) == []
+        assert service_db.conn.execute("SELECT count(*) AS n FROM reservations").fetchone()["n"] == 0
+        assert service_db.conn.execute("SELECT last_price FROM symbols").fetchone()["last_price"] is None
+        assert service_db.conn.execute("SELECT commission_per_share AS c FROM settings").fetchone()["c"] == D("0.01")
+        # the same reset again, and a reset to an epoch already reached, change nothing
+        assert service_db.runner.deliver(envelope) == []
+        assert reset_to(2, service_db) == []
+
+
+def test_a_service_behind_ignores_the_old_epoch_and_parks_the_new_one(service_db):
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 10}))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 10, "100.00"))
+    # an order of epoch 2 arrives before the reset reaches this service: it waits
+    early = service_db.runner.envelope(placed(5, 2, "sell", "limit", 3, "100.00"), epoch=2)
+    assert service_db.runner.deliver(early) == []
+    assert reservation(service_db, 5) is None
+    emitted = reset_to(2, service_db)
+    assert [(e.type, e.epoch) for e in emitted if e.type == "order.approved"] == [("order.approved", 2)]
+    assert reservation(service_db, 5)["status"] == "open" and reservation(service_db, 1) is None
+    assert cash_state(service_db, 1) == (D("1000.00"), D("0.00"))
+    # what was in flight in epoch 1 is ignored now: no settlement, no release, no approval
+    late = [service_db.runner.envelope(e, epoch=1) for e in (
+        trade(1, (1, 1), (5, 2), "100.00", 3, buy_filled=3, sell_filled=3, buy_rem=7, sell_rem=0),
+        canceled(1, 1, 0, 10), placed(7, 1, "buy", "limit", 1, "1.00"))]
+    assert service_db.runner.deliver(*late) == []
+    assert cash_state(service_db, 1) == (D("1000.00"), D("0.00"))
+    assert position(service_db, 2)["reserved_qty"] == 3
+    # set-up events apply in every epoch: a user created "before" the reset is not lost
+    assert service_db.runner.deliver(service_db.runner.envelope(user(3, "50.00"), epoch=1))
+    assert cash_state(service_db, 3) == (D("50.00"), D("0.00"))
+
+
+def test_a_batch_with_a_reset_in_the_middle_applies_each_side_in_its_epoch(service_db):
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 10}))
+    runner = service_db.runner
+    emitted = runner.deliver(
+        runner.envelope(placed(1, 1, "buy", "limit", 10, "10.00"), epoch=1),
+        runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2),
+        runner.envelope(placed(2, 1, "buy", "limit", 5, "10.00"), epoch=2),
+        runner.envelope(placed(3, 1, "buy", "limit", 5, "10.00"), epoch=1),
+    )
+    approved = [(e.event.order_id, e.epoch) for e in emitted if e.type == "order.approved"]
+    assert approved == [(1, 1), (2, 2)]
+    assert reservation(service_db, 1) is None and reservation(service_db, 3) is None
+    assert cash_state(service_db, 1) == (D("1000.00"), D("50.00"))
+
+
+# -- the roster, the ledger and the exports ---------------------------------
+
+
+def test_roster_ledger_and_exports(service_db):
+    setup_market(service_db, user(1, "1000.00", name="Ann"), user(2, "100.00", {"ACME": 10}, name="Ben"),
+                 user(3, "500.00", role="bot", name="MM"))
+    service_db.runner.deliver(rules("0.02"))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 4, "110.00"), placed(2, 2, "sell", "limit", 4, "110.00"))
+    service_db.runner.deliver(trade(9, (1, 1), (2, 2), "110.00", 4, buy_filled=4, sell_filled=4, buy_rem=0,
+                                    sell_rem=0), price("ACME", "110.00", 1))
+    client = service_db.client()
+    teacher = service_db.auth(50, "instructor")
+    assert client.get("/api/portfolios").status_code == 401
+    assert client.get("/api/portfolios", headers=service_db.auth(1)).status_code == 403
+    roster = {r["user_id"]: r for r in client.get("/api/portfolios", headers=teacher).json}
+    assert sorted(roster) == [1, 2, 3]
+    ben = roster[2]
+    assert (ben["name"], ben["role"], ben["trades"], ben["cash"], ben["starting_equity"], ben["return_pct"],
+            ben["equity"]) == ("Ben", "trader", 1, "539.92", "1100.00", "9.08", "1199.92")
+    ledger_rows = client.get("/api/portfolios/2/ledger", headers=service_db.auth(2)).json
+    assert [(e["kind"], e["symbol"], e["qty"], e["amount"], e["ref"]) for e in ledger_rows] == [
+        ("commission", "ACME", 0, "-0.08", "trade:9"),
+        ("trade", "ACME", -4, "440.00", "trade:9"),
+        ("grant", "ACME", 10, "0.00", None),
+        ("starting_cash", None, 0, "100.00", None),
+    ]
+    assert client.get("/api/portfolios/1/ledger", headers=service_db.auth(1)).json[-1]["amount"] == "1000.00"
+    assert len(client.get("/api/portfolios/2/ledger?limit=1", headers=teacher).json) == 1
+    assert client.get("/api/portfolios/2/ledger", headers=service_db.auth(1)).status_code == 403
+    assert client.get("/api/portfolios/2/ledger").status_code == 401
+
+    board = client.get("/api/leaderboard?include_bots=true", headers=service_db.auth(1)).json
+    assert [(r["user_id"], r["role"]) for r in board] == [(2, "trader"), (1, "trader"), (3, "bot")]
+    assert [r["user_id"] for r in client.get("/api/leaderboard", headers=service_db.auth(1)).json] == [2, 1]
+
+    for path in ("leaderboard.csv", "portfolios.csv", "trades.csv"):
+        assert client.get(f"/api/exports/{path}").status_code == 401
+        assert client.get(f"/api/exports/{path}", headers=service_db.auth(1)).status_code == 403
+    trades = client.get("/api/exports/trades.csv", headers=teacher)
+    assert trades.mimetype == "text/csv"
+    lines = trades.get_data(as_text=True).splitlines()
+    assert lines[0] == ("trade_id,seq,symbol,price,qty,buyer_id,seller_id,buy_order_id,sell_order_id,executed_at,"
+                        "commission_per_side")
+    assert len(lines) == 2 and lines[1].startswith("9,") and lines[1].endswith(",0.08")
+    assert ",ACME,110.00,4,1,2,1,2," in lines[1]
+    portfolios = client.get("/api/exports/portfolios.csv", headers=teacher).get_data(as_text=True).splitlines()
+    assert portfolios[0] == ("user_id,name,role,cash,reserved_cash,equity,realized_pl,starting_equity,return_pct,"
+                             "trades,symbol,qty,reserved_qty,avg_cost,last_price,market_value")
+    assert "1,Ann,trader,559.92,0.00,999.92,0.00,1000.00,-0.01,1,ACME,4,0,110.00,110.00,440.00" in portfolios
+    assert "3,MM,bot,500.00,0.00,500.00,0.00,500.00,0.00,0,,,,,," in portfolios
+    board_csv = client.get("/api/exports/leaderboard.csv", headers=teacher).get_data(as_text=True).splitlines()
+    assert board_csv[0] == "rank,user_id,name,role,equity,return_pct,realized_pl,unrealized_pl,cash,trades"
+    assert board_csv[1] == "1,2,Ben,trader,1199.92,1099.92,40.00,60.00,539.92,1"

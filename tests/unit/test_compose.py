@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from service_runtime.config import SERVICES, Settings
+from service_runtime.config import API_SERVICES, Settings
 from stack.processes import all_processes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,12 +29,13 @@ def test_every_process_of_the_stack_is_a_compose_service_with_the_same_command()
 def test_ports_agree_with_the_defaults():
     services = COMPOSE["services"]
     defaults = Settings()
-    for service in SERVICES:
+    for service in API_SERVICES:
         bind = services[f"{service}-api"]["environment"]["PAPERTRADE_BIND"]
         assert bind == f"0.0.0.0:{defaults.service_port(service)}"
         url = services["gateway"]["environment"][f"PAPERTRADE_{service.upper()}_URL"]
         assert url == f"http://{service}-api:{defaults.service_port(service)}"
     assert services["gateway"]["ports"] == [f"{defaults.port}:{defaults.port}"]
+    assert services["house_bots-api"]["environment"]["PAPERTRADE_GATEWAY_URL"] == f"http://gateway:{defaults.port}"
 
 
 def test_no_secret_has_a_default_and_images_are_pinned():

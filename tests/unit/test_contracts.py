@@ -248,7 +248,7 @@ def test_parse_plain_body():
 
 def test_parse_refuses_unknown_type():
     with pytest.raises(UnknownEvent):
-        contracts.parse(_body(type="stock.delisted"))
+        contracts.parse(_body(type="stock.renamed"))
     no_type = json.loads(_body())
     del no_type["type"]
     with pytest.raises(UnknownEvent):
@@ -284,6 +284,7 @@ def test_consumed_by_matches_declarations():
     assert {cls.TYPE for cls in contracts.consumed_by("order_matching")} == {
         "simulation.reset",
         "stock.listed",
+        "stock.delisted",
         "market.status_changed",
         "order.approved",
         "order.cancel_requested",

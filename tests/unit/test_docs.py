@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from service_runtime.config import SERVICES
+from service_runtime.config import API_SERVICES
 from service_runtime.contracts import catalog_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +20,8 @@ def test_architecture_doc_has_the_current_event_catalog():
 
 def test_operations_doc_lists_every_environment_variable_the_code_reads():
     code = "\n".join(
-        p.read_text() for folder in ("service_runtime", "stack", "db", "socket_gateway", "papertrade_client", *SERVICES)
+        p.read_text() for folder in ("service_runtime", "stack", "db", "socket_gateway", "papertrade_client",
+                                     *API_SERVICES)
         for p in (ROOT / folder).rglob("*.py")
     )
     used = set(re.findall(r"PAPERTRADE_[A-Z_]+[A-Z]", code))
@@ -28,7 +29,7 @@ def test_operations_doc_lists_every_environment_variable_the_code_reads():
     documented = (ROOT / "docs/operations.md").read_text()
     missing = sorted(u for u in used if u not in documented)
     assert missing == []
-    for service in SERVICES:
+    for service in API_SERVICES:
         assert f"PAPERTRADE_{service.upper()}_DB_URL" in documented
         assert f"PAPERTRADE_{service.upper()}_URL" in documented
 

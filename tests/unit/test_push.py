@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from service_runtime import contracts
-from socket_gateway.push import INSTRUCTORS, PUSHES, pushes_for
+from socket_gateway.push import AUTHENTICATED, EVERYONE, INSTRUCTORS, PUSHES, Push, Throttle, pushes_for
 
 
 def test_the_push_table_covers_exactly_what_the_gateway_consumes():
@@ -28,6 +30,38 @@ def test_market_data_goes_to_the_symbol_room():
     [book] = pushes_for("book.updated", {"symbol": "AAPL", "seq": 9, "bids": [], "asks": []})
     assert (book.event, book.rooms, book.data["seq"]) == ("book", ("sym:AAPL",), 9)
     assert pushes_for("order.placed", {"order_id": 1}) == []
+
+
+def test_simulation_pushes():
+    [market] = pushes_for("market.status_changed", {"status": "open", "previous": "closed",
+                                                    "closes_at": "2026-01-01T10:00:00+00:00"})
+    assert (market.event, market.rooms, market.data) == (
+        "market", (EVERYONE,), {"status": "open", "previous": "closed", "closes_at": "2026-01-01T10:00:00+00:00"})
+    [old] = pushes_for("market.status_changed", {"status": "halted", "previous": "open"})
+    assert old.data["closes_at"] is None
+    [settings] = pushes_for("settings.changed", {"commission_per_share": "0.01", "max_position": None,
+                                                 "max_order_qty": 5})
+    assert (settings.event, settings.rooms, settings.data) == (
+        "settings", (EVERYONE,), {"commission_per_share": "0.01", "max_position": None, "max_order_qty": 5})
+    [reset] = pushes_for("simulation.reset", {"epoch": 4, "requested_by": 1})
+    assert (reset.event, reset.rooms, reset.data) == ("reset", (EVERYONE,), {"epoch": 4})
+    [board] = pushes_for("leaderboard.updated", {"rows": [{"user_id": 1}]})
+    assert (board.event, board.rooms, board.data) == ("leaderboard", (AUTHENTICATED,), [{"user_id": 1}])
+    [gone] = pushes_for("stock.delisted", {"symbol": "AAPL"})
+    assert (gone.event, gone.data) == ("delisted", {"symbol": "AAPL"})
+
+
+def test_the_leaderboard_throttle_sends_at_most_once_a_second_and_never_loses_the_last():
+    t = Throttle(1.0)
+    first, second, third = (Push("leaderboard", [n], (AUTHENTICATED,)) for n in range(3))
+    assert t.offer(first, now=10.0) == (first, None)  # the first goes at once
+    assert t.offer(second, now=10.2) == (None, pytest.approx(0.8))  # too soon: held, due in 0.8 s
+    assert t.offer(third, now=10.5) == (None, None)  # replaces the held one; already scheduled
+    assert t.due(now=11.0) is third  # only the newest is sent
+    assert t.offer(first, now=11.5) == (None, pytest.approx(0.5))
+    assert t.due(now=12.0) is first
+    assert t.due(now=12.1) is None  # nothing held
+    assert t.offer(second, now=13.5) == (second, None)
 
 
 def test_the_proxy_resends_on_a_fresh_connection_when_a_pooled_one_was_closed():

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from service_runtime.config import SERVICES, Settings
+from service_runtime.config import API_SERVICES, SERVICES, Settings
 from service_runtime.contracts import consumed_by
 from service_runtime.entrypoints import service_handlers
 from service_runtime.web import create_app
@@ -38,6 +38,19 @@ SETTINGS = Settings(secret_key="x" * 40)
         ("/api/orders/12", "stock_ordering"),
         ("/api/books", "order_matching"),
         ("/api/books/AAPL", "order_matching"),
+        ("/api/users/bulk", "user_accounts"),
+        ("/api/settings", "user_accounts"),
+        ("/api/simulation", "user_accounts"),
+        ("/api/simulation/reset", "user_accounts"),
+        ("/api/portfolios/7/ledger", "user_portfolio"),
+        ("/api/exports/orders.csv", "stock_ordering"),
+        ("/api/exports/trades.csv", "user_portfolio"),
+        ("/api/exports/leaderboard.csv", "user_portfolio"),
+        ("/api/exports/portfolios.csv", "user_portfolio"),
+        ("/api/bots", "house_bots"),
+        ("/api/bots/config", "house_bots"),
+        ("/api/scenarios", "house_bots"),
+        ("/api/scenarios/calm/load", "house_bots"),
     ],
 )
 def test_owner_of(path, owner):
@@ -60,7 +73,10 @@ def test_owner_of(path, owner):
         "/apiorders",
         "/API/orders",
         "/api/unknown",
+        "/api/botsx",
+        "/api/scenario",
         "api/orders",
+        "/api/settingsx",
     ],
 )
 def test_owner_of_nothing(path):
@@ -69,8 +85,7 @@ def test_owner_of_nothing(path):
 
 def test_every_owner_is_a_service_and_every_service_is_reachable():
     owners = {service for _, service in ROUTES}
-    assert owners <= set(SERVICES)
-    assert owners == set(SERVICES)
+    assert owners == set(API_SERVICES)
     prefixes = [prefix for prefix, _ in ROUTES]
     assert len(prefixes) == len(set(prefixes))
     for prefix in prefixes:
@@ -90,7 +105,7 @@ def _api_rules(service: str) -> list[str]:
     return rules
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", API_SERVICES)
 def test_every_api_route_is_owned_by_its_service(service):
     rules = _api_rules(service)
     api_rules = [rule for rule in rules if rule.startswith("/api/")]
@@ -103,8 +118,11 @@ def test_every_api_route_is_owned_by_its_service(service):
 
 def test_known_routes_present():
     expected = {
-        "user_accounts": {"/api/users", "/api/sessions"},
-        "user_portfolio": {"/api/portfolios/<user_id_text>", "/api/leaderboard"},
+        "user_accounts": {"/api/users", "/api/sessions", "/api/users/bulk", "/api/settings", "/api/simulation",
+                          "/api/simulation/reset"},
+        "user_portfolio": {"/api/portfolios/<user_id_text>", "/api/leaderboard", "/api/portfolios",
+                           "/api/portfolios/<user_id_text>/ledger", "/api/exports/leaderboard.csv",
+                           "/api/exports/portfolios.csv", "/api/exports/trades.csv"},
         "stock_data": {
             "/api/stocks",
             "/api/stocks/<symbol>",
@@ -113,8 +131,11 @@ def test_known_routes_present():
             "/api/market",
             "/api/market/<action>",
         },
-        "stock_ordering": {"/api/orders", "/api/orders/batch", "/api/orders/<int:order_id>"},
+        "stock_ordering": {"/api/orders", "/api/orders/batch", "/api/orders/<int:order_id>",
+                           "/api/exports/orders.csv"},
         "order_matching": {"/api/books/<symbol>"},
+        "house_bots": {"/api/bots", "/api/bots/config", "/api/bots/start", "/api/bots/stop", "/api/scenarios",
+                       "/api/scenarios/<name>", "/api/scenarios/<name>/load"},
     }
     for service, rules in expected.items():
         assert rules <= set(_api_rules(service)), service
@@ -125,16 +146,11 @@ def test_handler_table_matches_queue_bindings(service):
     handled = service_handlers(service).event_types
     assert handled == sorted(handled)
     catalog = sorted(cls.TYPE for cls in consumed_by(service))
-    optional = {"simulation.reset"}  # not implemented yet in every service
-    assert [t for t in handled if t not in optional] == [t for t in catalog if t not in optional]
-    assert set(handled) <= set(catalog)
+    assert handled == catalog
 
 
 def test_handler_tables_concrete():
-    assert service_handlers("stock_data").event_types in (
-        ["trade.executed"],
-        ["simulation.reset", "trade.executed"],
-    )
+    assert service_handlers("stock_data").event_types == ["simulation.reset", "trade.executed"]
     assert service_handlers("user_accounts").event_types == []
     assert service_handlers("user_accounts").service == "user_accounts"
 
