@@ -283,6 +283,11 @@ export function useExchange(): Exchange {
     if (token === undefined) return;
     const socket = io({
       auth: token ? { token } : undefined,
+      // WebSocket first (the gateway serves it): no long-polling requests, so an
+      // account switch that closes the socket leaves no poll behind to be refused
+      // with a 400 for its closed session; long-polling only where WebSocket fails.
+      transports: ['websocket', 'polling'],
+      tryAllTransports: true,
       reconnectionDelay: 1000,
       reconnectionDelayMax: 5000,
     });
