@@ -3,7 +3,7 @@
 // every (re)connect and reset, moved on by pushes (`portfolio` of every user,
 // `order`, `leaderboard`, `settings`, `reset`). Bots have no push: polled.
 
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError } from './api';
 import { applyOrder, applySnapshot, type OrderMap } from './orders';
 import { applyLeaderRows, applyPortfolio, loadRoster, type Roster } from './roster';
@@ -12,6 +12,8 @@ import type { Exchange } from './useExchange';
 
 const BOTS_POLL_MS = 2000;
 const POLL_MS = 4000;
+const MISSING_RETRY_MS = 1000;
+const MISSING_RETRIES = 30;
 const ROSTER_DEBOUNCE_MS = 1500;
 export const RESET_RELOADS_MS = [1500, 4000];
 
@@ -183,6 +185,28 @@ export function useDashboard(ex: Exchange, active: boolean): Dashboard {
       }
     });
   }, [active, listen, refresh, rosterSoon, api]);
+
+  // A user just created is listed before user_portfolio has opened the account
+  // (it learns of the user from an event): look again until every one is in,
+  // a bounded number of times.
+  const users = ex.state.users;
+  const missing = useMemo(
+    () => users.some((u) => u.role !== 'instructor' && !(u.id in roster)),
+    [users, roster],
+  );
+  const [missingTries, setMissingTries] = useState(0);
+  useEffect(() => {
+    if (!active || !missing) {
+      setMissingTries(0);
+      return;
+    }
+    if (missingTries >= MISSING_RETRIES) return;
+    // (not reset by the pushes that keep changing the roster meanwhile)
+    const timer = window.setTimeout(() => {
+      void loadRosterNow().finally(() => setMissingTries((n) => n + 1));
+    }, MISSING_RETRY_MS);
+    return () => window.clearTimeout(timer);
+  }, [active, missing, missingTries, loadRosterNow]);
 
   // without the socket, keep the dashboard current over REST (as the trading screen does)
   const disconnected = ex.state.connection === 'disconnected';
