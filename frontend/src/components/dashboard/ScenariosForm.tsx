@@ -91,49 +91,42 @@ export function ScenariosForm({ api, scenarios, error, onChanged, current }: Pro
         <input type="checkbox" data-testid="scenario-start-bots" checked={startBots} onChange={(e) => setStartBots(e.target.checked)} />
         start the house bots when loading
       </label>
-      <table className="grid compact">
-        <tbody>
-          {(scenarios ?? []).map((s) => (
-            <tr key={s.name} data-testid={`scenario-${s.name}`}>
-              <td className="sym">
-                {s.name}
-                {s.builtin && <span className="tag">built-in</span>}
-              </td>
-              <td className="muted wrap">{s.description}</td>
-              <td className="actions">
-                {confirm === s.name ? (
-                  <>
-                    <button
-                      type="button"
-                      className="small-button danger solid"
-                      data-testid={`scenario-confirm-${s.name}`}
-                      disabled={busy}
-                      onClick={() => {
-                        setConfirm(null);
-                        void load(s.name);
-                      }}
-                    >
-                      Reset &amp; load
-                    </button>{' '}
-                    <button type="button" className="small-button" onClick={() => setConfirm(null)}>
-                      Cancel
-                    </button>
-                  </>
-                ) : (
-                  <button type="button" className="small-button primary" data-testid={`scenario-load-${s.name}`} disabled={busy} onClick={() => setConfirm(s.name)}>
-                    Load…
+      <ul className="scenario-list">
+        {(scenarios ?? []).map((s) => (
+          <li key={s.name} data-testid={`scenario-${s.name}`}>
+            <div className="scenario-head">
+              <span className="sym">{s.name}</span>
+              {s.builtin && <span className="tag">built-in</span>}
+              <span className="push-right" />
+              {confirm === s.name ? (
+                <>
+                  <button
+                    type="button"
+                    className="small-button danger solid"
+                    data-testid={`scenario-confirm-${s.name}`}
+                    disabled={busy}
+                    onClick={() => {
+                      setConfirm(null);
+                      void load(s.name);
+                    }}
+                  >
+                    Reset &amp; load
                   </button>
-                )}
-              </td>
-            </tr>
-          ))}
-          {scenarios?.length === 0 && (
-            <tr>
-              <td className="empty">No scenarios.</td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+                  <button type="button" className="small-button" onClick={() => setConfirm(null)}>
+                    Cancel
+                  </button>
+                </>
+              ) : (
+                <button type="button" className="small-button primary" data-testid={`scenario-load-${s.name}`} disabled={busy} onClick={() => setConfirm(s.name)}>
+                  Load…
+                </button>
+              )}
+            </div>
+            {s.description && <div className="muted small">{s.description}</div>}
+          </li>
+        ))}
+        {scenarios?.length === 0 && <li className="empty">No scenarios.</li>}
+      </ul>
       {confirm && <p className="warn small">Loading resets the simulation first: every order, trade and position is erased.</p>}
       <form
         className="form-grid"
