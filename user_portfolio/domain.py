@@ -355,6 +355,12 @@ class Valuation:
     realized_pl: Decimal
     positions: list[PositionValue] = field(default_factory=list)
     fills: int = 0
+    granted_value: Decimal = ZERO  # the shares granted at the start, at their reference prices
+
+    @property
+    def starting_equity(self) -> Decimal:
+        """What the account was worth at the start: its starting cash and granted shares."""
+        return money(self.starting_cash + self.granted_value)
 
     @property
     def buying_power(self) -> Decimal:
@@ -374,11 +380,12 @@ class Valuation:
 
     @property
     def return_pct(self) -> Decimal:
-        if self.starting_cash <= 0:
+        """Against the starting equity (cash and granted shares), so a trader given shares
+        and no cash starts at 0 %, like one given only cash."""
+        start = self.starting_equity
+        if start <= 0:
             return Decimal("0.00")
-        return ((self.equity - self.starting_cash) / self.starting_cash * HUNDRED).quantize(
-            PCT_PLACES, rounding=ROUND_HALF_EVEN
-        )
+        return ((self.equity - start) / start * HUNDRED).quantize(PCT_PLACES, rounding=ROUND_HALF_EVEN)
 
 
 def value_position(row: dict[str, Any]) -> PositionValue:
@@ -413,6 +420,7 @@ def value_portfolio(account: dict[str, Any], positions: list[dict[str, Any]]) ->
         realized_pl=account["realized_pl"],
         positions=[value_position(p) for p in sorted(positions, key=lambda p: p["symbol"]) if p["qty"] > 0],
         fills=int(account.get("fills") or 0),
+        granted_value=account.get("granted_value") or ZERO,
     )
 
 
@@ -485,16 +493,7 @@ def leaderboard(valuations: list[Valuation]) -> list[dict[str, Any]]:
     return rows
 
 
-def starting_equity(v: Valuation, reference_prices: dict[str, Decimal], granted: dict[str, int]) -> Decimal:
-    """What the account was worth at the start: starting cash plus its granted shares
-    at their symbols' reference prices."""
-    return money(v.starting_cash + sum(
-        (reference_prices.get(s, ZERO) * q for s, q in granted.items()), ZERO))
-
-
-def roster_row(v: Valuation, start_equity: Decimal) -> dict[str, Any]:
+def roster_row(v: Valuation) -> dict[str, Any]:
     """GET /api/portfolios: the portfolio plus name, role, trades, starting_equity, return_pct."""
-    pct = Decimal("0.00") if start_equity <= 0 else (
-        (v.equity - start_equity) / start_equity * HUNDRED).quantize(PCT_PLACES, rounding=ROUND_HALF_EVEN)
     return {**portfolio_body(v), "role": v.role, "trades": v.fills,
-            "starting_equity": _cents(start_equity), "return_pct": fmt(pct)}
+            "starting_equity": _cents(v.starting_equity), "return_pct": fmt(v.return_pct)}

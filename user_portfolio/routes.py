@@ -18,7 +18,7 @@ from service_runtime.money import fmt, money
 from service_runtime.web import ApiError, clamp_limit, db, json_response, require_auth, require_instructor
 
 from . import store
-from .domain import leaderboard, portfolio_body, roster_row, starting_equity
+from .domain import leaderboard, portfolio_body, roster_row
 
 bp = Blueprint("user_portfolio", __name__)
 
@@ -52,9 +52,7 @@ def roster(who: Principal) -> Response:
 def _roster() -> list[dict[str, Any]]:
     with db().read() as conn:
         valuations = store.load_valuations(conn, role=["trader", "bot", "instructor"])
-        granted = store.granted_shares(conn)
-        prices = store.reference_prices(conn)
-    return [roster_row(v, starting_equity(v, prices, granted.get(v.user_id, {}))) for v in valuations]
+    return [roster_row(v) for v in valuations]
 
 
 @bp.get("/api/portfolios/<user_id_text>/ledger")

@@ -194,18 +194,6 @@ def ledger_rows(conn: psycopg.Connection, user_id: int, limit: int) -> list[Row]
     ).fetchall()
 
 
-def granted_shares(conn: psycopg.Connection) -> dict[int, dict[str, int]]:
-    granted: dict[int, dict[str, int]] = {}
-    for r in conn.execute("SELECT user_id, symbol, granted_qty FROM positions WHERE granted_qty > 0").fetchall():
-        granted.setdefault(r["user_id"], {})[r["symbol"]] = int(r["granted_qty"])
-    return granted
-
-
-def reference_prices(conn: psycopg.Connection) -> dict[str, Decimal]:
-    return {r["symbol"]: r["reference_price"] for r in conn.execute(
-        "SELECT symbol, reference_price FROM symbols").fetchall()}
-
-
 def all_trades(conn: psycopg.Connection) -> list[Row]:
     return conn.execute("SELECT * FROM trades ORDER BY trade_id").fetchall()
 
@@ -535,7 +523,10 @@ def load_valuations(
     rows = conn.execute(
         f"""
         SELECT a.user_id, a.name, a.role, a.starting_cash, a.cash, a.reserved_cash, a.realized_pl, a.fills,
-               p.symbol, p.qty, p.reserved_qty, p.avg_cost, s.last_price, s.reference_price
+               p.symbol, p.qty, p.reserved_qty, p.avg_cost, s.last_price, s.reference_price,
+               (SELECT coalesce(sum(g.granted_qty * gs.reference_price), 0)
+                  FROM positions g JOIN symbols gs ON gs.symbol = g.symbol
+                 WHERE g.user_id = a.user_id AND g.granted_qty > 0) AS granted_value
         FROM accounts a
         LEFT JOIN positions p ON p.user_id = a.user_id AND p.qty > 0
         LEFT JOIN symbols s ON s.symbol = p.symbol

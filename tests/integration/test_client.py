@@ -45,8 +45,8 @@ def test_login_users_and_account_reads(stack, sandbox):
 
     rows = c.leaderboard()
     mine = next(r for r in rows if r.user_id == trader.user_id)
-    # return is measured against the starting cash: 5,800 of equity on 5,000 is 16 %
-    assert mine.equity == Decimal("5800.00") and mine.return_pct == Decimal("16.00")
+    # return is measured against the starting equity (cash and granted shares at the reference price)
+    assert mine.equity == Decimal("5800.00") and mine.return_pct == Decimal("0.00")
     assert len(c.leaderboard(limit=1)) == 1
 
     with pytest.raises(PapertradeError) as err:

@@ -545,14 +545,14 @@ def test_leaderboard_ranks_traders_by_equity(service_db):
     assert resp.json == [
         {"rank": 1, "user_id": 3, "name": "Cid", "equity": "2000.00", "return_pct": "0.00",
          "realized_pl": "0.00", "unrealized_pl": "0.00", "role": "trader", "cash": "2000.00", "trades": 0},
-        # Ben: 1000 + 110 (granted at 100.00) -> +11.00 %
-        {"rank": 2, "user_id": 2, "name": "Ben", "equity": "1110.00", "return_pct": "11.00",
+        # Ben: 1000 + 1 share granted at the 100.00 reference = 1100 at the start; now 1110 -> +0.91 %
+        {"rank": 2, "user_id": 2, "name": "Ben", "equity": "1110.00", "return_pct": "0.91",
          "realized_pl": "0.00", "unrealized_pl": "10.00", "role": "trader", "cash": "1000.00", "trades": 0},
         # Ann: 890 cash + 110 -> unchanged
         {"rank": 3, "user_id": 1, "name": "Ann", "equity": "1000.00", "return_pct": "0.00",
          "realized_pl": "0.00", "unrealized_pl": "0.00", "role": "trader", "cash": "890.00", "trades": 1},
-        # Dee: 110 cash + 4 x 110; started with no cash -> return_pct 0.00
-        {"rank": 4, "user_id": 4, "name": "Dee", "equity": "550.00", "return_pct": "0.00",
+        # Dee: started with 5 shares at 100.00 = 500; now 110 cash + 4 x 110 = 550 -> +10.00 %
+        {"rank": 4, "user_id": 4, "name": "Dee", "equity": "550.00", "return_pct": "10.00",
          "realized_pl": "10.00", "unrealized_pl": "40.00", "role": "trader", "cash": "110.00", "trades": 1},
     ]
     assert client.get("/api/leaderboard", headers=service_db.auth(50, "instructor")).json == resp.json
@@ -561,11 +561,12 @@ def test_leaderboard_ranks_traders_by_equity(service_db):
 
 
 def test_leaderboard_ties_share_a_rank_and_return_pct_rounds(service_db):
-    setup_market(service_db, user(1, "3000.00"), user(2, "3000.00"), user(3, "300.00", {"ACME": 1}))
-    # user 3: 300 + 100 = 400 on 300 -> 33.333... % -> 33.33
+    setup_market(service_db, user(1, "3000.00"), user(2, "3000.00"), user(3, "200.00", {"ACME": 1}))
+    service_db.runner.deliver(price("ACME", "101.00", 1))
+    # user 3 started with 200 + 1 x 100.00 = 300 and has 200 + 101 = 301: +0.333... % -> 0.33
     rows = service_db.client().get("/api/leaderboard", headers=service_db.auth(1)).json
     assert [(r["rank"], r["user_id"], r["return_pct"]) for r in rows] == [(1, 1, "0.00"), (1, 2, "0.00"),
-                                                                          (3, 3, "33.33")]
+                                                                          (3, 3, "0.33")]
 
 
 def test_health_counts_accounts(service_db):
@@ -974,4 +975,4 @@ def test_roster_ledger_and_exports(service_db):
     assert "3,MM,bot,500.00,0.00,500.00,0.00,500.00,0.00,0,,,,,," in portfolios
     board_csv = client.get("/api/exports/leaderboard.csv", headers=teacher).get_data(as_text=True).splitlines()
     assert board_csv[0] == "rank,user_id,name,role,equity,return_pct,realized_pl,unrealized_pl,cash,trades"
-    assert board_csv[1] == "1,2,Ben,trader,1199.92,1099.92,40.00,60.00,539.92,1"
+    assert board_csv[1] == "1,2,Ben,trader,1199.92,9.08,40.00,60.00,539.92,1"
