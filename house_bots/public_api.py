@@ -1,8 +1,11 @@
-"""The bots' only way into the exchange: the public REST API at the gateway, over
-plain `requests` sessions, exactly as any user's script would call it.
+"""The bots' only way into the exchange: the public REST API at the gateway, through
+the project's Python client (papertrade_client), exactly as any user's script calls it.
 
-Kept to one small module on purpose: the typed Python client (issue 5) can
-replace it without touching the bot logic.
+The bots keep plain dicts (their logic predates the typed records and needs no
+more), so this module uses the client's transport (`Client.request`: one kept-alive
+session, the error body parsed into one exception) and not its typed methods.
+Retries are off: a bot acts again on its next tick with what it sees then, and its
+orders carry no client_order_id that would make a blind retry safe.
 """
 
 from __future__ import annotations
@@ -10,9 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import requests
-
-from service_runtime import jsonio
+from papertrade_client import Client, PapertradeError
 
 TIMEOUT = 10.0
 
@@ -31,35 +32,19 @@ class PublicApi:
     """One authenticated (or anonymous) session against the gateway."""
 
     def __init__(self, base_url: str, token: str | None = None) -> None:
-        self.base = base_url.rstrip("/")
-        self.session = requests.Session()
-        if token:
-            self.set_token(token)
+        self.client = Client(base_url, token, timeout=TIMEOUT, retries=0)
 
     def set_token(self, token: str) -> None:
-        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.client.token = token
 
     def close(self) -> None:
-        self.session.close()
+        self.client.close()
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        data = jsonio.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data is not None else None
         try:
-            resp = self.session.request(method, self.base + path, data=data, params=params, headers=headers,
-                                        timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            raise ApiCallError(0, "unreachable", str(exc)[:200], method, path) from exc
-        if resp.status_code >= 400:
-            try:
-                error = resp.json()["error"]
-                code, message = error.get("code", "error"), error.get("message", "")
-            except (ValueError, KeyError, TypeError):
-                code, message = "error", resp.text[:200]
-            raise ApiCallError(resp.status_code, code, message, method, path)
-        if not resp.content:
-            return None
-        return jsonio.loads(resp.content)
+            return self.client.request(method, path, params=params, body=body, safe=False)[1]
+        except PapertradeError as exc:
+            raise ApiCallError(exc.status or 0, exc.code, exc.message, method, path) from exc
 
     # ------------------------------------------------------------- what the bots read
     def stocks(self) -> list[dict[str, Any]]:

@@ -29,9 +29,8 @@ def engine() -> BotEngine:
 def caller_api() -> PublicApi:
     """The public API with the calling instructor's own token: what the bots
     runner does for an instructor is done as that instructor."""
-    api = PublicApi(engine().runner.gateway_url)
-    api.session.headers["Authorization"] = request.headers["Authorization"]
-    return api
+    token = request.headers["Authorization"].split(" ", 1)[1]  # require_instructor checked it
+    return PublicApi(engine().runner.gateway_url, token)
 
 
 def _optional_body() -> dict[str, Any] | None:
