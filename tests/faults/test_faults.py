@@ -284,14 +284,16 @@ def test_postgresql_restart_answers_503_then_recovers_by_itself(faulty, flow):
         seen["health"] = (health.status_code, health.json()["status"])
 
     def start() -> None:
-        subprocess.run([*PG_CLUSTER, "start"], check=True, capture_output=True, timeout=60)
+        # exit status 2: already running (the finally after a start that worked)
+        done = subprocess.run([*PG_CLUSTER, "start"], capture_output=True, timeout=60)
+        assert done.returncode in (0, 2), done.stderr
 
     try:
         figures = around(flow, stop, start)
     finally:
         start()
     status, code, took = seen["order"]
-    assert (status, code) == (503, "unavailable") and took < 10, seen
+    assert (status, code) == (503, "unavailable") and took < 7, seen
     assert seen["health"] == (503, "unavailable")
     assert requests.get(api + "/healthz", timeout=15).status_code == 200
     for name in faulty.supervisor.children:
