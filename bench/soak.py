@@ -77,11 +77,8 @@ def run(stack: RunningStack, seconds: float, rate: float, window: float, clients
     groups = process_groups(stack)
     windows: list[dict[str, Any]] = []
     started = time.time()
-    n = 0
-    while time.time() - started < seconds:
-        sending, took = send_batches(stack, apis, syms, min(window, seconds - (time.time() - started)), rate,
-                                     batch, 4, seed + n)
-        n += 1
+    for n in range(max(1, round(seconds / window))):
+        sending, took = send_batches(stack, apis, syms, window, rate, batch, 4, seed + n)
         with fills.lock:
             filled = [(fills.filled_at[oid] - t) * 1000 for oid, t in sending.sent_at.items()
                       if oid in fills.filled_at]
