@@ -28,6 +28,14 @@ class DatabaseUnavailable(psycopg.OperationalError):
     """The database failed moments ago; not tried again yet."""
 
 
+def _connection_failure(exc: psycopg.OperationalError) -> bool:
+    """The server is unreachable or going away, not a statement's own failure (a
+    deadlock or serialization failure is an OperationalError too, and must not
+    turn the next two seconds into 503s)."""
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+
+
 class Database:
     """A lazily opened pool; `transaction()` is the only way handlers and routes write."""
 
@@ -70,8 +78,9 @@ class Database:
             if stats.get("pool_size", 0) - stats.get("pool_available", 0) < self.max_size:
                 self._down_until = time.monotonic() + FAIL_FAST_SECONDS
             raise
-        except psycopg.OperationalError:
-            self._down_until = time.monotonic() + FAIL_FAST_SECONDS
+        except psycopg.OperationalError as exc:
+            if _connection_failure(exc):
+                self._down_until = time.monotonic() + FAIL_FAST_SECONDS
             raise
 
     @property

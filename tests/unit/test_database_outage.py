@@ -28,3 +28,10 @@ def test_callers_after_a_failure_fail_fast_then_try_again(monkeypatch):
         assert database.available  # the next caller tries the server again
     finally:
         database.close()
+
+
+def test_a_statement_failing_is_not_an_outage():
+    assert dbmod._connection_failure(psycopg.OperationalError("connection refused"))
+    assert dbmod._connection_failure(psycopg.errors.AdminShutdown("terminating connection"))
+    assert not dbmod._connection_failure(psycopg.errors.DeadlockDetected("deadlock"))
+    assert not dbmod._connection_failure(psycopg.errors.SerializationFailure("could not serialize"))
