@@ -92,7 +92,8 @@ def run(stack: RunningStack, seconds: float, rate: float, window: float, clients
         })
         w = windows[-1]
         print(f"  {w['at_s']:>6}s  {w['orders_per_s']:>6}/s  ack p99 {w['batch_ack']['p99_ms']} ms  "
-              f"fill push p99 {w['placed_to_filled_push']['p99_ms']} ms  errors {w['errors']}", flush=True)
+              f"fill push p99 {w['placed_to_filled_push']['p99_ms']} ms  errors {w['errors']}  "
+              f"push clients {w['push_clients_connected']}", flush=True)
     if with_bots:
         bots(stack, "stop")
     stack.wait_quiet(300)
