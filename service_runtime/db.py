@@ -9,13 +9,31 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 log = logging.getLogger(__name__)
+
+# After a connection failure, callers fail at once for this long instead of each
+# waiting the pool's timeout: while the database is down a request answers 503 in
+# milliseconds (one caller per window still waits, to find out it is back).
+FAIL_FAST_SECONDS = 2.0
+
+
+class DatabaseUnavailable(psycopg.OperationalError):
+    """The database failed moments ago; not tried again yet."""
+
+
+def _connection_failure(exc: psycopg.OperationalError) -> bool:
+    """The server is unreachable or going away, not a statement's own failure (a
+    deadlock or serialization failure is an OperationalError too, and must not
+    turn the next two seconds into 503s)."""
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 class Database:
@@ -27,6 +45,7 @@ class Database:
         self.name = name
         self._pool: ConnectionPool | None = None
         self._lock = threading.Lock()
+        self._down_until = 0.0
 
     @property
     def pool(self) -> ConnectionPool:
@@ -46,14 +65,38 @@ class Database:
         return self._pool
 
     @contextlib.contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        now = time.monotonic()
+        if now < self._down_until:
+            raise DatabaseUnavailable(f"{self.name}: database unavailable (failed {FAIL_FAST_SECONDS:.0f}s ago)")
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except PoolTimeout:
+            # Every connection busy is overload, not an outage: do not refuse the others.
+            stats = self.pool.get_stats()
+            if stats.get("pool_size", 0) - stats.get("pool_available", 0) < self.max_size:
+                self._down_until = time.monotonic() + FAIL_FAST_SECONDS
+            raise
+        except psycopg.OperationalError as exc:
+            if _connection_failure(exc):
+                self._down_until = time.monotonic() + FAIL_FAST_SECONDS
+            raise
+
+    @property
+    def available(self) -> bool:
+        """False while failing fast after a connection failure."""
+        return time.monotonic() >= self._down_until
+
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg.Connection]:
         """A connection inside one transaction: committed on exit, rolled back on error."""
-        with self.pool.connection() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             yield conn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[psycopg.Connection]:
-        with self.pool.connection() as conn:
+        with self._connection() as conn:
             yield conn
 
     def close(self) -> None:

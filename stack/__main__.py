@@ -4,6 +4,8 @@ Checks PostgreSQL and RabbitMQ, creates and migrates the five databases, seeds
 the demo class, starts every process (five APIs, five workers, the gateway),
 prints the address and the instructor's credentials, and stops everything on
 Ctrl-C. `python -m stack setup` does the database part only.
+`python -m stack dead-letters list|replay [--service S] [--id EVENT_ID]` shows or
+replays the messages a worker set aside (stack/dead_letters.py).
 """
 
 from __future__ import annotations
@@ -75,7 +77,12 @@ def setup(settings: Settings) -> tuple[dict[str, int], str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "setup", "check", "destroy"], nargs="?", default="up")
+    parser.add_argument("command", choices=["up", "setup", "check", "destroy", "dead-letters"], nargs="?",
+                        default="up")
+    parser.add_argument("action", nargs="?", choices=["list", "replay"], default="list",
+                        help="dead-letters only: list them (default) or replay them to their service's queue")
+    parser.add_argument("--service", help="dead-letters only: one service's dead letters")
+    parser.add_argument("--id", help="dead-letters replay only: the one event id to replay")
     args = parser.parse_args(argv)
     settings = get_settings()
     problems = check_dependencies(settings)
@@ -84,6 +91,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2)
     if args.command == "check":
         print("PostgreSQL and RabbitMQ are reachable")
+        return
+    if args.command == "dead-letters":
+        from . import dead_letters
+
+        dead_letters.main(settings, args)
         return
     if args.command == "destroy":
         destroy(settings)

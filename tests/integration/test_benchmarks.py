@@ -40,3 +40,16 @@ def test_end_to_end_benchmark_runs_and_reports(stack):
     assert result["steady"]["accepted"] == 20 and result["steady"]["rest_ack"]["n"] == 20
     assert result["processes"]["stock_ordering-worker"]["cpu_s"] > 0
     assert result["audit_violations"] == []
+
+
+def test_soak_benchmark_runs_and_reports(stack):
+    from bench import soak
+
+    result = soak.run(stack, seconds=4, rate=40, window=2, clients=3, with_bots=False, traders=4, symbols=2)
+    assert len(result["windows"]) == 2 and result["errors"] == 0
+    assert result["accepted"] > 100
+    assert all(w["push_clients_connected"] == 3 for w in result["windows"])
+    assert result["push_events_received"] > 0
+    assert set(result["rss_growth_mb"]) >= {"stock_ordering-api", "order_matching-worker", "gateway"}
+    assert result["windows"][0]["rss_mb"]["order_matching-worker"] > 10
+    assert result["audit_violations"] == []
