@@ -196,8 +196,6 @@ def test_the_instructor_runs_a_class_session_from_the_dashboard(own_stack, brows
 
 def test_the_instructor_starts_and_stops_the_house_bots(own_stack, browser):  # noqa: F811
     stack = own_stack
-    if stack.instructor().get("/api/bots").status_code == 404:
-        pytest.skip("the house bots are not part of this build")
     dash = instructor_screen(browser, stack, "bots")
     try:
         expect(dash.tid("bots-status")).to_have_text("stopped", timeout=WAIT)
@@ -284,8 +282,6 @@ def test_csv_roster_stocks_and_scenarios_from_the_dashboard(own_stack, browser):
         expect(dash.tid(f"stock-row-{new_sym}")).to_contain_text("12.50", timeout=WAIT)
         expect(trader.tid(f"watch-{new_sym}")).to_be_visible(timeout=WAIT)
 
-        if stack.instructor().get("/api/scenarios").status_code == 404:
-            pytest.skip("scenarios are not part of this build")
         # ---- save the current setup as a scenario, then load a shipped one (after a confirm)
         dash.tid("setup-tab-scenarios").click()
         expect(dash.tid("scenario-calm")).to_be_visible(timeout=WAIT)

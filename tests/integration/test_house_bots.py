@@ -188,11 +188,9 @@ def test_config_and_running_state_survive_a_restart_of_the_bots_process(exchange
 
 
 def test_loading_a_scenario_sets_the_class_up_in_one_action(exchange):
-    """Needs the issue-4 simulation endpoints (reset, bulk users, settings) from branch
-    issue4-sim; without them the load answers 502 naming the failed step."""
+    """Reset, stocks, traders, settings, session and bots from one call (a failed step
+    would answer 502 naming it)."""
     instructor = exchange.instructor()
-    if exchange.anonymous().get("/api/simulation").status_code == 404:
-        pytest.skip("GET /api/simulation is missing: scenario loading needs branch issue4-sim merged")
     resp = instructor.post("/api/scenarios/thin/load", {"start_bots": True})
     assert resp.status_code == 200, resp.text
     body = resp.json()
