@@ -126,7 +126,7 @@ def get_scenario(who: Principal, name: str) -> Response:
 
 @bp.put("/api/scenarios/<name>")
 @require_instructor
-@api(json=schemas.ScenarioDocument, resp=responses(200, schemas.Scenario, errors=(403, 409, 422)), tags=["house bots"])
+@api(json=schemas.ScenarioDocument, resp=responses(201, schemas.Scenario, errors=(403, 404, 409, 422), also=(200,)), tags=["house bots"])
 def put_scenario(who: Principal, name: str) -> Response:
     scenarios.check_name(name)
     if name in scenarios.builtin():

@@ -107,16 +107,19 @@ ERROR_TEXT = {
 
 
 def responses(status: int = 200, model: type[BaseModel] | None = None, *, errors: Iterable[int] = (),
-              array: bool = False) -> Response:
+              array: bool = False, also: Iterable[int] = ()) -> Response:
     """The success response plus every error status the route can answer.
 
     503 is always possible (the gateway answers it when the service is down).
-    `model=None` documents a body that is not JSON (CSV exports) or empty.
+    `model=None` documents a body that is not JSON (CSV exports) or empty; `also`
+    lists other success statuses with the same body.
     """
     codes: dict[str, Any] = {}
     if model is not None and array:
         model = _array_of(model)
     codes[f"HTTP_{status}"] = model
+    for other in also:  # another success status with the same body (e.g. 200 for a repeated request)
+        codes[f"HTTP_{other}"] = model
     for code in sorted(set(errors) | {503}):
         codes[f"HTTP_{code}"] = ErrorBody
     return Response(**codes)

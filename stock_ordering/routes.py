@@ -51,7 +51,7 @@ def health(database: Database) -> dict[str, Any]:
 
 @bp.post("/api/orders")
 @require_auth
-@api(json=schemas.OrderRequest, resp=responses(201, schemas.Order, errors=(403, 409, 422, 429)), tags=["orders"])
+@api(json=schemas.OrderRequest, resp=responses(201, schemas.Order, errors=(403, 409, 422, 429), also=(200,)), tags=["orders"])
 @rate_limited
 def place_order(who: Principal) -> Response:
     order = parse_order(json_object(), who)
