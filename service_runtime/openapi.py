@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any
@@ -297,6 +298,10 @@ def _finish(document: dict[str, Any]) -> None:
                 prop["items"] = {"$ref": f"#/components/schemas/{prop.pop('x-items')}"}
     for path, ops in document["paths"].items():
         for op in ops.values():
+            # SpecTree's default summary is "place_order <POST>"; a route without a docstring reads better as words
+            named = re.fullmatch(r"(\w+) <[A-Z]+>", op.get("summary", ""))
+            if named:
+                op["summary"] = named.group(1).replace("_", " ").capitalize()
             resps = op["responses"]
             secured = op.get("security") != []
             if secured:

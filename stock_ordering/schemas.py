@@ -21,8 +21,8 @@ class OrderRequest(Body):
     user_id: PositiveId | None = Field(None, description="instructors only: place it for this user")
     symbol: StrictStr = Field(description="1 to 8 upper-case letters or digits", examples=["AAPL"])
     side: Literal["buy", "sell"]
-    type: Literal["market", "limit"]
-    qty: int = Field(strict=True, description="whole shares, 1 to 1,000,000")
+    type: Literal["market", "limit"] = Field(examples=["limit"])
+    qty: int = Field(strict=True, description="whole shares, 1 to 1,000,000", examples=[10])
     time_in_force: Literal["day", "gtc", "ioc", "fok"] | None = Field(None, description="default day")
     limit_price: MoneyIn | None = Field(None, description="limit orders: > 0, <= 1,000,000, on the 0.01 tick")
     client_order_id: StrictStr | None = Field(
