@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from service_runtime.openapi import Body, Limit, Money, MoneyIn, Out, PositiveId, Query, Timestamp
 
@@ -30,6 +30,7 @@ class OrderRequest(Body):
 
 
 class BatchRequest(Body):
+    model_config = ConfigDict(extra="ignore")  # other fields have always been ignored here
     orders: list[Any] = Field(
         description="up to 1,000 orders (413 above); an item that fails validation gets its error in the results",
         json_schema_extra={"x-items": "OrderRequest"},  # documented as [OrderRequest], see openapi._finish

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from service_runtime.openapi import Body, Money, MoneyIn, Out, PositiveId
 
@@ -33,6 +33,7 @@ class BulkUsers(Body):
     csv: StrictStr | None = Field(None, description="or one user per line: name[,starting_cash[,SYMBOL:qty;...]]")
     starting_cash: MoneyIn | None = None
     holdings: dict[str, Any] | None = None
+    role: StrictStr | None = Field(None, description="trader (default) or bot")
 
 
 class Settings(Out):
@@ -56,6 +57,7 @@ class ResetStarted(Out):
 
 
 class NewSession(Body):
+    model_config = ConfigDict(extra="ignore")  # other fields have always been ignored here
     user_id: PositiveId
     password: StrictStr | None = Field(None, description="instructors only; demo traders and bots need none")
 
