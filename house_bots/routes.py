@@ -9,9 +9,10 @@ from flask import Blueprint, Response, current_app, request
 
 from service_runtime.auth import Principal
 from service_runtime.db import Database
+from service_runtime.openapi import api, responses
 from service_runtime.web import ApiError, db, json_object, json_response, require_instructor, settings
 
-from . import scenarios, store
+from . import scenarios, schemas, store
 from .config import parse_config, runner_settings
 from .engine import BotEngine
 from .public_api import PublicApi
@@ -47,12 +48,14 @@ def health(database: Database) -> dict[str, Any]:
 
 @bp.get("/api/bots")
 @require_instructor
+@api(resp=responses(200, schemas.BotsStatus, errors=(403,)), tags=["house bots"])
 def get_bots(who: Principal) -> Response:
     return json_response(engine().status())
 
 
 @bp.put("/api/bots/config")
 @require_instructor
+@api(json=schemas.BotConfigChange, resp=responses(200, schemas.BotConfig, errors=(403, 422)), tags=["house bots"])
 def put_config(who: Principal) -> Response:
     body = json_object()
     with db().transaction() as conn:
@@ -67,6 +70,7 @@ def put_config(who: Principal) -> Response:
 
 @bp.post("/api/bots/start")
 @require_instructor
+@api(json=schemas.BotConfigChange, resp=responses(200, schemas.BotsStatus, errors=(403, 409, 422)), tags=["house bots"])
 def start_bots(who: Principal) -> Response:
     body = _optional_body()
     with db().read() as conn:
@@ -79,6 +83,7 @@ def start_bots(who: Principal) -> Response:
 
 @bp.post("/api/bots/stop")
 @require_instructor
+@api(resp=responses(200, schemas.BotsStatus, errors=(403,)), tags=["house bots"])
 def stop_bots(who: Principal) -> Response:
     engine().stop()
     return json_response(engine().status())
@@ -101,6 +106,7 @@ def _find(name: str) -> tuple[dict[str, Any], bool]:
 
 @bp.get("/api/scenarios")
 @require_instructor
+@api(resp=responses(200, schemas.ScenarioSummary, array=True, errors=(403,)), tags=["house bots"])
 def list_scenarios(who: Principal) -> Response:
     rows = [{"name": n, "description": d["description"], "builtin": True} for n, d in scenarios.builtin().items()]
     with db().read() as conn:
@@ -111,6 +117,7 @@ def list_scenarios(who: Principal) -> Response:
 
 @bp.get("/api/scenarios/<name>")
 @require_instructor
+@api(resp=responses(200, schemas.Scenario, errors=(403, 404, 422)), tags=["house bots"])
 def get_scenario(who: Principal, name: str) -> Response:
     document, builtin = _find(name)
     return json_response({**document, "builtin": builtin})
@@ -118,6 +125,7 @@ def get_scenario(who: Principal, name: str) -> Response:
 
 @bp.put("/api/scenarios/<name>")
 @require_instructor
+@api(json=schemas.ScenarioDocument, resp=responses(201, schemas.Scenario, errors=(403, 404, 409, 422), also=(200,)), tags=["house bots"])
 def put_scenario(who: Principal, name: str) -> Response:
     scenarios.check_name(name)
     if name in scenarios.builtin():
@@ -133,6 +141,7 @@ def put_scenario(who: Principal, name: str) -> Response:
 
 @bp.post("/api/scenarios/<name>/load")
 @require_instructor
+@api(json=schemas.LoadScenario, resp=responses(200, schemas.Loaded, errors=(403, 404, 409, 422)), tags=["house bots"])
 def load_scenario(who: Principal, name: str) -> Response:
     document, _ = _find(name)
     body = _optional_body() or {}

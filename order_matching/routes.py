@@ -8,9 +8,10 @@ from flask import Blueprint, Response, request
 
 from service_runtime.db import Database
 from service_runtime.identifiers import is_symbol
+from service_runtime.openapi import api, responses
 from service_runtime.web import ApiError, db, json_response
 
-from . import store
+from . import schemas, store
 
 bp = Blueprint("order_matching", __name__)
 MAX_LEVELS = 1000
@@ -22,6 +23,7 @@ def health(database: Database) -> dict[str, Any]:
 
 
 @bp.get("/api/books/<symbol>")
+@api(query=schemas.BookQuery, resp=responses(200, schemas.Book, errors=(404, 422)), tags=["market data"], public=True)
 def book(symbol: str) -> Response:
     if not is_symbol(symbol):
         raise ApiError(404, "not_found", "symbols are 1 to 8 upper-case letters or digits")

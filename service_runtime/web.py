@@ -81,14 +81,20 @@ _HTTP_CODES = {
 
 
 def json_body() -> Any:
-    """The request body parsed as JSON (Decimal numbers), or a 400 ApiError."""
+    """The request body parsed as JSON (Decimal numbers), or a 400 ApiError.
+
+    Parsed once per request: the schema validation (service_runtime.openapi) and
+    the route's own parsing share it."""
+    if "json_body" in g:
+        return g.json_body
     data = request.get_data(cache=True)
     if len(data) > MAX_BODY_BYTES:
         raise ApiError(413, "payload_too_large", f"body larger than {MAX_BODY_BYTES} bytes")
     if not data:
         raise ApiError(400, "bad_request", "a JSON body is required")
     try:
-        return jsonio.loads(data)
+        g.json_body = jsonio.loads(data)
+        return g.json_body
     except jsonio.JSONInputError as exc:
         raise ApiError(400, "malformed_json", str(exc)) from exc
     except UnicodeDecodeError as exc:

@@ -24,6 +24,7 @@ from service_runtime.config import Settings
 from service_runtime.identifiers import is_symbol
 
 from .consumer import EventFeed
+from .docs import ApiDocs
 from .executions import OrderTracker
 from .proxy import ApiProxy
 from .push import AUTHENTICATED, INSTRUCTORS, Throttle, pushes_for, symbol_room, user_room
@@ -40,12 +41,15 @@ class Gateway:
                  health: Callable[[], dict[str, Any]] | None = None) -> None:
         self.settings = settings
         self.api = ApiProxy(settings)
+        self.docs = ApiDocs()
         self.static_root = static_root
         self.health = health or (lambda: {})
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         if path.startswith("/api/"):
+            if self.docs.handles(path):
+                return self.docs(environ, start_response)
             return self.api(environ, start_response)
         if path == "/healthz":
             detail = self.health()

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, request
 
 from service_runtime.auth import Principal
 from service_runtime.db import Database
+from service_runtime.openapi import api, responses
 from service_runtime.outbox import read_epoch
 from service_runtime.web import (
     ApiError,
@@ -19,7 +20,7 @@ from service_runtime.web import (
     require_instructor,
 )
 
-from . import store
+from . import schemas, store
 from .domain import (
     CANDLES_DEFAULT,
     CANDLES_MAX,
@@ -47,12 +48,14 @@ def _known_stock(conn: Any, symbol: str) -> dict[str, Any]:
 
 
 @bp.get("/api/stocks")
+@api(resp=responses(200, schemas.Stock, array=True), tags=["market data"], public=True)
 def list_stocks() -> Response:
     with db().read() as conn:
         return json_response([public_stock(r) for r in store.list_stocks(conn)])
 
 
 @bp.get("/api/stocks/<symbol>")
+@api(resp=responses(200, schemas.Stock, errors=(404,)), tags=["market data"], public=True)
 def get_stock(symbol: str) -> Response:
     with db().read() as conn:
         return json_response(public_stock(_known_stock(conn, symbol)))
@@ -60,6 +63,7 @@ def get_stock(symbol: str) -> Response:
 
 @bp.post("/api/stocks")
 @require_instructor
+@api(json=schemas.NewStock, resp=responses(201, schemas.Stock, errors=(403, 409, 422)), tags=["market data"])
 def create_stock(who: Principal) -> Response:
     new = parse_new_stock(json_object())
     with db().transaction() as conn:
@@ -71,6 +75,7 @@ def create_stock(who: Principal) -> Response:
 
 @bp.delete("/api/stocks/<symbol>")
 @require_instructor
+@api(resp=responses(200, schemas.Stock, errors=(403, 404, 409)), tags=["market data"])
 def delist_stock(who: Principal, symbol: str) -> Response:
     """Delist: no new orders for it; matching cancels its resting orders. POST lists it again."""
     with db().transaction() as conn:
@@ -82,6 +87,7 @@ def delist_stock(who: Principal, symbol: str) -> Response:
 
 
 @bp.get("/api/stocks/<symbol>/candles")
+@api(query=schemas.CandleQuery, resp=responses(200, schemas.Candle, array=True, errors=(404, 422)), tags=["market data"], public=True)
 def get_candles(symbol: str) -> Response:
     interval = request.args.get("interval") or "1m"
     with db().read() as conn:
@@ -95,6 +101,7 @@ def get_candles(symbol: str) -> Response:
 
 
 @bp.get("/api/stocks/<symbol>/trades")
+@api(query=schemas.TapeQuery, resp=responses(200, schemas.TapeTrade, array=True, errors=(404, 422)), tags=["market data"], public=True)
 def get_trades(symbol: str) -> Response:
     with db().read() as conn:
         _known_stock(conn, symbol)
@@ -103,6 +110,7 @@ def get_trades(symbol: str) -> Response:
 
 
 @bp.get("/api/market")
+@api(resp=responses(200, schemas.Market), tags=["market data"], public=True)
 def get_market() -> Response:
     # `epoch`: the simulation epoch stock_data is in, so a client that reset the
     # simulation can wait until the reset has reached the market before opening it
@@ -112,6 +120,7 @@ def get_market() -> Response:
 
 @bp.post("/api/market/<action>")
 @require_instructor
+@api(json=schemas.MarketChange, resp=responses(200, schemas.MarketChanged, errors=(403, 404, 422)), tags=["market data"])
 def change_market(who: Principal, action: str) -> Response:
     status = MARKET_ACTIONS.get(action)
     if status is None:

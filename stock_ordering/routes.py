@@ -15,6 +15,7 @@ from service_runtime.contracts import OrderCancelRequested
 from service_runtime.db import Database
 from service_runtime.handlers import emit_now
 from service_runtime.identifiers import is_symbol, is_user_id
+from service_runtime.openapi import api, responses
 from service_runtime.outbox import backlog
 from service_runtime.rate_limit import rate_limited
 from service_runtime.web import (
@@ -27,7 +28,7 @@ from service_runtime.web import (
     require_instructor,
 )
 
-from . import store
+from . import schemas, store
 from .domain import MAX_BATCH, order_json, parse_order
 from .front_door import OrderWriter
 
@@ -50,6 +51,7 @@ def health(database: Database) -> dict[str, Any]:
 
 @bp.post("/api/orders")
 @require_auth
+@api(json=schemas.OrderRequest, resp=responses(201, schemas.Order, errors=(403, 409, 422, 429), also=(200,)), tags=["orders"])
 @rate_limited
 def place_order(who: Principal) -> Response:
     order = parse_order(json_object(), who)
@@ -63,6 +65,7 @@ def place_order(who: Principal) -> Response:
 
 @bp.post("/api/orders/batch")
 @require_auth
+@api(json=schemas.BatchRequest, resp=responses(200, schemas.BatchResults, errors=(413, 422, 429)), tags=["orders"])
 @rate_limited
 def place_batch(who: Principal) -> Response:
     body = json_object()
@@ -119,6 +122,7 @@ def _check_owner(who: Principal, order: dict[str, Any] | None, order_id: int) ->
 
 @bp.get("/api/orders")
 @require_auth
+@api(query=schemas.OrderListQuery, resp=responses(200, schemas.Order, array=True, errors=(422,)), tags=["orders"])
 def list_orders(who: Principal) -> Response:
     status = request.args.get("status", "all")
     if status not in ("open", "closed", "all"):
@@ -146,6 +150,7 @@ def list_orders(who: Principal) -> Response:
 
 @bp.get("/api/orders/<int:order_id>")
 @require_auth
+@api(resp=responses(200, schemas.OrderWithHistory, errors=(403, 404)), tags=["orders"])
 def get_order(who: Principal, order_id: int) -> Response:
     with db().read() as conn:
         order = _check_owner(who, store.get_order(conn, order_id), order_id)
@@ -156,6 +161,7 @@ def get_order(who: Principal, order_id: int) -> Response:
 
 @bp.delete("/api/orders/<int:order_id>")
 @require_auth
+@api(resp=responses(202, schemas.Order, errors=(403, 404, 409, 429)), tags=["orders"])
 @rate_limited
 def cancel_order(who: Principal, order_id: int) -> Response:
     with db().transaction() as conn:
@@ -169,6 +175,7 @@ def cancel_order(who: Principal, order_id: int) -> Response:
 
 @bp.delete("/api/orders")
 @require_auth
+@api(query=schemas.CancelAllQuery, resp=responses(202, schemas.Order, array=True, errors=(422, 429)), tags=["orders"])
 @rate_limited
 def cancel_all(who: Principal) -> Response:
     symbol = request.args.get("symbol") or None
@@ -183,6 +190,7 @@ def cancel_all(who: Principal) -> Response:
 
 @bp.get("/api/exports/orders.csv")
 @require_instructor
+@api(resp=responses(200, None, errors=(403,)), tags=["exports"])
 def export_orders(who: Principal) -> Response:
     """Every order (instructors), as CSV with a header row."""
     with db().read() as conn:

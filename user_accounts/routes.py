@@ -10,6 +10,7 @@ from service_runtime.auth import Principal, issue_token
 from service_runtime.contracts import SimulationReset
 from service_runtime.handlers import emit_now
 from service_runtime.identifiers import is_user_id
+from service_runtime.openapi import api, responses
 from service_runtime.outbox import read_epoch
 from service_runtime.web import (
     ApiError,
@@ -21,7 +22,7 @@ from service_runtime.web import (
     settings,
 )
 
-from . import store
+from . import schemas, store
 from .domain import parse_bulk, parse_new_user, parse_settings_update, public_settings, public_user
 from .passwords import verify_password
 
@@ -31,6 +32,7 @@ SERVICE = "user_accounts"
 
 
 @bp.get("/api/users")
+@api(resp=responses(200, schemas.User, array=True), tags=["users"], public=True)
 def list_users() -> Response:
     with db().read() as conn:
         return json_response([public_user(r) for r in store.list_users(conn)])
@@ -38,6 +40,7 @@ def list_users() -> Response:
 
 @bp.post("/api/users")
 @require_instructor
+@api(json=schemas.NewUser, resp=responses(201, schemas.CreatedUser, errors=(403, 409, 422)), tags=["users"])
 def create_user(who: Principal) -> Response:
     new_user = parse_new_user(json_object())
     with db().transaction() as conn:
@@ -52,6 +55,7 @@ def create_user(who: Principal) -> Response:
 
 @bp.post("/api/users/bulk")
 @require_instructor
+@api(json=schemas.BulkUsers, resp=responses(201, schemas.User, array=True, errors=(403, 409, 413, 422)), tags=["users"])
 def create_users(who: Principal) -> Response:
     """A class at once: count + prefix, or CSV. All or nothing."""
     body = json_object()
@@ -73,6 +77,7 @@ def create_users(who: Principal) -> Response:
 
 @bp.get("/api/settings")
 @require_auth
+@api(resp=responses(200, schemas.Settings), tags=["simulation"])
 def get_settings(who: Principal) -> Response:
     with db().read() as conn:
         return json_response(public_settings(store.get_settings_row(conn)))
@@ -80,6 +85,7 @@ def get_settings(who: Principal) -> Response:
 
 @bp.put("/api/settings")
 @require_instructor
+@api(json=schemas.SettingsUpdate, resp=responses(200, schemas.Settings, errors=(403, 422)), tags=["simulation"])
 def put_settings(who: Principal) -> Response:
     changes = parse_settings_update(json_object())
     with db().transaction() as conn:
@@ -90,6 +96,7 @@ def put_settings(who: Principal) -> Response:
 
 @bp.get("/api/simulation")
 @require_auth
+@api(resp=responses(200, schemas.Simulation), tags=["simulation"])
 def get_simulation(who: Principal) -> Response:
     with db().read() as conn:
         return json_response(store.get_simulation(conn))
@@ -97,6 +104,7 @@ def get_simulation(who: Principal) -> Response:
 
 @bp.post("/api/simulation/reset")
 @require_instructor
+@api(resp=responses(202, schemas.ResetStarted, errors=(403,)), tags=["simulation"])
 def reset_simulation(who: Principal) -> Response:
     """Start a new epoch: every service returns to its starting state when the
     simulation.reset event reaches it (202: it is under way, not done)."""
@@ -107,6 +115,7 @@ def reset_simulation(who: Principal) -> Response:
 
 
 @bp.post("/api/sessions")
+@api(json=schemas.NewSession, resp=responses(201, schemas.Session, errors=(401, 404, 422)), tags=["users"], public=True)
 def create_session() -> Response:
     body = json_object()
     user_id = body.get("user_id")

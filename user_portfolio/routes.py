@@ -15,9 +15,10 @@ from service_runtime.auth import Principal
 from service_runtime.db import Database
 from service_runtime.identifiers import MAX_ID
 from service_runtime.money import fmt, money
+from service_runtime.openapi import api, responses
 from service_runtime.web import ApiError, clamp_limit, db, json_response, require_auth, require_instructor
 
-from . import store
+from . import schemas, store
 from .domain import leaderboard, portfolio_body, roster_row
 
 bp = Blueprint("user_portfolio", __name__)
@@ -44,6 +45,7 @@ def _owned_user_id(who: Principal, user_id_text: str) -> int:
 
 @bp.get("/api/portfolios")
 @require_instructor
+@api(resp=responses(200, schemas.RosterRow, array=True, errors=(403,)), tags=["portfolios"])
 def roster(who: Principal) -> Response:
     """Every user's portfolio with name, role, trades, starting_equity and return_pct."""
     return json_response(_roster())
@@ -57,6 +59,7 @@ def _roster() -> list[dict[str, Any]]:
 
 @bp.get("/api/portfolios/<user_id_text>/ledger")
 @require_auth
+@api(query=schemas.LedgerQuery, resp=responses(200, schemas.LedgerEntry, array=True, errors=(403, 404, 422)), tags=["portfolios"])
 def get_ledger(who: Principal, user_id_text: str) -> Response:
     user_id = _owned_user_id(who, user_id_text)
     limit = clamp_limit(LEDGER_DEFAULT, LEDGER_MAX)
@@ -75,6 +78,7 @@ def _ledger_entry(r: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/api/portfolios/<user_id_text>")
 @require_auth
+@api(resp=responses(200, schemas.Portfolio, errors=(403, 404)), tags=["portfolios"])
 def get_portfolio(who: Principal, user_id_text: str) -> Response:
     user_id = _owned_user_id(who, user_id_text)
     with db().read() as conn:
@@ -86,6 +90,7 @@ def get_portfolio(who: Principal, user_id_text: str) -> Response:
 
 @bp.get("/api/leaderboard")
 @require_auth
+@api(query=schemas.LeaderboardQuery, resp=responses(200, schemas.LeaderboardRow, array=True, errors=(422,)), tags=["portfolios"])
 def get_leaderboard(who: Principal) -> Response:
     limit = clamp_limit(LEADERBOARD_DEFAULT, LEADERBOARD_MAX)
     return json_response(_leaderboard()[:limit])
@@ -115,6 +120,7 @@ def _csv(filename: str, header: list[str], rows: Iterable[list[Any]]) -> Respons
 
 @bp.get("/api/exports/leaderboard.csv")
 @require_instructor
+@api(resp=responses(200, None, errors=(403,)), tags=["exports"])
 def export_leaderboard(who: Principal) -> Response:
     columns = ["rank", "user_id", "name", "role", "equity", "return_pct", "realized_pl", "unrealized_pl", "cash",
                "trades"]
@@ -123,6 +129,7 @@ def export_leaderboard(who: Principal) -> Response:
 
 @bp.get("/api/exports/portfolios.csv")
 @require_instructor
+@api(resp=responses(200, None, errors=(403,)), tags=["exports"])
 def export_portfolios(who: Principal) -> Response:
     """One row per user and symbol held (a user with no shares: one row, symbol empty)."""
     with db().read() as conn:
@@ -148,6 +155,7 @@ def export_portfolios(who: Principal) -> Response:
 
 @bp.get("/api/exports/trades.csv")
 @require_instructor
+@api(resp=responses(200, None, errors=(403,)), tags=["exports"])
 def export_trades(who: Principal) -> Response:
     """Every settled trade; commission_per_side is what each side paid for it (the
     buyer's amount; both sides pay the same unless the settings changed between the

@@ -161,3 +161,32 @@ def test_the_screen_works_on_a_narrow_window_and_in_the_light_theme(stack, brows
         assert screen.errors == []
     finally:
         screen.close()
+
+
+def test_the_api_docs_page_renders_every_operation_offline(stack, browser):
+    """/api/docs is Swagger UI over /api/openapi.json, with nothing fetched from elsewhere."""
+    page = browser.new_page()
+    outside: list[str] = []
+    errors: list[str] = []
+
+    def only_local(route):  # noqa: ANN001
+        if route.request.url.startswith(stack.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(stack.url + "/api/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("papertrade")
+    spec = page.request.get(stack.url + "/api/openapi.json").json()
+    count = sum(len(ops) for ops in spec["paths"].values())
+    expect(page.locator(".opblock")).to_have_count(count, timeout=15_000)
+    page.locator(".opblock-summary-path", has_text="/api/orders/batch").first.click()
+    expect(page.locator(".opblock-body").first).to_contain_text("422")
+    Path(SHOTS).mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(Path(SHOTS) / "api-docs.png"), full_page=False)
+    assert outside == []
+    assert errors == []
+    page.close()

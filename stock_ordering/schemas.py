@@ -1,0 +1,82 @@
+"""stock_ordering's request and response models: they validate requests and make its part of the OpenAPI document.
+
+The order's rules that JSON Schema cannot say (the 0.01 tick, a limit order needs
+a price and a market order takes none, an instructor may order for others) stay
+in domain.parse_order, which runs after these models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, StrictStr
+
+from service_runtime.openapi import Body, Limit, Money, MoneyIn, Out, PositiveId, Query, Timestamp
+
+Status = Literal["pending_new", "new", "partially_filled", "filled", "pending_cancel", "canceled", "expired",
+                 "rejected"]
+
+
+class OrderRequest(Body):
+    # in the order domain.parse_order checks them, so the first error names the same field
+    user_id: PositiveId | None = Field(None, description="instructors only: place it for this user")
+    symbol: StrictStr = Field(description="1 to 8 upper-case letters or digits", examples=["AAPL"])
+    side: Literal["buy", "sell"]
+    type: Literal["market", "limit"] = Field(examples=["limit"])
+    qty: int = Field(strict=True, description="whole shares, 1 to 1,000,000", examples=[10])
+    time_in_force: Literal["day", "gtc", "ioc", "fok"] | None = Field(None, description="default day")
+    limit_price: MoneyIn | None = Field(None, description="limit orders: > 0, <= 1,000,000, on the 0.01 tick")
+    client_order_id: StrictStr | None = Field(
+        None, description="1 to 48 printable characters; the same id and body returns the first order (200)")
+
+
+class BatchRequest(Body):
+    model_config = ConfigDict(extra="ignore")  # other fields have always been ignored here
+    orders: list[Any] = Field(
+        description="up to 1,000 orders (413 above); an item that fails validation gets its error in the results",
+        json_schema_extra={"x-items": "OrderRequest"},  # documented as [OrderRequest], see openapi._finish
+    )
+
+
+class Order(Out):
+    id: int
+    client_order_id: str | None
+    user_id: int
+    symbol: str
+    side: Literal["buy", "sell"]
+    type: Literal["market", "limit"]
+    qty: int
+    limit_price: Money | None
+    time_in_force: Literal["day", "gtc", "ioc", "fok"]
+    status: Status
+    filled_qty: int
+    filled_avg_price: Money | None
+    reject_reason: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class HistoryEntry(Out):
+    status: str | None = None
+
+
+class OrderWithHistory(Order):
+    history: list[dict[str, Any]]
+
+
+class ItemError(Out):
+    error: dict[str, Any] = Field(description="{code, message, field?, status}")
+
+
+class BatchResults(Out):
+    results: list[Order | ItemError]
+
+
+class OrderListQuery(Query):
+    status: Literal["open", "closed", "all"] | None = Field(None, description="default all")
+    symbol: str | None = None
+    user_id: str | None = Field(None, description="instructors only: this user's orders (default everyone's)")
+    limit: Limit = None
+
+
+class CancelAllQuery(Query):
+    symbol: str | None = None

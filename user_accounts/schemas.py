@@ -1,0 +1,67 @@
+"""user_accounts' request and response models: they validate requests and make its part of the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
+
+from service_runtime.openapi import Body, Money, MoneyIn, Out, PositiveId
+
+
+class User(Out):
+    id: int
+    name: str
+    role: Literal["trader", "instructor", "bot"]
+
+
+class CreatedUser(User):
+    starting_cash: Money | None = None
+    holdings: dict[str, int] | None = None
+
+
+class NewUser(Body):
+    name: StrictStr = Field(description="unique, 1 to 64 characters")
+    role: StrictStr | None = Field(None, description="trader (default) or bot")
+    starting_cash: MoneyIn | None = Field(None, description="default 100000")
+    holdings: dict[str, Any] | None = Field(None, description="{SYMBOL: shares}")
+
+
+class BulkUsers(Body):
+    count: StrictInt | None = Field(None, description="how many traders (with prefix), up to 500")
+    prefix: StrictStr | None = Field(None, description="names are '<prefix> <n>' (default Student)")
+    csv: StrictStr | None = Field(None, description="or one user per line: name[,starting_cash[,SYMBOL:qty;...]]")
+    starting_cash: MoneyIn | None = None
+    holdings: dict[str, Any] | None = None
+    role: StrictStr | None = Field(None, description="trader (default) or bot")
+
+
+class Settings(Out):
+    commission_per_share: Money
+    max_position: int | None
+    max_order_qty: int | None
+
+
+class SettingsUpdate(Body):
+    commission_per_share: MoneyIn | None = Field(None, description="0 turns it off")
+    max_position: StrictInt | None = Field(None, description="null turns it off")
+    max_order_qty: StrictInt | None = Field(None, description="null turns it off")
+
+
+class Simulation(Out):
+    epoch: int
+
+
+class ResetStarted(Out):
+    epoch: int
+
+
+class NewSession(Body):
+    model_config = ConfigDict(extra="ignore")  # other fields have always been ignored here
+    user_id: PositiveId
+    password: StrictStr | None = Field(None, description="instructors only; demo traders and bots need none")
+
+
+class Session(Out):
+    token: str
+    user: User
