@@ -240,3 +240,28 @@ def psycopg_connect(stack: RunningStack, database: str):  # noqa: ANN201
     from service_runtime.db import connect
 
     return connect(stack.settings.database_url(database), autocommit=True)
+
+
+def test_a_reset_empties_every_shard_and_both_match_again(scaled, box):
+    a, b = symbol_on(box, 0), symbol_on(box, 1)
+    buyer = box.trader("10000.00")
+    for sym in (a, b):
+        buyer.wait_order(buyer.order(sym, "buy", 1, "5.00")["id"], "new")
+    resp = scaled.instructor().post("/api/simulation/reset")
+    assert resp.status_code == 202, resp.text
+    epoch = resp.json()["epoch"]
+    deadline = time.monotonic() + 30
+    for database in scaled.settings.databases("order_matching"):
+        with psycopg_connect(scaled, database) as conn:
+            while conn.execute("SELECT (value #>> '{}')::int AS e FROM service_state WHERE key = 'epoch'"
+                               ).fetchone()["e"] < epoch:
+                assert time.monotonic() < deadline, f"{database} never reset"
+                time.sleep(0.05)
+            assert conn.execute("SELECT count(*) AS n FROM book_orders").fetchone()["n"] == 0
+    scaled.wait_quiet()
+    seller = box.trader("0.00", {a: 1, b: 1})
+    for sym in (a, b):
+        bid = buyer.order(sym, "buy", 1, "5.00")
+        buyer.wait_order(bid["id"], "new")
+        assert seller.wait_order(seller.order(sym, "sell", 1, "5.00")["id"], "filled")["filled_qty"] == 1
+    assert scaled.audit() == []
