@@ -216,8 +216,8 @@ def send_steady(stack: RunningStack, apis: list[Api], syms: list[str], seconds: 
 
 def outbox_rows(stack: RunningStack) -> int:
     total = 0
-    for service in SERVICES:
-        with stack.db(service) as conn:
+    for database in (d for service in SERVICES for d in stack.settings.databases(service)):
+        with stack.db(database) as conn:
             total += conn.execute("SELECT count(*) AS n FROM outbox").fetchone()["n"]
     return total
 
@@ -328,12 +328,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--steady-rate", type=float, default=200.0)
     parser.add_argument("--steady-seconds", type=float, default=20.0)
     parser.add_argument("--ceiling-seconds", type=float, default=3.0)
+    parser.add_argument("--shards", type=int, default=1, help="order_matching shards (PAPERTRADE_MATCHING_SHARDS)")
     parser.add_argument("--json", default="bench/results/end_to_end.json")
     args = parser.parse_args(argv)
     env = {"PAPERTRADE_LOG_LEVEL": os.environ.get("PAPERTRADE_LOG_LEVEL", "WARNING")}
-    with running_stack("bench-e2e", extra_env=env) as stack:
+    with running_stack("bench-e2e", extra_env=env, matching_shards=args.shards) as stack:
         result = run(stack, args.seconds, args.rate, args.batch, args.senders, args.symbols, args.traders,
                      args.steady_rate, args.steady_seconds, args.ceiling_seconds)
+    result["matching_shards"] = args.shards
     report(result)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=2))

@@ -17,6 +17,7 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from service_runtime.config import API_SERVICES, Settings, get_settings
 
@@ -62,14 +63,36 @@ def drop_database(settings: Settings, service: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def migrate(settings: Settings, service: str) -> None:
-    command.upgrade(alembic_config(service, settings.database_url(service)), "head")
+def migrate(settings: Settings, service: str, database: str | None = None) -> None:
+    """Bring `database` (by default the service's own; a matching shard's) to the
+    service's latest migration."""
+    command.upgrade(alembic_config(service, settings.database_url(database or service)), "head")
 
 
 def setup_databases(settings: Settings, services: tuple[str, ...] = API_SERVICES) -> None:
     for service in services:
-        create_database(settings, service)
-        migrate(settings, service)
+        for database in settings.databases(service):
+            create_database(settings, database)
+            migrate(settings, service, database)
+    if "order_matching" in services:
+        record_matching_shards(settings)
+
+
+def record_matching_shards(settings: Settings) -> None:
+    """Write the shard count into every matching shard's database; refuse to change it
+    while books hold orders (their symbols would move to shards without their books)."""
+    from order_matching import store  # the one service whose data depends on the shard map
+
+    for database in settings.databases("order_matching"):
+        with psycopg.connect(settings.database_url(database), row_factory=dict_row) as conn, conn.transaction():
+            recorded = store.recorded_shards(conn)
+            if recorded not in (None, settings.matching_shards) and store.has_orders(conn):
+                raise SystemExit(
+                    f"{database} was set up for {recorded} matching shards and holds orders; "
+                    f"PAPERTRADE_MATCHING_SHARDS={settings.matching_shards} would move symbols away from "
+                    "their books. Keep the shard count, or reset/destroy the namespace first."
+                )
+            store.record_shards(conn, settings.matching_shards)
 
 
 def main() -> None:
@@ -85,9 +108,8 @@ def main() -> None:
         service = args.services[0]
         command.revision(alembic_config(service, settings.database_url(service)), message=args.new)
         return
+    setup_databases(settings, tuple(args.services))
     for service in args.services:
-        create_database(settings, service)
-        migrate(settings, service)
         print(f"{service}: migrated")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from service_runtime.config import get_settings
 from service_runtime.contracts import (
     BookUpdated,
     MarketStatusChanged,
@@ -29,6 +30,7 @@ from service_runtime.contracts import (
     TradeExecuted,
 )
 from service_runtime.handlers import EventHandlers, NotReady, UnitOfWork
+from service_runtime.shards import trade_id
 
 from . import store
 from .domain import DAY, BookOrder, MatchResult, OrderBook
@@ -55,6 +57,11 @@ state = MatchingState()
 @handlers.on_start
 def load_books(conn: psycopg.Connection) -> None:
     """Rebuild every book from the database: resting orders in priority order."""
+    shards = get_settings().matching_shards
+    recorded = store.recorded_shards(conn)
+    if recorded is not None and recorded != shards:
+        raise RuntimeError(f"this database was set up for {recorded} matching shards, "
+                           f"but PAPERTRADE_MATCHING_SHARDS={shards}: run `python -m stack setup` with the same count")
     fresh = MatchingState()
     for symbol, seq in store.load_symbols(conn).items():
         fresh.books[symbol] = OrderBook(symbol, seq)
@@ -91,7 +98,11 @@ def _batch(uow: UnitOfWork) -> _Batch:
 
 def _trade_id(uow: UnitOfWork) -> int:
     if not state.trade_ids:
-        state.trade_ids = store.next_trade_ids(uow.conn, TRADE_ID_BLOCK)
+        # Each shard draws from its own database's sequence; the ids interleave so
+        # they are unique across shards (and unchanged with one shard).
+        settings = get_settings()
+        state.trade_ids = [trade_id(raw, settings.matching_shard, settings.matching_shards)
+                           for raw in store.next_trade_ids(uow.conn, TRADE_ID_BLOCK)]
     return state.trade_ids.pop(0)
 
 

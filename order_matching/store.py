@@ -164,3 +164,21 @@ def depth(conn: psycopg.Connection, symbol: str, levels: int) -> dict[str, Any] 
         "bids": [level(r) for r in rows if r["side"] == "buy"],
         "asks": [level(r) for r in rows if r["side"] == "sell"],
     }
+
+
+def recorded_shards(conn: psycopg.Connection) -> int | None:
+    """The shard count this database was set up for (`stack setup` records it)."""
+    row = conn.execute("SELECT value FROM service_state WHERE key = 'matching_shards'").fetchone()
+    return int(row["value"]) if row else None
+
+
+def record_shards(conn: psycopg.Connection, shards: int) -> None:
+    conn.execute(
+        "INSERT INTO service_state (key, value) VALUES ('matching_shards', to_jsonb(%s::int))"
+        " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        (shards,),
+    )
+
+
+def has_orders(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM book_orders LIMIT 1").fetchone() is not None

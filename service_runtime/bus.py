@@ -42,6 +42,8 @@ from pika.adapters.select_connection import PollEvents, SelectConnection
 from pika.spec import Basic, BasicProperties
 
 from . import contracts, faults, outbox
+from . import metrics as metrics_mod
+from . import shards as shards_mod
 from .config import SERVICES, Settings
 from .db import connect
 from .handlers import EventHandlers, process_batch
@@ -74,6 +76,28 @@ def bindings_for(service: str) -> list[str]:
     return [f"{cls.TYPE}.#" for cls in contracts.consumed_by(service)]
 
 
+def shard_bindings(shard: int, shards: int) -> list[str]:
+    """The routing keys of matching shard `shard` of `shards`: symbol-scoped events only
+    for the partitions it owns (`order.approved.p03`), events about every symbol
+    (`market.status_changed`, `simulation.reset`) whatever their key."""
+    keys = []
+    for cls in contracts.consumed_by(shards_mod.MATCHING):
+        if contracts.is_symbol_scoped(cls):
+            keys.extend(f"{cls.TYPE}.p{p:02d}" for p in shards_mod.partitions_of(shard, shards))
+        else:
+            keys.append(f"{cls.TYPE}.#")
+    return keys
+
+
+def queue_bindings(settings: Settings, service: str) -> dict[str, list[str]]:
+    """queue name -> its routing keys, for one consuming service (one queue per matching shard)."""
+    if service == shards_mod.MATCHING and settings.matching_shards > 1:
+        return {settings.matching_queue(k): shard_bindings(k, settings.matching_shards)
+                for k in range(settings.matching_shards)}
+    keys = bindings_for(service)
+    return {settings.queue(service): keys} if keys else {}
+
+
 def declare_topology(channel: Any, settings: Settings) -> None:
     """Declare the exchanges and every service's queues and bindings (idempotent).
 
@@ -93,10 +117,10 @@ def declare_topology(channel: Any, settings: Settings) -> None:
             dead, durable=True, arguments={"x-queue-type": "quorum"} if settings.quorum_queues else None
         )
         channel.queue_bind(dead, settings.dead_letter_exchange, routing_key=service)
-        queue = settings.queue(service)
-        channel.queue_declare(queue, durable=True, arguments=queue_arguments(settings, service))
-        for key in keys:
-            channel.queue_bind(queue, settings.exchange, routing_key=key)
+        for queue, queue_keys in queue_bindings(settings, service).items():
+            channel.queue_declare(queue, durable=True, arguments=queue_arguments(settings, service))
+            for key in queue_keys:
+                channel.queue_bind(queue, settings.exchange, routing_key=key)
 
 
 def blocking_connection(settings: Settings, name: str = "papertrade") -> pika.BlockingConnection:
@@ -109,6 +133,24 @@ def blocking_connection(settings: Settings, name: str = "papertrade") -> pika.Bl
 
 def advisory_key(name: str) -> int:
     return zlib.crc32(name.encode()) & 0x7FFFFFFF
+
+
+# A consumer that becomes active waits this long for its predecessor's database
+# session (and so its last transaction) to end before it rebuilds and consumes.
+ACTIVATION_LOCK_TIMEOUT = "30s"
+
+_M = metrics_mod.REGISTRY
+EVENTS = _M.counter("papertrade_events_processed_total", "Events a worker handled (committed and acked)")
+BATCHES = _M.counter("papertrade_batches_total", "Batches (transactions) a worker committed")
+BATCH_SECONDS = _M.histogram("papertrade_batch_seconds", "Time to apply and commit one batch")
+EVENT_AGE = _M.histogram("papertrade_event_age_seconds",
+                         "From an event's creation (occurred_at) to the commit of its handling")
+PUBLISHED = _M.counter("papertrade_events_published_total", "Outbox events a worker relayed (confirmed)")
+LEADER = _M.gauge("papertrade_relay_leader", "1 while this worker holds its database's relay lock")
+ACTIVE = _M.gauge("papertrade_consumer_active", "1 while this worker is its queue's single active consumer")
+QUEUE_DEPTH = _M.gauge("papertrade_queue_messages", "Messages ready in the worker's queue (RabbitMQ)")
+OUTBOX_UNSENT = _M.gauge("papertrade_outbox_unsent_events", "Outbox rows not yet confirmed by RabbitMQ")
+OUTBOX_LAG = _M.gauge("papertrade_outbox_lag_seconds", "Age of the oldest unsent outbox row (0 when none)")
 
 
 @dataclass
@@ -179,12 +221,17 @@ class EventWorker:
         handlers: EventHandlers | None,
         settings: Settings,
         queue: str | None = None,
+        database: str | None = None,
     ) -> None:
         self.service = service
         self.handlers = handlers
         self.settings = settings
-        self.db_url = settings.database_url(service)
+        # a matching shard has its own database and queue (service_runtime/shards.py)
+        self.database = database or service
+        self.db_url = settings.database_url(self.database)
         self.queue = queue or settings.queue(service)
+        self._labels = {"service": service, "queue": self.queue}
+        self._active = False  # this consumer got its first delivery (see _activate)
         self.consumes = bool(handlers and handlers.event_types)
         self._stopping = False
         self._connection: SelectConnection | None = None
@@ -202,6 +249,12 @@ class EventWorker:
         self.stats = _Stats()
 
     # ------------------------------------------------------------------ lifecycle
+    def healthy(self) -> bool:
+        conn = self._connection
+        if conn is None or not conn.is_open or self._db is None or self._db.closed:
+            return False
+        return not self.consumes or (self._consume_channel is not None and self._consume_channel.is_open)
+
     def run(self) -> None:
         """Run until SIGTERM/SIGINT; reconnect with backoff on any failure."""
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -293,6 +346,7 @@ class EventWorker:
 
     def _on_consume_channel(self, channel: Any) -> None:
         self._consume_channel = channel
+        self._set_active(False)  # a new consumer may be a standby until its first delivery
         self.handlers.run_on_start(self._conn())
         channel.add_on_close_callback(self._on_channel_closed)
         channel.basic_qos(prefetch_count=self.settings.consumer_prefetch)
@@ -310,7 +364,32 @@ class EventWorker:
     def _conn(self) -> psycopg.Connection:
         if self._db is None or self._db.closed:
             self._db = connect(self.db_url)
+            self._set_active(False)  # the activation lock was held by the old session
         return self._db
+
+    def _set_active(self, active: bool) -> None:
+        self._active = active
+        ACTIVE.set(1 if active else 0, **self._labels)
+
+    def _activate(self) -> None:
+        """The first delivery of a consumer: it is now the queue's single active consumer.
+
+        A standby has idled since it connected while the active consumer changed the
+        database, so in-memory state (order_matching's books) is rebuilt now. First it
+        takes the queue's activation lock, a session advisory lock the previous active
+        consumer held for as long as its database session lived: a predecessor killed
+        in the middle of a commit is thereby finished (committed or rolled back) before
+        we read, so nothing it committed is missed and nothing is applied twice (its
+        unacked messages come back as redeliveries and the inbox drops what committed).
+        """
+        conn = self._conn()
+        with conn.transaction():
+            conn.execute(f"SET LOCAL lock_timeout = '{ACTIVATION_LOCK_TIMEOUT}'")
+            conn.execute("SELECT pg_advisory_lock(%s)", (advisory_key(f"consume:{self.queue}"),))
+        if self.handlers is not None:
+            self.handlers.run_on_start(conn)
+        self._set_active(True)
+        log.info("%s worker: active consumer of %s", self.service, self.queue)
 
     def _drop_db(self) -> None:
         self._unwatch_listen()
@@ -321,6 +400,8 @@ class EventWorker:
         self._db = None
         self._listen = None
         self._leader = False
+        LEADER.set(0, **self._labels)
+        self._set_active(False)
         self._epoch = None
 
     def _unwatch_listen(self) -> None:
@@ -373,11 +454,15 @@ class EventWorker:
         self._ack_batch(good)
         self.batches += 1
         self.events += len(good)
+        EVENTS.inc(len(good), **self._labels)
+        BATCHES.inc(1, **self._labels)
 
     def _apply(self, envelopes: list[contracts.Envelope]) -> None:
-        conn = self._conn()
         started = time.perf_counter()
         try:
+            if not self._active:
+                self._activate()
+            conn = self._conn()
             with conn.transaction():
                 if self._epoch is None:
                     self._epoch = outbox.read_epoch(conn)
@@ -393,6 +478,10 @@ class EventWorker:
             for env in envelopes:
                 log.debug("%s handled %s %s", self.service, env.type, env.id)
         self.stats.consumed(len(envelopes), took, envelopes)
+        BATCH_SECONDS.observe(took / 1000, service=self.service)
+        now = time.time()
+        for env in envelopes:
+            EVENT_AGE.observe(max(0.0, now - env.occurred_at.timestamp()), service=self.service)
         if emitted:
             self._relay_kick()
 
@@ -441,8 +530,29 @@ class EventWorker:
             self._drop_db()
         self._run_periodic()
         self._relay_kick()
+        self._observe()
         self.stats.maybe_report(self.service)
         self._connection.ioloop.call_later(1.0, self._schedule_maintenance)
+
+    def _observe(self) -> None:
+        """Gauges for /metrics, once a second: the queue's depth, the outbox's backlog."""
+        channel = self._consume_channel
+        if self.consumes and channel is not None and channel.is_open:
+            def depth(frame: Any) -> None:
+                QUEUE_DEPTH.set(frame.method.message_count, queue=self.queue)
+            channel.queue_declare(self.queue, passive=True, callback=depth)
+        if self._listen is not None and not self._listen.closed:
+            try:
+                row = self._listen.execute(
+                    "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS lag"
+                    " FROM outbox WHERE sent_at IS NULL"
+                ).fetchone()
+            except psycopg.Error as exc:
+                log.warning("%s: outbox gauges: %s", self.service, exc)
+                self._drop_db()
+                return
+            OUTBOX_UNSENT.set(row["n"], service=self.service, database=self.database)
+            OUTBOX_LAG.set(float(row["lag"]), service=self.service, database=self.database)
 
     def _run_periodic(self) -> None:
         """The service's timed actions (handlers.periodic), each in its own transaction."""
@@ -468,15 +578,18 @@ class EventWorker:
             # in a database crash means the row is published again and dropped by
             # the consumers' inboxes, so it need not wait for its WAL flush.
             self._listen.execute("SET synchronous_commit = off")
+        # Advisory locks belong to one database: each matching shard's database has its
+        # own relay leader, and shards sharing a server do not contend.
         got = self._listen.execute(
-            "SELECT pg_try_advisory_lock(%s) AS ok", (advisory_key(f"relay:{self.service}"),)
+            "SELECT pg_try_advisory_lock(%s) AS ok", (advisory_key(f"relay:{self.database}"),)
         ).fetchone()["ok"]
         if not got:
             return
         self._listen.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
         self._connection.ioloop.add_handler(self._listen.fileno(), self._on_notify, PollEvents.READ)
         self._leader = True
-        log.info("%s relay: leader, publishing the outbox", self.service)
+        LEADER.set(1, **self._labels)
+        log.info("%s relay: leader, publishing the outbox of %s", self.service, self.database)
 
     def _on_notify(self, fd: int, events: int) -> None:
         try:
@@ -569,3 +682,4 @@ class EventWorker:
             self._drop_db()
             return
         self.stats.relayed(len(confirmed), max(latencies) if latencies else 0.0)
+        PUBLISHED.inc(len(confirmed), service=self.service, database=self.database)

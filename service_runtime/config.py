@@ -67,6 +67,12 @@ class Settings:
     rate_limit: float = 200.0
     rate_limit_burst: int = 0
     rate_limit_bots: bool = False
+    # matching sharded by symbol (service_runtime/shards.py): how many shards exist (every
+    # process must agree), and which one this process is (order_matching workers)
+    matching_shards: int = 1
+    matching_shard: int = 0
+    # a worker's /metrics and /healthz (0: a free port, logged at start)
+    metrics_port: int = 0
     database_urls: dict[str, str] = field(default_factory=dict)
     service_urls: dict[str, str] = field(default_factory=dict)
 
@@ -85,6 +91,26 @@ class Settings:
     def dead_letter_queue(self, service: str) -> str:
         return f"{self.namespace}.{service}.dead"
 
+    def queues(self, service: str) -> list[str]:
+        """The durable queues a consuming service reads: one, or one per matching shard."""
+        if service == "order_matching" and self.matching_shards > 1:
+            return [self.matching_queue(k) for k in range(self.matching_shards)]
+        return [self.queue(service)]
+
+    def matching_queue(self, shard: int) -> str:
+        if self.matching_shards == 1:
+            return self.queue("order_matching")
+        return f"{self.namespace}.order_matching.s{shard}"
+
+    def databases(self, service: str) -> list[str]:
+        """The database targets of a service: its own, plus one per further matching shard."""
+        if service == "order_matching":
+            return [shard_database(k) for k in range(self.matching_shards)]
+        return [service]
+
+    def all_databases(self) -> list[str]:
+        return [name for service in API_SERVICES for name in self.databases(service)]
+
     def database_name(self, service: str) -> str:
         return f"{self.namespace}_{service}"
 
@@ -98,10 +124,21 @@ class Settings:
         return self.service_urls.get(service) or f"http://{self.host}:{self.service_port(service)}"
 
 
+def shard_database(shard: int) -> str:
+    """A matching shard's database target: shard 0 keeps order_matching's own database
+    (one shard is exactly the unsharded service), shard k > 0 has `order_matching_s<k>`."""
+    return "order_matching" if shard == 0 else f"order_matching_s{shard}"
+
+
 def settings_from_env() -> Settings:
     """Read the settings from PAPERTRADE_* environment variables."""
     database_urls = {}
     service_urls = {}
+    shards = _env_int("PAPERTRADE_MATCHING_SHARDS", Settings.matching_shards)
+    for k in range(1, shards):
+        # PAPERTRADE_ORDER_MATCHING_S<k>_DB_URL: shard k's own database (server)
+        if os.environ.get(f"PAPERTRADE_ORDER_MATCHING_S{k}_DB_URL"):
+            database_urls[shard_database(k)] = os.environ[f"PAPERTRADE_ORDER_MATCHING_S{k}_DB_URL"]
     for service in API_SERVICES:
         key = service.upper()
         if os.environ.get(f"PAPERTRADE_{key}_DB_URL"):
@@ -125,6 +162,9 @@ def settings_from_env() -> Settings:
         rate_limit=_env_float("PAPERTRADE_RATE_LIMIT", Settings.rate_limit),
         rate_limit_burst=_env_int("PAPERTRADE_RATE_LIMIT_BURST", Settings.rate_limit_burst),
         rate_limit_bots=_env_bool("PAPERTRADE_RATE_LIMIT_BOTS", Settings.rate_limit_bots),
+        matching_shards=shards,
+        matching_shard=_env_int("PAPERTRADE_MATCHING_SHARD", Settings.matching_shard),
+        metrics_port=_env_int("PAPERTRADE_METRICS_PORT", Settings.metrics_port),
         database_urls=database_urls,
         service_urls=service_urls,
     )

@@ -388,6 +388,11 @@ class LeaderboardUpdated(Event):
     rows: list
 
 
+def is_symbol_scoped(cls: type[Event]) -> bool:
+    """Routed with its symbol's partition (`<type>.pNN`): the event has a `symbol` field."""
+    return any(f.name == "symbol" for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+
+
 def consumed_by(service: str) -> list[type[Event]]:
     return [cls for cls in REGISTRY.values() if service in cls.CONSUMERS]
 

@@ -18,14 +18,20 @@ from flask import Blueprint, Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from . import jsonio
+from . import jsonio, metrics
 from .auth import InvalidToken, Principal, verify_token
-from .config import Settings, get_settings
+from .config import SERVICES, Settings, get_settings
 from .db import Database
 
 log = logging.getLogger("papertrade.http")
 
 MAX_BODY_BYTES = 1024 * 1024
+
+HTTP_REQUESTS = metrics.REGISTRY.counter("papertrade_http_requests_total", "HTTP requests answered")
+HTTP_SECONDS = metrics.REGISTRY.histogram("papertrade_http_request_seconds", "Time to answer an HTTP request")
+OUTBOX_UNSENT = metrics.REGISTRY.gauge("papertrade_outbox_unsent_events", "Outbox rows not yet confirmed by RabbitMQ")
+OUTBOX_LAG = metrics.REGISTRY.gauge("papertrade_outbox_lag_seconds", "Age of the oldest unsent outbox row (0 when none)")
+PARKED = metrics.REGISTRY.gauge("papertrade_parked_events", "Events waiting for something not seen yet")
 
 
 class ApiError(Exception):
@@ -188,6 +194,24 @@ def create_app(
         except psycopg.Error as exc:
             return json_response({"status": "unavailable", "service": service, "database": str(exc)[:200]}, 503)
 
+    @app.get("/metrics")
+    def metrics_endpoint() -> Response:
+        if service in SERVICES:
+            # From the database, so they hold whichever worker relays (and while none does).
+            try:
+                with database.read() as conn:
+                    row = conn.execute(
+                        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS lag"
+                        " FROM outbox WHERE sent_at IS NULL"
+                    ).fetchone()
+                    parked = conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"]
+                OUTBOX_UNSENT.set(row["n"], service=service, database=service)
+                OUTBOX_LAG.set(float(row["lag"]), service=service, database=service)
+                PARKED.set(parked, service=service)
+            except psycopg.Error as exc:
+                log.warning("%s: metrics: database unavailable: %s", service, exc)
+        return Response(metrics.REGISTRY.render(), mimetype="text/plain", content_type=metrics.CONTENT_TYPE)
+
     @app.before_request
     def _start_timer() -> None:
         g.started = time.perf_counter()
@@ -195,7 +219,10 @@ def create_app(
     @app.after_request
     def _access_log(response: Response) -> Response:
         took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        if request.path != "/healthz":
+        route = request.url_rule.rule if request.url_rule is not None else "other"
+        HTTP_REQUESTS.inc(process=service, method=request.method, route=route, status=response.status_code)
+        HTTP_SECONDS.observe(took / 1000, process=service, route=route)
+        if request.path not in ("/healthz", "/metrics"):
             log.info(
                 "%s %s %s %d %.1fms%s", service, request.method, request.full_path.rstrip("?"),
                 response.status_code, took, g.get("log_suffix", ""),

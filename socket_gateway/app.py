@@ -13,12 +13,14 @@ import logging
 import mimetypes
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
 from flask_socketio import SocketIO, join_room, leave_room
 
+from service_runtime import metrics
 from service_runtime.auth import InvalidToken, verify_token
 from service_runtime.config import Settings
 from service_runtime.identifiers import is_symbol
@@ -28,10 +30,19 @@ from .docs import ApiDocs
 from .executions import OrderTracker
 from .proxy import ApiProxy
 from .push import AUTHENTICATED, INSTRUCTORS, Throttle, pushes_for, symbol_room, user_room
+from .routing import owner_of
 
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 MAX_SUBSCRIPTIONS = 200
 log = logging.getLogger("papertrade.gateway")
+
+HTTP_REQUESTS = metrics.REGISTRY.counter("papertrade_http_requests_total", "HTTP requests answered")
+HTTP_SECONDS = metrics.REGISTRY.histogram("papertrade_http_request_seconds", "Time to answer an HTTP request")
+SOCKETS = metrics.REGISTRY.gauge("papertrade_gateway_sockets", "Socket.IO clients connected to this gateway")
+ORDER_LATENCY = metrics.REGISTRY.histogram(
+    "papertrade_order_latency_seconds",
+    "From an order's acceptance at the door to its first outcome (booked, filled, canceled, rejected) "
+    "pushed by this gateway")
 
 
 class Gateway:
@@ -50,7 +61,22 @@ class Gateway:
         if path.startswith("/api/"):
             if self.docs.handles(path):
                 return self.docs(environ, start_response)
-            return self.api(environ, start_response)
+            started = time.perf_counter()
+            seen: list[str] = []
+
+            def record(status: str, headers: list, exc_info: Any = None) -> Any:
+                seen.append(status.split(" ", 1)[0])
+                return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+            body = self.api(environ, record)
+            HTTP_REQUESTS.inc(process="gateway", method=environ.get("REQUEST_METHOD", ""),
+                              route=owner_of(path) or "none", status=seen[0] if seen else "")
+            HTTP_SECONDS.observe(time.perf_counter() - started, process="gateway", route=owner_of(path) or "none")
+            return body
+        if path == "/metrics":
+            data = metrics.REGISTRY.render().encode()
+            start_response("200 OK", [("Content-Type", metrics.CONTENT_TYPE), ("Content-Length", str(len(data)))])
+            return [data]
         if path == "/healthz":
             detail = self.health()
             ok = detail.get("feed_connected", True)
@@ -85,6 +111,27 @@ def _later(delay: float, fn: Callable[[], None]) -> None:
     fn()
 
 
+def _time_outcome(event_type: str, payload: dict[str, Any], tracker: OrderTracker) -> None:
+    """Order latency: an order stock_ordering announced as pending_new reaches its first
+    outcome (the tracker still holds it as pending_new, so each order is timed once)."""
+    try:
+        if event_type == "order.updated":
+            order = payload["order"]
+            if order["status"] != "pending_new" and tracker.status(int(order["id"])) == "pending_new":
+                ORDER_LATENCY.observe(_since(order["created_at"]))
+        elif event_type == "trade.executed":
+            for side in ("buy", "sell"):
+                known = tracker.order(int(payload[f"{side}_order_id"]))
+                if known is not None and known["status"] == "pending_new":
+                    ORDER_LATENCY.observe(_since(known["created_at"]))
+    except (KeyError, TypeError, ValueError):
+        pass  # a metric is never worth a failed push
+
+
+def _since(iso: str) -> float:
+    return max(0.0, time.time() - datetime.fromisoformat(iso).timestamp())
+
+
 def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
     app = Flask("socket_gateway")
     # Payloads come from our own JSON (money already strings), so the standard
@@ -104,6 +151,7 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
             send(item)
 
     def push(event_type: str, payload: dict[str, Any]) -> None:
+        _time_outcome(event_type, payload, tracker)
         for item in pushes_for(event_type, payload, tracker):
             if item.event != "leaderboard":
                 send(item)
@@ -122,16 +170,22 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
     def connect(auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not token:
+            SOCKETS.inc(1)
             return  # anonymous: public rooms only
         try:
             who = verify_token(settings.secret_key, str(token))
         except InvalidToken as exc:
             log.info("gateway: refused a socket with a bad token (%s) from %s", exc, request.remote_addr)
             raise ConnectionRefusedError("invalid token") from exc
+        SOCKETS.inc(1)
         join_room(user_room(who.user_id))
         join_room(AUTHENTICATED)
         if who.is_instructor:
             join_room(INSTRUCTORS)
+
+    @socketio.on("disconnect")
+    def disconnect(*_: Any) -> None:
+        SOCKETS.inc(-1)
 
     @socketio.on("subscribe")
     def subscribe(data: Any = None) -> dict[str, Any]:

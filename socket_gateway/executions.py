@@ -41,6 +41,14 @@ class OrderTracker:
     def clear(self) -> None:
         self._orders.clear()
 
+    def order(self, order_id: int) -> dict[str, Any] | None:
+        known = self._orders.get(order_id)
+        return known[0] if known else None
+
+    def status(self, order_id: int) -> str | None:
+        known = self._orders.get(order_id)
+        return known[0]["status"] if known else None
+
     def order_updated(self, payload: dict[str, Any]) -> None:
         """Remember (or forget, once final) what stock_ordering says an order is."""
         order = payload["order"]

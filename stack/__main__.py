@@ -25,7 +25,7 @@ from db.seed import INSTRUCTOR_NAME, seed_demo, set_instructor_password
 from service_runtime.bus import blocking_connection, declare_topology
 from service_runtime.config import Settings, get_settings
 
-from .processes import all_processes, settings_env
+from .processes import all_processes, extra_gateway, settings_env, standby
 from .supervisor import Supervisor
 from .teardown import destroy
 
@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="dead-letters only: list them (default) or replay them to their service's queue")
     parser.add_argument("--service", help="dead-letters only: one service's dead letters")
     parser.add_argument("--id", help="dead-letters replay only: the one event id to replay")
+    parser.add_argument("--standbys", action="store_true", help="up: a hot standby for every worker")
+    parser.add_argument("--gateways", type=int, default=1, help="up: gateway processes (the second on port+7, ...)")
     args = parser.parse_args(argv)
     settings = get_settings()
     problems = check_dependencies(settings)
@@ -109,7 +111,11 @@ def main(argv: list[str] | None = None) -> None:
 
     log_dir = STATE_DIR / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    supervisor = Supervisor(all_processes(settings), settings_env(settings), log_dir=str(log_dir))
+    specs = all_processes(settings)
+    if args.standbys:
+        specs += [standby(s) for s in specs if s.name.endswith("-worker")]
+    specs += [extra_gateway(settings, settings.port + 5 + i, index=i) for i in range(2, args.gateways + 1)]
+    supervisor = Supervisor(specs, settings_env(settings), log_dir=str(log_dir))
 
     def stop(signum: int, frame: object) -> None:
         print("\nstopping papertrade ...", flush=True)
@@ -125,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "=" * 64,
         f"  papertrade is running at {url}",
+        *(f"  another gateway at http://localhost:{settings.port + 5 + i}" for i in range(2, args.gateways + 1)),
         f"  instructor: user_id {ids[INSTRUCTOR_NAME]} ({INSTRUCTOR_NAME}), password {password}",
         "  demo traders: " + ", ".join(f"{n} ({i})" for n, i in ids.items() if n != INSTRUCTOR_NAME),
         f"  logs: {log_dir}    stop: Ctrl-C",

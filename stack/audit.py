@@ -33,9 +33,10 @@ from typing import Any
 import pika.exceptions
 import psycopg
 
-from service_runtime.bus import bindings_for, blocking_connection
+from service_runtime.bus import blocking_connection, queue_bindings
 from service_runtime.config import SERVICES, Settings, get_settings
 from service_runtime.db import connect
+from service_runtime.shards import shard_of
 from stock_ordering.domain import derive_status
 
 OPEN = ("pending_new", "new", "partially_filled", "pending_cancel")
@@ -53,12 +54,11 @@ def _queue_depths(settings: Settings) -> dict[str, int]:
     with blocking_connection(settings, "audit") as conn:
         ch = conn.channel()
         for service in SERVICES:
-            if not bindings_for(service):
-                continue  # a service that consumes nothing has no queue
-            try:
-                depths[settings.queue(service)] = ch.queue_declare(settings.queue(service), passive=True).method.message_count
-            except pika.exceptions.ChannelClosedByBroker:
-                ch = conn.channel()
+            for queue in queue_bindings(settings, service):  # none for a service that consumes nothing
+                try:
+                    depths[queue] = ch.queue_declare(queue, passive=True).method.message_count
+                except pika.exceptions.ChannelClosedByBroker:
+                    ch = conn.channel()
     return depths
 
 
@@ -66,12 +66,12 @@ def in_flight(settings: Settings) -> tuple[list[str], int]:
     """What is not settled yet, and the number of events processed so far."""
     busy = []
     processed = 0
-    for service in SERVICES:
-        with connect(settings.database_url(service)) as conn:
+    for database in (d for service in SERVICES for d in settings.databases(service)):
+        with connect(settings.database_url(database)) as conn:
             backlog = conn.execute("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL").fetchone()["n"]
             processed += conn.execute("SELECT count(*) AS n FROM inbox").fetchone()["n"]
             if backlog:
-                busy.append(f"{service}: {backlog} events in its outbox")
+                busy.append(f"{database}: {backlog} events in its outbox")
     for queue, depth in _queue_depths(settings).items():
         if depth:
             busy.append(f"{queue}: {depth} messages waiting")
@@ -101,8 +101,12 @@ def wait_quiet(settings: Settings, timeout: float = 60.0, settle: float = 0.6) -
 
 
 def _rows(settings: Settings, service: str, sql: str) -> list[dict[str, Any]]:
-    with connect(settings.database_url(service)) as conn:
-        return conn.execute(sql).fetchall()
+    """The rows of `sql` in the service's database, or in all its matching shards' together."""
+    rows: list[dict[str, Any]] = []
+    for database in settings.databases(service):
+        with connect(settings.database_url(database)) as conn:
+            rows.extend(conn.execute(sql).fetchall())
+    return rows
 
 
 def check(settings: Settings) -> list[str]:
@@ -218,6 +222,15 @@ def check(settings: Settings) -> list[str]:
             v.append(f"order {oid}: {o['status']} but not resting in the book")
         if oid in resting and not is_open:
             v.append(f"order {oid}: {o['status']} but still resting in the book")
+
+    # 5. each matching shard holds only the symbols it owns
+    if settings.matching_shards > 1:
+        for k, database in enumerate(settings.databases("order_matching")):
+            with connect(settings.database_url(database)) as conn:
+                for r in conn.execute("SELECT DISTINCT symbol FROM book_orders").fetchall():
+                    if shard_of(r["symbol"], settings.matching_shards) != k:
+                        v.append(f"{r['symbol']}: orders in matching shard {k}, but shard "
+                                 f"{shard_of(r['symbol'], settings.matching_shards)} owns it")
 
     # 4. exactly once
     tape_count: dict[int, int] = defaultdict(int)

@@ -25,7 +25,7 @@ from service_runtime.db import connect
 
 from .__main__ import setup
 from .audit import check, wait_quiet
-from .processes import all_processes, settings_env
+from .processes import ProcessSpec, all_processes, settings_env
 from .supervisor import Supervisor
 from .teardown import destroy
 
@@ -33,7 +33,7 @@ ARTIFACTS = Path(os.environ.get("PAPERTRADE_ARTIFACTS", Path(__file__).resolve()
 INSTRUCTOR_PASSWORD = "instructor-test-password"
 
 
-def free_port_block(size: int = 7) -> int:
+def free_port_block(size: int = 8) -> int:
     for _ in range(200):
         base = 20000 + (uuid.uuid4().int % 2000) * 10
         ok = True
@@ -100,7 +100,12 @@ class Api:
 
 
 class RunningStack:
-    def __init__(self, name: str = "stack", extra_env: dict[str, str] | None = None) -> None:
+    """`matching_shards`: order_matching sharded by symbol; `more_processes(settings)`:
+    processes to run besides the standard list (standbys, a second gateway: see
+    stack/processes.py)."""
+
+    def __init__(self, name: str = "stack", extra_env: dict[str, str] | None = None, matching_shards: int = 1,
+                 more_processes: Callable[[Settings], list[ProcessSpec]] | None = None) -> None:
         ns = f"ptt{uuid.uuid4().hex[:8]}"
         self.settings = Settings(
             namespace=ns,
@@ -110,12 +115,14 @@ class RunningStack:
             secret_key=f"test-secret-{uuid.uuid4().hex}",
             instructor_password=INSTRUCTOR_PASSWORD,
             log_level="INFO",
+            matching_shards=matching_shards,
         )
         self.url = f"http://127.0.0.1:{self.settings.port}"
         self.log_dir = ARTIFACTS / "logs" / f"{name}-{ns}"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.env = {**settings_env(self.settings), **(extra_env or {})}
-        self.specs = {s.name: s for s in all_processes(self.settings)}
+        specs = all_processes(self.settings) + (more_processes(self.settings) if more_processes else [])
+        self.specs = {s.name: s for s in specs}
         self.supervisor = Supervisor(self.specs.values(), self.env, restart=False, out=None,
                                      log_dir=str(self.log_dir))
         self.users: dict[str, int] = {}
@@ -189,9 +196,10 @@ class RunningStack:
 
 
 @contextlib.contextmanager
-def running_stack(name: str, extra_env: dict[str, str] | None = None) -> Iterator[RunningStack]:
+def running_stack(name: str, extra_env: dict[str, str] | None = None, matching_shards: int = 1,
+                  more_processes: Callable[[Settings], list[ProcessSpec]] | None = None) -> Iterator[RunningStack]:
     """A started exchange, stopped and destroyed afterwards (also when starting failed)."""
-    running = RunningStack(name, extra_env)
+    running = RunningStack(name, extra_env, matching_shards, more_processes)
     try:
         yield running.start()
     finally:
