@@ -209,3 +209,45 @@ def test_loading_a_scenario_sets_the_class_up_in_one_action(exchange):
     students = [u for u in exchange.anonymous().get("/api/users").json() if u["name"].startswith("Student ")]
     assert len(students) == 12
     assert exchange.audit() == []
+
+
+def executions_since(stack: RunningStack, since: str | None = None) -> int:
+    with stack.db("order_matching") as conn:
+        if since is None:
+            return conn.execute("SELECT count(*) AS n FROM executions").fetchone()["n"]
+        return conn.execute("SELECT count(*) AS n FROM executions WHERE executed_at >= %s::timestamptz",
+                            (since,)).fetchone()["n"]
+
+
+def test_a_reset_while_bots_trade_leaves_the_starting_state_and_trading_resumes(exchange):
+    """Last in the module. The issue's 'reset under load' with bots as the load: reset
+    while they trade, then nothing from before survives anywhere, the traders are back
+    at their start, no reservation is orphaned, and the bots trade again."""
+    instructor = exchange.instructor()
+    config = {"market_makers": 2, "noise_traders": 3, "momentum_traders": 0, "value_traders": 0,
+              "aggressiveness": "0.9", "symbols": SYMBOLS,
+              "fair_value": {"volatility_pct": "1", "drift_pct": "0", "seed": 7}}
+    assert instructor.post("/api/bots/start", config).status_code == 200
+    before = executions_since(exchange)
+    wait_for("bots trading", lambda: executions_since(exchange) >= before + 10, 45)
+
+    reset = instructor.post("/api/simulation/reset", {})
+    assert reset.status_code == 202, reset.text
+    epoch = reset.json()["epoch"]
+    wait_for("the reset to reach the market", lambda: exchange.anonymous().get("/api/market").json()["epoch"] == epoch)
+    reset_at = instructor.get("/api/simulation").json()["reset_at"]
+    # the bots carry on in the new epoch: trading resumes by itself
+    wait_for("a trade after the reset", lambda: executions_since(exchange, reset_at) > 0, 45)
+    assert instructor.post("/api/bots/stop").status_code == 200
+    exchange.wait_quiet()
+
+    # nothing from before the reset survives: every execution is of the new epoch
+    assert executions_since(exchange) == executions_since(exchange, reset_at)
+    assert exchange.audit() == []  # includes: reservations equal what open orders still need
+    roster = instructor.get("/api/portfolios").json()
+    people = [r for r in roster if r["role"] == "trader"]
+    assert people and all(r["trades"] == 0 and r["reserved_cash"] == "0.00" for r in people)
+    assert all(r["cash"] == r["starting_equity"] or r["positions"] for r in people)
+    assert all(r["return_pct"] == "0.00" for r in people if not r["positions"])
+    bots = [r for r in roster if r["role"] == "bot"]
+    assert bots and all(r["reserved_cash"] == "0.00" for r in bots)  # stop canceled their orders
