@@ -261,8 +261,11 @@ class PriceUpdated(Event):
     trade_seq: int
 
 
-@event("order.placed", "stock_ordering", ("user_portfolio",))
+@event("order.placed", "stock_ordering", ("user_portfolio", GATEWAY))
 class OrderPlaced(Event):
+    """`client_order_id` and `created_at` complete the order as the API shows it, so the
+    gateway knows an order before its first fill (socket_gateway/executions.py)."""
+
     order_id: int
     user_id: int
     symbol: str
@@ -271,6 +274,8 @@ class OrderPlaced(Event):
     qty: int
     limit_price: Decimal | None
     time_in_force: str
+    client_order_id: str | None = None
+    created_at: datetime | None = None
 
 
 @event("order.cancel_requested", "stock_ordering", ("order_matching",))
@@ -363,10 +368,10 @@ class BookUpdated(Event):
 
 @event("order.updated", "stock_ordering", (GATEWAY,))
 class OrderUpdated(Event):
-    """The order as GET /api/orders/{id} shows it, when it is placed and after a batch
-    changed it (one per order per batch), so the gateway can push it without asking
-    anyone. `filled_notional` (sum of price x qty of its fills) lets the gateway derive
-    the order's next state from a trade (socket_gateway/executions.py)."""
+    """The order as GET /api/orders/{id} shows it, after a batch changed it (one per
+    order per batch), so the gateway can push it without asking anyone.
+    `filled_notional` (sum of price x qty of its fills) lets the gateway derive the
+    order's next state from a trade (socket_gateway/executions.py)."""
 
     order_id: int
     user_id: int

@@ -112,7 +112,7 @@ def _later(delay: float, fn: Callable[[], None]) -> None:
 
 
 def _time_outcome(event_type: str, payload: dict[str, Any], tracker: OrderTracker) -> None:
-    """Order latency: an order stock_ordering announced as pending_new reaches its first
+    """Order latency: an order the tracker learned from order.placed (pending_new) reaches its first
     outcome (the tracker still holds it as pending_new, so each order is timed once)."""
     try:
         if event_type == "order.updated":

@@ -64,6 +64,7 @@ def _book(p: dict[str, Any]) -> list[Push]:
 # event type -> the pushes it makes; the gateway's queue is bound to exactly these
 # (service_runtime/contracts.py lists the gateway as their consumer).
 PUSHES: dict[str, Callable[[dict[str, Any]], list[Push]]] = {
+    "order.placed": lambda p: [],  # not pushed: the execution reports learn the order from it
     "order.updated": _private("order"),
     "portfolio.updated": _private("portfolio"),
     "trade.executed": _trade,
@@ -91,7 +92,11 @@ def pushes_for(event_type: str, payload: dict[str, Any], tracker: OrderTracker |
     build = PUSHES.get(event_type)
     pushes = build(payload) if build else []
     if tracker is not None:
-        if event_type == "order.updated":
+        if event_type == "order.placed":
+            tracker.order_placed(payload)
+        elif event_type == "order.updated":
+            if not tracker.adds_news(payload):
+                pushes = []
             tracker.order_updated(payload)
         elif event_type == "simulation.reset":
             tracker.clear()  # the orders it knew are gone

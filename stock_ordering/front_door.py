@@ -13,12 +13,11 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import psycopg
 
-from service_runtime.contracts import Event, OrderPlaced, OrderUpdated
+from service_runtime.contracts import Event, OrderPlaced
 from service_runtime.db import Database
 from service_runtime.handlers import emit_now
 from service_runtime.web import ApiError
@@ -113,32 +112,25 @@ class OrderWriter:
                         slots.append((job, i))
             rows = store.insert_orders(conn, to_insert)
             placed: list[Event] = []
-            announced: list[Event] = []
             history = []
             for (job, i), order, row in zip(slots, to_insert, rows, strict=True):
                 if row is None:
                     job.outcomes[i] = _repeat(conn, order)
                     continue
-                public = order_json(row)
-                job.outcomes[i] = Outcome(201, public)
+                job.outcomes[i] = Outcome(201, order_json(row))
                 history.append((row["id"], "pending_new", 0, None))
                 placed.append(
                     OrderPlaced(
                         order_id=row["id"], user_id=row["user_id"], symbol=row["symbol"], side=row["side"],
                         type=row["type"], qty=row["qty"], limit_price=row["limit_price"],
-                        time_in_force=row["time_in_force"],
+                        time_in_force=row["time_in_force"], client_order_id=row["client_order_id"],
+                        created_at=row["created_at"],
                     )
                 )
-                # The owner's other tabs see the order at once, and the gateway learns it
-                # before its first fill (socket_gateway/executions.py).
-                announced.append(OrderUpdated(
-                    order_id=row["id"], user_id=row["user_id"], order=public, filled_notional=Decimal(0),
-                ))
             store.add_history(conn, history)
-            envelopes = emit_now(conn, SERVICE, placed + announced)
+            envelopes = emit_now(conn, SERVICE, placed)
         for env in envelopes:
-            if isinstance(env.event, OrderPlaced):
-                log.info("order %s placed (event %s)", env.event.order_id, env.id)
+            log.info("order %s placed (event %s)", env.event.order_id, env.id)
 
 
 def door_check(order: NewOrder, market: str, symbols: set[str]) -> ApiError | None:

@@ -109,10 +109,10 @@ def test_each_user_gets_their_own_orders_and_portfolio_and_never_anothers(stack,
     assert anon.got["order"] == [] and anon.got["portfolio"] == []
 
 
-def test_the_owner_sees_a_placed_order_at_once_and_each_fill_straight_from_the_trade(stack, sandbox, listeners):
-    """`order` pushes come when the order is placed (other tabs see it), and as an
-    execution report derived from the trade itself (stamped with the trade's time),
-    before stock_ordering's own update; REST agrees once that update lands."""
+def test_each_fill_reaches_the_owner_straight_from_the_trade_and_only_once(stack, sandbox, listeners):
+    """`order` pushes for fills are execution reports derived from the trade itself
+    (stamped with the trade's time), before stock_ordering's own update, which is not
+    pushed again when it says nothing new; REST agrees once that update lands."""
     sym = sandbox.symbol("10.00")
     buyer, seller = sandbox.trader(), sandbox.trader("0.00", {sym: 10})
     other_tab = listeners(stack.url, token_of(buyer))
@@ -120,23 +120,27 @@ def test_the_owner_sees_a_placed_order_at_once_and_each_fill_straight_from_the_t
     tape = listeners(stack.url)
     tape.subscribe(sym)
 
-    buy = buyer.order(sym, "buy", 10, "10.00")
-    placed = other_tab.wait_for("order", lambda o: o["id"] == buy["id"])
-    assert (placed["status"], placed["client_order_id"], placed["filled_qty"]) == (
-        "pending_new", buy["client_order_id"], 0)
-    buyer.wait_order(buy["id"], "new")
+    buy = buyer.order(sym, "buy", 10, "10.00", client_order_id="tab-1")
+    booked = other_tab.wait_for("order", lambda o: o["id"] == buy["id"] and o["status"] == "new")
+    assert (booked["client_order_id"], booked["filled_qty"]) == ("tab-1", 0)
     seller.order(sym, "sell", 4, "9.99")
     seller.order(sym, "sell", 6, "10.00")
     first, second = tape.wait_for("trade"), tape.wait_for("trade", lambda t: t["qty"] == 6)
     partial = other_tab.wait_for("order", lambda o: o["id"] == buy["id"] and o["updated_at"] == first["ts"])
-    assert (partial["status"], partial["filled_qty"], partial["filled_avg_price"]) == (
-        "partially_filled", 4, "10.0000")
+    assert (partial["status"], partial["filled_qty"], partial["filled_avg_price"], partial["client_order_id"]) == (
+        "partially_filled", 4, "10.0000", "tab-1")
     filled = other_tab.wait_for("order", lambda o: o["id"] == buy["id"] and o["updated_at"] == second["ts"])
     assert (filled["status"], filled["filled_qty"], filled["filled_avg_price"]) == ("filled", 10, "10.0000")
     seller_tab.wait_for("order", lambda o: o["status"] == "filled" and o["updated_at"] == second["ts"])
-    # stock_ordering's record ends where the execution reports said it would.
+    # stock_ordering's record ends where the execution reports said it would ...
     final = buyer.wait_order(buy["id"], "filled")
     assert (final["filled_qty"], final["filled_avg_price"]) == (10, "10.0000")
+    stack.wait_quiet()
+    time.sleep(0.3)
+    # ... and its updates that only repeat a report were not pushed a second time.
+    with other_tab.lock:
+        fills = [(o["status"], o["filled_qty"]) for o in other_tab.got["order"] if o["id"] == buy["id"]]
+    assert fills.count(("filled", 10)) == 1 and fills.count(("partially_filled", 4)) <= 1
 
 
 def test_symbol_rooms_get_price_trade_and_book_and_anonymous_clients_may_watch(stack, sandbox, listeners):

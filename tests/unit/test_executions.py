@@ -95,3 +95,39 @@ def test_pushes_for_sends_execution_reports_first_and_only_to_the_owners():
     assert (first.event, first.rooms, first.data["status"]) == ("order", ("user:7", INSTRUCTORS), "filled")
     assert (second.event, second.rooms) == ("order", ("user:8", INSTRUCTORS))
     assert (tape.event, tape.rooms) == ("trade", ("sym:AAPL",))
+
+
+def _placed(order_id: int, user_id: int, side: str, qty: int) -> dict:
+    return {"order_id": order_id, "user_id": user_id, "symbol": "AAPL", "side": side, "type": "limit",
+            "qty": qty, "limit_price": "10.00", "time_in_force": "day", "client_order_id": f"c{order_id}",
+            "created_at": "2026-11-22T08:00:00+00:00"}
+
+
+def test_orders_are_learned_from_order_placed_and_updates_that_repeat_a_report_are_not_pushed():
+    tracker = OrderTracker()
+    assert pushes_for("order.placed", _placed(1, 7, "buy", 10), tracker) == []  # learned, not pushed
+    pushes_for("order.placed", {**_placed(2, 8, "sell", 4), "created_at": None}, tracker)  # an older producer
+    assert len(tracker) == 1
+    [report, tape] = pushes_for("trade.executed", _trade(1, 2, "10.00", 4, 4, 4), tracker)
+    assert (report.data["id"], report.data["status"], report.data["client_order_id"]) == (1, "partially_filled", "c1")
+    assert report.data["created_at"] == "2026-11-22T08:00:00+00:00" and tape.event == "trade"
+    [report] = [p for p in pushes_for("trade.executed", _trade(1, 3, "10.00", 6, 10, 6), tracker)
+                if p.event == "order"]
+    assert report.data["status"] == "filled"
+    # stock_ordering's updates arrive later: the stale partial and the repeated fill are not pushed
+    assert pushes_for("order.updated", _updated(_order(1, 7, "buy", 10, "partially_filled", 4, "10.0000"),
+                                                "40.00"), tracker) == []
+    assert pushes_for("order.updated", _updated(_order(1, 7, "buy", 10, "filled", 10, "10.0000"),
+                                                "100.00"), tracker) == []
+    # an order the tracker never reported on is pushed as before
+    [pushed] = pushes_for("order.updated", _updated(_order(5, 7, "buy", 10, "canceled")), tracker)
+    assert (pushed.event, pushed.data["status"]) == ("order", "canceled")
+
+
+def test_an_update_with_news_after_a_report_is_pushed():
+    tracker = OrderTracker()
+    pushes_for("order.placed", _placed(1, 7, "buy", 10), tracker)
+    pushes_for("trade.executed", _trade(1, 2, "10.00", 4, 4, 4), tracker)
+    [pushed] = pushes_for("order.updated", _updated(_order(1, 7, "buy", 10, "pending_cancel", 4, "10.0000"),
+                                                    "40.00"), tracker)
+    assert pushed.data["status"] == "pending_cancel"
