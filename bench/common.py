@@ -125,3 +125,10 @@ def process_groups(stack: RunningStack) -> dict[str, list[int]]:
 
 def sample_processes(groups: dict[str, list[int]]) -> dict[str, ProcSample]:
     return {name: _sample(pids) for name, pids in groups.items()}
+
+
+def save_result(result: dict[str, Any], path: str) -> None:
+    """Write a benchmark's figures as JSON (creating the folder) and say where."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=2))
+    print(f"wrote {path}")

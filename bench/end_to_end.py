@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import random
 import sys
@@ -35,7 +34,6 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import socketio
@@ -44,7 +42,7 @@ from service_runtime.config import SERVICES
 from stack.local import Api, RunningStack, running_stack
 
 from . import ceilings
-from .common import OrderSender, process_groups, sample_processes, summary, token_of
+from .common import OrderSender, process_groups, sample_processes, save_result, summary, token_of
 
 PRICE = 100
 TARGETS = {
@@ -337,9 +335,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      args.steady_rate, args.steady_seconds, args.ceiling_seconds)
     result["matching_shards"] = args.shards
     report(result)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.json}")
+    save_result(result, args.json)
     if result["audit_violations"]:
         sys.exit(1)
     return result

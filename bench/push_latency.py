@@ -23,21 +23,19 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import socketio
 
 from stack.local import Api, RunningStack, running_stack
 
-from .common import OrderSender, summary, token_of
+from .common import OrderSender, save_result, summary, token_of
 
 
 class Screen:
@@ -187,9 +185,7 @@ def main() -> None:
         print(f"{key:28} {s['n']:>6} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8}")
     print(f"orders with no push: {result['orders_without_push']}; send errors: {result['send_errors']}; "
           f"audit: {'clean' if not result['audit_violations'] else result['audit_violations']}")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.json}")
+    save_result(result, args.json)
 
 
 if __name__ == "__main__":

@@ -21,19 +21,17 @@ run whose audit fails exits 1.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import socketio
 
 from stack.local import Api, RunningStack, running_stack
 
-from .common import process_groups, sample_processes, summary, token_of
+from .common import process_groups, sample_processes, save_result, summary, token_of
 from .end_to_end import Fills, send_batches, setup
 
 
@@ -139,9 +137,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with running_stack("bench-soak", extra_env=env) as stack:
         result = run(stack, args.minutes * 60, args.rate, args.window, args.clients, not args.no_bots)
     report(result)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.json}")
+    save_result(result, args.json)
     if result["audit_violations"]:
         sys.exit(1)
     return result
