@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import statistics
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,3 +133,10 @@ def save_result(result: dict[str, Any], path: str) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(result, indent=2))
     print(f"wrote {path}")
+
+
+def finish(result: dict[str, Any], path: str) -> None:
+    """Save the figures; a run whose audit found anything lost or doubled failed (exit 1)."""
+    save_result(result, path)
+    if result["audit_violations"]:
+        sys.exit(1)

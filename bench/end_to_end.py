@@ -42,7 +42,7 @@ from service_runtime.config import SERVICES
 from stack.local import Api, RunningStack, running_stack
 
 from . import ceilings
-from .common import OrderSender, process_groups, sample_processes, save_result, summary, token_of
+from .common import OrderSender, finish, process_groups, sample_processes, summary, token_of
 
 PRICE = 100
 TARGETS = {
@@ -216,7 +216,7 @@ def outbox_rows(stack: RunningStack) -> int:
     total = 0
     for database in (d for service in SERVICES for d in stack.settings.databases(service)):
         with stack.db(database) as conn:
-            total += conn.execute("SELECT count(*) AS n FROM outbox").fetchone()["n"]
+            total += conn.execute("SELECT last_value FROM outbox_id_seq").fetchone()["last_value"]
     return total
 
 
@@ -238,9 +238,12 @@ def run(stack: RunningStack, seconds: float, rate: float, batch: int, senders: i
     after, rows_after = sample_processes(groups), outbox_rows(stack)
     published = rows_after - rows_before
 
-    # 3. latency at a steady rate
+    # 3. latency at a steady rate (and what each process spends on it: single orders
+    # cost far more per order than batches, each its own HTTP request and worker batches)
+    steady_before, t1 = sample_processes(groups), time.time()
     steady = send_steady(stack, apis, syms, steady_seconds, steady_rate, seed + 1) if steady_seconds else None
     stack.wait_quiet(120)
+    steady_after, steady_s = sample_processes(groups), time.time() - t1
     time.sleep(0.5)
     watched.close()
 
@@ -255,7 +258,9 @@ def run(stack: RunningStack, seconds: float, rate: float, batch: int, senders: i
     processes = {
         name: {"cpu_s": round(after[name].cpu_s - before[name].cpu_s, 1),
                "cpu_pct_of_one_core": round(100 * (after[name].cpu_s - before[name].cpu_s) / e2e_s, 1),
-               "rss_mb": round(after[name].rss_mb, 1), "peak_mb": round(after[name].peak_mb, 1)}
+               "rss_mb": round(after[name].rss_mb, 1), "peak_mb": round(after[name].peak_mb, 1),
+               "steady_cpu_pct_of_one_core": round(
+                   100 * (steady_after[name].cpu_s - steady_before[name].cpu_s) / steady_s, 1)}
         for name in groups
     }
     return {
@@ -308,9 +313,12 @@ def report(result: dict[str, Any]) -> None:
     print(f"\n{'latency':28} {'n':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for name, fig in rows:
         print(f"{name:28} {fig['n']:>7} {fig['p50_ms']:>8} {fig['p95_ms']:>8} {fig['p99_ms']:>8}")
-    print(f"\n{'process':26} {'CPU s':>7} {'% core':>7} {'RSS MB':>7} {'peak MB':>8}")
+    steady_col = f"% @{s['rate']:.0f}/s" if s else "% steady"
+    print(f"\n{'process':26} {'CPU s':>7} {'% core':>7} {steady_col:>9} {'RSS MB':>7} {'peak MB':>8}")
     for name, p in sorted(result["processes"].items(), key=lambda kv: -kv[1]["cpu_s"]):
-        print(f"{name:26} {p['cpu_s']:>7} {p['cpu_pct_of_one_core']:>7} {p['rss_mb']:>7} {p['peak_mb']:>8}")
+        print(f"{name:26} {p['cpu_s']:>7} {p['cpu_pct_of_one_core']:>7} {p['steady_cpu_pct_of_one_core']:>9} "
+              f"{p['rss_mb']:>7} {p['peak_mb']:>8}")
+    print("(% core: of one core over the throughput phase; the next column over the steady phase)")
     audit = result["audit_violations"]
     print(f"\naudit: {audit if audit else 'clean'}")
 
@@ -335,9 +343,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      args.steady_rate, args.steady_seconds, args.ceiling_seconds)
     result["matching_shards"] = args.shards
     report(result)
-    save_result(result, args.json)
-    if result["audit_violations"]:
-        sys.exit(1)
+    finish(result, args.json)
     return result
 
 

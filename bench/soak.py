@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import threading
 import time
 from typing import Any
@@ -31,7 +30,7 @@ import socketio
 
 from stack.local import Api, RunningStack, running_stack
 
-from .common import process_groups, sample_processes, save_result, summary, token_of
+from .common import finish, process_groups, sample_processes, summary, token_of
 from .end_to_end import Fills, send_batches, setup
 
 
@@ -137,9 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with running_stack("bench-soak", extra_env=env) as stack:
         result = run(stack, args.minutes * 60, args.rate, args.window, args.clients, not args.no_bots)
     report(result)
-    save_result(result, args.json)
-    if result["audit_violations"]:
-        sys.exit(1)
+    finish(result, args.json)
     return result
 
 

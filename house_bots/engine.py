@@ -112,6 +112,8 @@ class BotEngine:
 
     # ----------------------------------------------------------------- tokens
     def _refresh_epoch(self) -> None:
+        """The epoch bot tokens are signed with: the current one, never below the floor a
+        revoking reset set (GET /api/simulation is public, so no token is needed to read it)."""
         try:
             self._epoch = int(PublicApi(self.runner.gateway_url).simulation()["epoch"])
         except (ApiCallError, KeyError, TypeError, ValueError):
@@ -319,7 +321,15 @@ class BotEngine:
     def _cancel_all(self, bots: list[Bot]) -> None:
         for bot in bots:
             try:
-                bot.api.cancel_all()
+                try:
+                    bot.api.cancel_all()
+                except ApiCallError as exc:
+                    if exc.status != 401:
+                        raise
+                    # a reset revoked the token (docs/decisions.md): sign one of the new epoch
+                    self._refresh_epoch()
+                    bot.api.set_token(self._token(bot.user_id, "bot", bot.name))
+                    bot.api.cancel_all()
             except ApiCallError as exc:
                 bot.last_error = str(exc)
 

@@ -83,6 +83,12 @@ class Cli(click.Group):
             detail = f" (field {exc.field})" if exc.field else ""
             status = exc.status if exc.status is not None else "no answer"
             click.echo(f"error: {status} {exc.code}: {exc.message}{detail}", err=True)
+            if exc.status == 401 and "revoked" in exc.message:
+                click.echo("the instructor reset the simulation and signed everyone out: "
+                           "run `papertrade login USER_ID` again", err=True)
+            elif exc.status == 401 and exc.field != "password":
+                click.echo("the kept token is not accepted (expired?): run `papertrade login USER_ID` again",
+                           err=True)
             sys.exit(1)
 
 
@@ -192,6 +198,23 @@ def market(c: Ctx, action: str) -> None:
         client = c.need_login()
         m = {"open": client.open_market, "halt": client.halt_market, "close": client.close_market}[action]()
     c.emit(m, f"market {m.status}" + (f" (was {m.previous})" if m.previous and m.changed else ""))
+
+
+@cli.command()
+@click.option("--revoke-tokens", is_flag=True,
+              help="also sign every trader and bot out: their tokens stop working (instructors keep theirs)")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@pass_ctx
+def reset(c: Ctx, revoke_tokens: bool, yes: bool) -> None:
+    """Instructor: reset the simulation (every order, trade and position is erased)."""
+    client = c.need_login()
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError("a reset erases every order, trade and position: add --yes to confirm")
+        click.confirm(f"Erase every order, trade and position at {c.url}?", abort=True)
+    done = client.reset_simulation(revoke_tokens=revoke_tokens)
+    signed_out = " (traders and bots must log in again)" if revoke_tokens else ""
+    c.emit(done, f"reset under way: epoch {done['epoch']}{signed_out}")
 
 
 # ---------------------------------------------------------------------- account

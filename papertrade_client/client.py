@@ -217,9 +217,12 @@ class Client:
         return parse(Market, self.request("POST", "/api/market/close")[1])
 
     # ------------------------------------------------------------------ simulation (issue 4)
-    def reset_simulation(self) -> dict[str, Any]:
-        """Instructor: POST /api/simulation/reset -> {"epoch": N}."""
-        return self.request("POST", "/api/simulation/reset", safe=False)[1]
+    def reset_simulation(self, revoke_tokens: bool = False) -> dict[str, Any]:
+        """Instructor: POST /api/simulation/reset -> {"epoch": N, "tokens_valid_from_epoch": M}.
+        `revoke_tokens`: every trader's and bot's token issued before the reset gets 401
+        "token revoked by a reset; log in again" from then on (instructors' are kept)."""
+        body = {"revoke_tokens": True} if revoke_tokens else None
+        return self.request("POST", "/api/simulation/reset", body=body, safe=False)[1]
 
     def simulation(self) -> dict[str, Any]:
         return self._get("/api/simulation")

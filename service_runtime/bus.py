@@ -239,6 +239,7 @@ class EventWorker:
         self._publish_channel: Any = None
         self._buffer: list[_Delivery] = []
         self._flush_scheduled = False
+        self._follow_up_scheduled = False
         self._relay = _RelayState()
         self._db: psycopg.Connection | None = None
         self._listen: psycopg.Connection | None = None
@@ -249,11 +250,38 @@ class EventWorker:
         self.stats = _Stats()
 
     # ------------------------------------------------------------------ lifecycle
-    def healthy(self) -> bool:
+    def health(self) -> dict[str, Any]:
+        """What the worker's /healthz says: "ok" only while connected to RabbitMQ and
+        PostgreSQL (and consuming, for a consumer); otherwise "unavailable" (503), naming
+        what is missing. It reconnects by itself (`run`)."""
         conn = self._connection
-        if conn is None or not conn.is_open or self._db is None or self._db.closed:
-            return False
-        return not self.consumes or (self._consume_channel is not None and self._consume_channel.is_open)
+        broker = conn is not None and conn.is_open
+        # a consumer's batch connection, or the relay's LISTEN connection (a worker that
+        # only relays opens its batch connection at its first publish)
+        database = any(c is not None and not c.closed for c in (self._db, self._listen))
+        consuming = not self.consumes or (
+            broker and self._consume_channel is not None and self._consume_channel.is_open)
+        ok = broker and database and consuming
+        body: dict[str, Any] = {
+            "status": "ok" if ok else "unavailable",
+            "service": self.service,
+            "broker": "connected" if broker else "disconnected",
+            # its database session is opened once the broker connection is up
+            "database": "connected" if database else ("disconnected" if broker else "idle"),
+        }
+        if self.consumes:
+            body["consuming"] = consuming
+        if not broker:
+            body["message"] = ("not connected to RabbitMQ, reconnecting by itself: events wait in the "
+                               "outbox and in the queues meanwhile")
+        elif not database:
+            body["message"] = "not connected to PostgreSQL, reconnecting by itself"
+        elif not consuming:
+            body["message"] = f"not consuming {self.queue} yet"
+        return body
+
+    def healthy(self) -> bool:
+        return self.health()["status"] == "ok"
 
     def run(self) -> None:
         """Run until SIGTERM/SIGINT; reconnect with backoff on any failure."""
@@ -310,6 +338,10 @@ class EventWorker:
             on_open_error_callback=self._on_open_error,
             on_close_callback=self._on_closed,
         )
+        if self._follow_up_scheduled:
+            # its timer went with the old connection's loop: schedule it on the new one
+            self._follow_up_scheduled = False
+            self._schedule_follow_up(1.0)
         try:
             self._connection.ioloop.start()
         finally:
@@ -363,7 +395,7 @@ class EventWorker:
     # ------------------------------------------------------------------ database
     def _conn(self) -> psycopg.Connection:
         if self._db is None or self._db.closed:
-            self._db = connect(self.db_url)
+            self._db = connect(self.db_url, custom_plans=True)
             self._set_active(False)  # the activation lock was held by the old session
         return self._db
 
@@ -472,6 +504,8 @@ class EventWorker:
         except psycopg.OperationalError:
             self._drop_db()
             raise
+        if uow.follow_up is not None:
+            self._schedule_follow_up(uow.follow_up)
         faults.crash_point("after_commit_before_ack")
         took = (time.perf_counter() - started) * 1000
         if log.isEnabledFor(logging.DEBUG):
@@ -483,6 +517,31 @@ class EventWorker:
         for env in envelopes:
             EVENT_AGE.observe(max(0.0, now - env.occurred_at.timestamp()), service=self.service)
         if emitted:
+            self._relay_kick()
+
+    def _schedule_follow_up(self, delay: float) -> None:
+        if self._follow_up_scheduled or self._connection is None:
+            return
+        self._follow_up_scheduled = True
+        self._connection.ioloop.call_later(delay, self._run_follow_up)
+
+    def _run_follow_up(self) -> None:
+        """The batch hooks once more with no events (UnitOfWork.run_again_in)."""
+        self._follow_up_scheduled = False
+        try:
+            conn = self._conn()
+            with conn.transaction():
+                uow = process_batch(conn, self.handlers, [], epoch=self._epoch, notify=False)
+        except psycopg.OperationalError as exc:
+            log.warning("%s: follow-up: database unavailable: %s", self.service, exc)
+            self._drop_db()
+            return
+        except Exception:  # noqa: BLE001 - an announcement must not stop the worker
+            log.exception("%s: follow-up failed", self.service)
+            return
+        if uow.follow_up is not None:
+            self._schedule_follow_up(uow.follow_up)
+        if uow.emitted:
             self._relay_kick()
 
     def _apply_one_by_one(self, deliveries: list[_Delivery], envelopes: list[contracts.Envelope]) -> None:
@@ -543,16 +602,13 @@ class EventWorker:
             channel.queue_declare(self.queue, passive=True, callback=depth)
         if self._listen is not None and not self._listen.closed:
             try:
-                row = self._listen.execute(
-                    "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS lag"
-                    " FROM outbox WHERE sent_at IS NULL"
-                ).fetchone()
+                unsent, lag = outbox.lag(self._listen)
             except psycopg.Error as exc:
                 log.warning("%s: outbox gauges: %s", self.service, exc)
                 self._drop_db()
                 return
-            OUTBOX_UNSENT.set(row["n"], service=self.service, database=self.database)
-            OUTBOX_LAG.set(float(row["lag"]), service=self.service, database=self.database)
+            OUTBOX_UNSENT.set(unsent, service=self.service, database=self.database)
+            OUTBOX_LAG.set(lag, service=self.service, database=self.database)
 
     def _run_periodic(self) -> None:
         """The service's timed actions (handlers.periodic), each in its own transaction."""

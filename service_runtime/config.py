@@ -73,6 +73,9 @@ class Settings:
     matching_shard: int = 0
     # a worker's /metrics and /healthz (0: a free port, logged at start)
     metrics_port: int = 0
+    # a service API's /healthz says "degraded" (still 200) when its oldest unsent
+    # outbox event is older than this: the broker or the relaying worker is down
+    outbox_stall_seconds: float = 5.0
     database_urls: dict[str, str] = field(default_factory=dict)
     service_urls: dict[str, str] = field(default_factory=dict)
 
@@ -165,6 +168,7 @@ def settings_from_env() -> Settings:
         matching_shards=shards,
         matching_shard=_env_int("PAPERTRADE_MATCHING_SHARD", Settings.matching_shard),
         metrics_port=_env_int("PAPERTRADE_METRICS_PORT", Settings.metrics_port),
+        outbox_stall_seconds=_env_float("PAPERTRADE_OUTBOX_STALL_SECONDS", Settings.outbox_stall_seconds),
         database_urls=database_urls,
         service_urls=service_urls,
     )

@@ -210,10 +210,14 @@ class UserUpdated(Event):
 )
 class SimulationReset(Event):
     """Every service returns to its starting state and starts epoch `epoch`
-    (docs/architecture.md, "Reset and epochs")."""
+    (docs/architecture.md, "Reset and epochs"). Traders' and bots' tokens issued in
+    an epoch below `tokens_valid_from_epoch` are refused from then on (`epoch` when
+    the instructor revoked tokens at this reset; the floor only goes up, so 1 changes
+    nothing): service_runtime/revocation.py."""
 
     epoch: int
     requested_by: int
+    tokens_valid_from_epoch: int = 1
 
 
 @event("settings.changed", "user_accounts", ("user_portfolio", GATEWAY), epoch_free=True)

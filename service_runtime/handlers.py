@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 
-from . import contracts, inbox, outbox
+from . import contracts, inbox, outbox, revocation
 from .contracts import Envelope, Event
 
 log = logging.getLogger("papertrade.events")
@@ -126,6 +126,13 @@ class UnitOfWork:
         self._handlers = handlers
         self.emitted: list[Envelope] = []
         self.now = datetime.now(UTC)
+        self.follow_up: float | None = None
+
+    def run_again_in(self, seconds: float) -> None:
+        """Ask the worker to run the batch hooks once more, with no events, in about
+        `seconds` (a throttled announcement sends what it held back then, so the
+        last change is never left unannounced while the system is quiet)."""
+        self.follow_up = seconds if self.follow_up is None else min(self.follow_up, seconds)
 
     def emit(self, event: Event) -> None:
         self._pending.append(event)
@@ -183,6 +190,10 @@ class UnitOfWork:
         if envelope.epoch > self.epoch and not epoch_free and envelope.type != contracts.SimulationReset.TYPE:
             self.park(f"epoch:{envelope.epoch}", envelope)
             return
+        event = envelope.event
+        if isinstance(event, contracts.SimulationReset) and event.tokens_valid_from_epoch > 1:
+            # tokens revoked by this reset: every service keeps the floor its API checks
+            revocation.raise_floor(self.conn, event.tokens_valid_from_epoch)
         handler = self._handlers.table.get(envelope.type)
         if handler is None:
             return

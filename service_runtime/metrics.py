@@ -10,6 +10,7 @@ types, services), never ids.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -161,19 +162,20 @@ def parse(text: str) -> dict[str, float]:
     return out
 
 
-def serve_worker_endpoint(host: str, port: int, healthy: Callable[[], bool],
+def serve_worker_endpoint(host: str, port: int, health: Callable[[], dict[str, Any]],
                           registry: Registry = REGISTRY) -> ThreadingHTTPServer:
     """`/metrics` and `/healthz` for a process without an HTTP server (a worker), on a
-    daemon thread. Port 0 takes a free port; the address is logged."""
+    daemon thread. Port 0 takes a free port; the address is logged. `health()` gives
+    the /healthz body: 200 when its "status" is "ok", else 503."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             if self.path == "/metrics":
                 status, ctype, body = 200, CONTENT_TYPE, registry.render().encode()
             elif self.path == "/healthz":
-                ok = healthy()
-                status, ctype = (200 if ok else 503), "application/json"
-                body = b'{"status": "ok"}' if ok else b'{"status": "unavailable"}'
+                detail = health()
+                status, ctype = (200 if detail.get("status") == "ok" else 503), "application/json"
+                body = json.dumps(detail).encode()
             else:
                 status, ctype, body = 404, "text/plain", b"not found"
             self.send_response(status)

@@ -18,8 +18,6 @@ CREATE TABLE outbox (
     created_at  timestamptz NOT NULL DEFAULT now(),
     sent_at     timestamptz
 );
--- The relay reads unsent rows in id order; the partial index keeps that read
--- proportional to the backlog, not to the table.
 CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
 
 CREATE TABLE inbox (
@@ -47,8 +45,35 @@ INSERT INTO service_state (key, value) VALUES ('epoch', '1');
 """
 
 
+# The outbox as every service's second messaging migration leaves it: only
+# unsent rows, the relay deleting what the broker confirmed. Marking rows sent
+# (the first design) rewrote each row, body included, and indexed it again: a
+# second full write per event, about as costly as the insert. The broker, the
+# inboxes and the dead-letter queue are the record of what was sent.
+LEAN_OUTBOX_DDL = """
+DELETE FROM outbox WHERE sent_at IS NOT NULL;
+DROP INDEX outbox_unsent;
+ALTER TABLE outbox DROP CONSTRAINT outbox_event_id_key;
+ALTER TABLE outbox DROP COLUMN sent_at;
+"""
+
+UNDO_LEAN_OUTBOX_DDL = """
+ALTER TABLE outbox ADD COLUMN sent_at timestamptz;
+ALTER TABLE outbox ADD CONSTRAINT outbox_event_id_key UNIQUE (event_id);
+CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+"""
+
+
 def create_messaging_tables(op: Any) -> None:
     op.execute(MESSAGING_DDL)
+
+
+def lean_outbox(op: Any) -> None:
+    op.execute(LEAN_OUTBOX_DDL)
+
+
+def undo_lean_outbox(op: Any) -> None:
+    op.execute(UNDO_LEAN_OUTBOX_DDL)
 
 
 def drop_messaging_tables(op: Any) -> None:

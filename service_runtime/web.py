@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from . import jsonio, metrics
+from . import jsonio, metrics, outbox, revocation
 from .auth import InvalidToken, Principal, verify_token
 from .config import SERVICES, Settings, get_settings
 from .db import Database
@@ -115,7 +115,9 @@ def json_object() -> dict[str, Any]:
 
 
 def principal() -> Principal | None:
-    """The caller, or None when anonymous; a bad token is a 401 right away."""
+    """The caller, or None when anonymous; a bad token is a 401 right away, and so is
+    a trader's or bot's token issued before a reset that revoked tokens
+    (service_runtime/revocation.py: a comparison with a per-process copy of the floor)."""
     if "principal" in g:
         return g.principal
     header = request.headers.get("Authorization", "")
@@ -128,8 +130,19 @@ def principal() -> Principal | None:
             result = verify_token(settings().secret_key, token.strip())
         except InvalidToken as exc:
             raise ApiError(401, "unauthorized", str(exc)) from exc
+        if result.role != "instructor":
+            floor = token_floor()
+            if floor is not None and revocation.is_revoked(result, floor.get()):
+                raise ApiError(401, "unauthorized", revocation.REVOKED_MESSAGE)
     g.principal = result
     return result
+
+
+def token_floor() -> revocation.FloorCache | None:
+    """This API process's copy of the token floor (None for house_bots, which has none)."""
+    from flask import current_app
+
+    return current_app.extensions.get("papertrade.token_floor")
 
 
 def require_auth(fn: Callable) -> Callable:
@@ -181,18 +194,39 @@ def create_app(
     app.extensions["papertrade.settings"] = settings
     database = Database(settings.database_url(service), max_size=settings.db_pool_size, name=service)
     app.extensions["papertrade.db"] = database
+    if service in SERVICES:
+        # house_bots has no floor: its API is the instructor's only, and instructors'
+        # tokens are never revoked by a reset
+        def read_floor() -> int:
+            with database.read() as conn:
+                return revocation.read_floor(conn)
+
+        app.extensions["papertrade.token_floor"] = revocation.FloorCache(read_floor)
     for bp in blueprints:
         app.register_blueprint(bp)
 
     @app.get("/healthz")
     def healthz() -> Response:
+        """200 "ok"; 200 "degraded" when events stopped leaving the outbox (the API still
+        serves: requests write the outbox, the broker is the worker's business); 503
+        "unavailable" when the database is unreachable."""
         try:
             with database.read() as conn:
-                conn.execute("SELECT 1")
+                if service in SERVICES:
+                    events = outbox.health(conn, settings.outbox_stall_seconds)
+                else:
+                    conn.execute("SELECT 1")
+                    events = None
             detail = health(database) if health else {}
-            return json_response({"status": "ok", "service": service, **detail})
         except psycopg.Error as exc:
             return json_response({"status": "unavailable", "service": service, "database": str(exc)[:200]}, 503)
+        body: dict[str, Any] = {"status": "ok", "service": service, **detail}
+        if events is not None:
+            body["events"] = events
+            if events["status"] == "stalled":
+                body["status"] = "degraded"
+                body["message"] = events.pop("message")
+        return json_response(body)
 
     @app.get("/metrics")
     def metrics_endpoint() -> Response:
@@ -200,13 +234,10 @@ def create_app(
             # From the database, so they hold whichever worker relays (and while none does).
             try:
                 with database.read() as conn:
-                    row = conn.execute(
-                        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS lag"
-                        " FROM outbox WHERE sent_at IS NULL"
-                    ).fetchone()
+                    unsent, lag = outbox.lag(conn)
                     parked = conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"]
-                OUTBOX_UNSENT.set(row["n"], service=service, database=service)
-                OUTBOX_LAG.set(float(row["lag"]), service=service, database=service)
+                OUTBOX_UNSENT.set(unsent, service=service, database=service)
+                OUTBOX_LAG.set(lag, service=service, database=service)
                 PARKED.set(parked, service=service)
             except psycopg.Error as exc:
                 log.warning("%s: metrics: database unavailable: %s", service, exc)

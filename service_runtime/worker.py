@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(name, settings.log_level)
     worker = EventWorker(service, service_handlers(service), settings, queue=queue, database=database)
     try:
-        metrics.serve_worker_endpoint(settings.host, settings.metrics_port, worker.healthy)
+        metrics.serve_worker_endpoint(settings.host, settings.metrics_port, worker.health)
     except OSError as exc:  # metrics are not worth refusing to work for
         logging.getLogger("papertrade.metrics").error("no metrics endpoint on port %s: %s", settings.metrics_port, exc)
     worker.run()

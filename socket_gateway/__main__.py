@@ -7,6 +7,7 @@ monkey.patch_all()
 import json  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 
 import gevent  # noqa: E402
 from gevent import pywsgi  # noqa: E402
@@ -30,6 +31,15 @@ pywsgi._REQUEST_TOO_LONG_RESPONSE = _json_error("414 Request URI Too Long", "uri
 pywsgi._BAD_REQUEST_RESPONSE = _json_error("400 Bad Request", "bad_request", "malformed HTTP request")
 
 
+class _Server(pywsgi.WSGIServer):
+    def handle(self, sock: socket.socket, address: tuple) -> None:
+        # pywsgi writes a response's headers and body in separate sends; with Nagle's
+        # algorithm the body then waits for the client's delayed ACK of the headers:
+        # 40 ms added to every request (measured: /healthz took 44 ms, 1 ms after).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().handle(sock, address)
+
+
 def main() -> None:
     settings = get_settings()
     configure_logging("gateway", settings.log_level)
@@ -37,7 +47,7 @@ def main() -> None:
     app, socketio, feed = create_gateway(settings)
     # gevent-websocket's handler takes the socket over after a WebSocket upgrade;
     # without it pywsgi goes on reading frames as if they were HTTP requests.
-    server = pywsgi.WSGIServer((settings.host, settings.port), app, log=None,
+    server = _Server((settings.host, settings.port), app, log=None,
                                error_log=logging.getLogger("gevent"), handler_class=WebSocketHandler)
     feed_greenlet = gevent.spawn(feed.run)
 

@@ -19,18 +19,22 @@ from typing import Any
 
 from flask import Flask, request
 from flask_socketio import SocketIO, join_room, leave_room
+from socketio.exceptions import ConnectionRefusedError as Refused  # its message reaches the client
 
 from service_runtime import metrics
 from service_runtime.auth import InvalidToken, verify_token
 from service_runtime.config import Settings
 from service_runtime.identifiers import is_symbol
+from service_runtime.revocation import REVOKED_MESSAGE
+from service_runtime.throttle import Throttle
 
 from .consumer import EventFeed
 from .docs import ApiDocs
 from .executions import OrderTracker
 from .proxy import ApiProxy
-from .push import AUTHENTICATED, INSTRUCTORS, Throttle, pushes_for, symbol_room, user_room
+from .push import AUTHENTICATED, INSTRUCTORS, LEADERBOARD_INTERVAL, Push, pushes_for, symbol_room, user_room
 from .routing import owner_of
+from .sessions import SocketSessions
 
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 MAX_SUBSCRIPTIONS = 200
@@ -78,10 +82,16 @@ class Gateway:
             start_response("200 OK", [("Content-Type", metrics.CONTENT_TYPE), ("Content-Length", str(len(data)))])
             return [data]
         if path == "/healthz":
+            # 503 while its event feed is not connected to RabbitMQ: no live pushes (the API
+            # proxy still answers, and clients refresh over REST); it reconnects by itself
             detail = self.health()
             ok = detail.get("feed_connected", True)
-            body = json.dumps({"status": "ok" if ok else "unavailable", "service": "socket_gateway",
-                               **detail}).encode()
+            report: dict[str, Any] = {"status": "ok" if ok else "unavailable", "service": "socket_gateway",
+                                      "broker": "connected" if ok else "disconnected", **detail}
+            if not ok:
+                report["message"] = ("event feed not connected to RabbitMQ, reconnecting by itself: no live "
+                                     "pushes meanwhile (the REST API still answers; screens refresh over it)")
+            body = json.dumps(report).encode()
             start_response("200 OK" if ok else "503 Service Unavailable",
                            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
@@ -139,7 +149,7 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
     socketio = SocketIO(async_mode="gevent", cors_allowed_origins=None, ping_interval=10, ping_timeout=10)
 
     tracker = OrderTracker()  # only the feed's thread touches it
-    throttle = Throttle()
+    throttle: Throttle[Push] = Throttle(LEADERBOARD_INTERVAL)
 
     def send(item: Any) -> None:
         for room in item.rooms:
@@ -162,8 +172,33 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
             if wait is not None:
                 socketio.start_background_task(_later, wait, send_held)
 
-    feed = EventFeed(settings, push)
-    app.wsgi_app = Gateway(settings, health=lambda: {"feed_connected": feed.connected})  # type: ignore[method-assign]
+    gateway = Gateway(settings)
+    sessions = SocketSessions(lambda: int(gateway.api.get_json("user_accounts", "/api/simulation")
+                                          ["tokens_valid_from_epoch"]))
+
+    def sign_out(sids: list[str]) -> None:
+        """Sockets whose tokens a reset revoked: told why, then disconnected (the
+        front end logs a demo trader in again and reconnects)."""
+        for sid in sids:
+            sessions.remove(sid)
+            socketio.emit("revoked", {"message": REVOKED_MESSAGE}, to=sid)
+            socketio.server.disconnect(sid, namespace="/")
+        if sids:
+            log.info("gateway: disconnected %d socket(s) whose token a reset revoked", len(sids))
+
+    def deliver(event_type: str, payload: dict[str, Any]) -> None:
+        push(event_type, payload)
+        if event_type == "simulation.reset":
+            # after the `reset` push, so a signed-out screen still starts over
+            sign_out(sessions.raise_to(int(payload.get("tokens_valid_from_epoch") or 1)))
+
+    def feed_connected() -> None:
+        sessions.feed_connected()
+        socketio.start_background_task(lambda: sign_out(sessions.refresh()))
+
+    feed = EventFeed(settings, deliver, on_connected=feed_connected)
+    gateway.health = lambda: {"feed_connected": feed.connected}
+    app.wsgi_app = gateway  # type: ignore[method-assign]
     socketio.init_app(app)
 
     @socketio.on("connect")
@@ -176,7 +211,11 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
             who = verify_token(settings.secret_key, str(token))
         except InvalidToken as exc:
             log.info("gateway: refused a socket with a bad token (%s) from %s", exc, request.remote_addr)
-            raise ConnectionRefusedError("invalid token") from exc
+            raise Refused("invalid token") from exc
+        if sessions.revoked(who):
+            log.info("gateway: refused a socket with a token revoked by a reset (user %d)", who.user_id)
+            raise Refused(REVOKED_MESSAGE)
+        sessions.add(request.sid, who)  # type: ignore[attr-defined]
         SOCKETS.inc(1)
         join_room(user_room(who.user_id))
         join_room(AUTHENTICATED)
@@ -185,6 +224,7 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
 
     @socketio.on("disconnect")
     def disconnect(*_: Any) -> None:
+        sessions.remove(request.sid)  # type: ignore[attr-defined]
         SOCKETS.inc(-1)
 
     @socketio.on("subscribe")

@@ -23,9 +23,13 @@ log = logging.getLogger("papertrade.gateway")
 
 
 class EventFeed:
-    def __init__(self, settings: Settings, deliver: Callable[[str, dict], None]) -> None:
+    def __init__(self, settings: Settings, deliver: Callable[[str, dict], None],
+                 on_connected: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.deliver = deliver
+        # called once the queue is bound, on every (re)connect: what was published
+        # while the feed was away is not in this new queue
+        self.on_connected = on_connected
         self.connected = False
         self.received = 0
         self.epoch = 0
@@ -67,6 +71,8 @@ class EventFeed:
                 channel.queue_bind(queue, self.settings.exchange, routing_key=key)
             channel.basic_consume(queue, self._on_message, auto_ack=True)
             self.connected = True
+            if self.on_connected is not None:
+                self.on_connected()
             log.info("gateway feed consuming %s", queue)
             channel.start_consuming()
         finally:
@@ -91,3 +97,10 @@ class EventFeed:
             self.deliver(event_type, payload)
         except Exception:  # noqa: BLE001 - one bad push must not stop the feed
             log.exception("gateway feed: pushing %s %s failed", event_type, message.get("id"))
+        finally:
+            # Let the other greenlets run (socket writers, Engine.IO pings, HTTP):
+            # while messages keep arriving the socket never blocks, so pika never
+            # yields on its own. Without this a busy feed starved the pings until
+            # clients gave up on the gateway (every client dropped in a soak at
+            # 300 orders/s). Under gevent's monkey patching this is gevent.sleep(0).
+            time.sleep(0)

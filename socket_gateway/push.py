@@ -105,34 +105,3 @@ def pushes_for(event_type: str, payload: dict[str, Any], tracker: OrderTracker |
                        for order in tracker.trade(payload)]
             pushes = reports + pushes
     return pushes
-
-
-class Throttle:
-    """At most one push per `interval` seconds, and never losing the last one: a push
-    that comes too soon is held (the newest replaces what is held) and sent when the
-    interval is up. `offer` answers what to send now and how long until a held push
-    is due (the caller schedules `due` for then)."""
-
-    def __init__(self, interval: float = LEADERBOARD_INTERVAL) -> None:
-        self.interval = interval
-        self.last_sent = float("-inf")
-        self.held: Push | None = None
-        self.scheduled = False
-
-    def offer(self, item: Push, now: float) -> tuple[Push | None, float | None]:
-        if now - self.last_sent >= self.interval and not self.scheduled:
-            self.last_sent = now
-            return item, None
-        self.held = item
-        if self.scheduled:
-            return None, None
-        self.scheduled = True
-        return None, max(0.0, self.last_sent + self.interval - now)
-
-    def due(self, now: float) -> Push | None:
-        """The held push, when its time has come (called by the scheduled timer)."""
-        self.scheduled = False
-        item, self.held = self.held, None
-        if item is not None:
-            self.last_sent = now
-        return item

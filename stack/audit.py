@@ -33,6 +33,7 @@ from typing import Any
 import pika.exceptions
 import psycopg
 
+from service_runtime import outbox
 from service_runtime.bus import blocking_connection, queue_bindings
 from service_runtime.config import SERVICES, Settings, get_settings
 from service_runtime.db import connect
@@ -68,7 +69,7 @@ def in_flight(settings: Settings) -> tuple[list[str], int]:
     processed = 0
     for database in (d for service in SERVICES for d in settings.databases(service)):
         with connect(settings.database_url(database)) as conn:
-            backlog = conn.execute("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL").fetchone()["n"]
+            backlog = outbox.backlog(conn)
             processed += conn.execute("SELECT count(*) AS n FROM inbox").fetchone()["n"]
             if backlog:
                 busy.append(f"{database}: {backlog} events in its outbox")

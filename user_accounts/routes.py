@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
+from service_runtime import revocation
 from service_runtime.auth import Principal, issue_token
 from service_runtime.contracts import SimulationReset
 from service_runtime.handlers import emit_now
@@ -15,11 +16,13 @@ from service_runtime.outbox import read_epoch
 from service_runtime.web import (
     ApiError,
     db,
+    json_body,
     json_object,
     json_response,
     require_auth,
     require_instructor,
     settings,
+    token_floor,
 )
 
 from . import schemas, store
@@ -95,23 +98,36 @@ def put_settings(who: Principal) -> Response:
 
 
 @bp.get("/api/simulation")
-@require_auth
-@api(resp=responses(200, schemas.Simulation), tags=["simulation"])
-def get_simulation(who: Principal) -> Response:
+@api(resp=responses(200, schemas.Simulation), tags=["simulation"], public=True)
+def get_simulation() -> Response:
+    """The epoch (also public in GET /api/market), when the last reset was, and the
+    lowest epoch a trader's or bot's token may carry: public, so the gateway and the
+    house bots can read it without a token that may have been revoked."""
     with db().read() as conn:
         return json_response(store.get_simulation(conn))
 
 
 @bp.post("/api/simulation/reset")
 @require_instructor
-@api(resp=responses(202, schemas.ResetStarted, errors=(403,)), tags=["simulation"])
+@api(json=schemas.ResetRequest, resp=responses(202, schemas.ResetStarted, errors=(403, 422)), tags=["simulation"])
 def reset_simulation(who: Principal) -> Response:
     """Start a new epoch: every service returns to its starting state when the
-    simulation.reset event reaches it (202: it is under way, not done)."""
+    simulation.reset event reaches it (202: it is under way, not done). With
+    `revoke_tokens`, traders' and bots' tokens issued before it stop working on each
+    service as that service applies the reset (within a second of it)."""
+    revoke = False
+    if request.get_data(cache=True):
+        body = json_body()
+        revoke = isinstance(body, dict) and body.get("revoke_tokens") is True
     with db().transaction() as conn:
         epoch = store.start_new_epoch(conn)
-        emit_now(conn, SERVICE, [SimulationReset(epoch=epoch, requested_by=who.user_id)])
-    return json_response({"epoch": epoch}, 202)
+        floor = revocation.raise_floor(conn, epoch if revoke else 1)
+        emit_now(conn, SERVICE, [SimulationReset(epoch=epoch, requested_by=who.user_id,
+                                                 tokens_valid_from_epoch=floor)])
+    cached = token_floor()
+    if cached is not None:
+        cached.invalidate()  # this process refuses the old tokens at once
+    return json_response({"epoch": epoch, "tokens_valid_from_epoch": floor}, 202)
 
 
 @bp.post("/api/sessions")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from service_runtime.openapi import Body, Money, MoneyIn, Out, PositiveId
 
@@ -50,10 +50,22 @@ class SettingsUpdate(Body):
 
 class Simulation(Out):
     epoch: int
+    reset_at: str | None = Field(None, description="ISO 8601 time of the last reset (null before the first)")
+    tokens_valid_from_epoch: int = Field(
+        description="traders' and bots' tokens issued in an earlier epoch are refused (401): "
+                    "a reset with revoke_tokens moved it; instructors' tokens are never refused by it")
+
+
+class ResetRequest(Body):
+    revoke_tokens: StrictBool = Field(
+        False, description="also sign every trader and bot out: their tokens issued before this reset get 401 "
+                           "\"token revoked by a reset; log in again\" on every service and the Socket.IO "
+                           "connect (instructors' tokens are kept). The body may be left out")
 
 
 class ResetStarted(Out):
     epoch: int
+    tokens_valid_from_epoch: int
 
 
 class NewSession(Body):

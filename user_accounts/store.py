@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 
+from service_runtime import revocation
 from service_runtime.contracts import SettingsChanged, UserCreated
 
 from .domain import NewUser
@@ -110,8 +111,11 @@ def settings_changed_event(row: dict[str, Any]) -> SettingsChanged:
 
 def get_simulation(conn: psycopg.Connection) -> dict[str, Any]:
     return conn.execute(
-        "SELECT (SELECT (value #>> '{}')::int FROM service_state WHERE key = 'epoch') AS epoch, reset_at"
-        " FROM simulation WHERE id = 1"
+        "SELECT (SELECT (value #>> '{}')::int FROM service_state WHERE key = 'epoch') AS epoch, reset_at,"
+        " coalesce((SELECT (value #>> '{}')::int FROM service_state WHERE key = %s), 1)"
+        " AS tokens_valid_from_epoch"
+        " FROM simulation WHERE id = 1",
+        (revocation.KEY,),
     ).fetchone()
 
 

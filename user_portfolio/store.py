@@ -71,48 +71,28 @@ def count_accounts(conn: psycopg.Connection) -> int:
 # -- many rows in one query -------------------------------------------------
 
 
+ACCOUNTS_SQL = "SELECT * FROM accounts WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE"
+POSITIONS_SQL = "SELECT * FROM positions WHERE user_id = ANY(%s) ORDER BY user_id, symbol FOR UPDATE"
+RESERVATIONS_SQL = "SELECT * FROM reservations WHERE order_id = ANY(%s) ORDER BY order_id FOR UPDATE"
+SETTLED_SQL = (
+    "SELECT order_id, trade_id FROM ledger"
+    " WHERE order_id = ANY(%s) AND trade_id = ANY(%s) AND trade_id IS NOT NULL"
+)
+PARKED_SQL = "SELECT DISTINCT wait_key FROM parked_events WHERE wait_key = ANY(%s)"
+
+
 def load_accounts(conn: psycopg.Connection, user_ids: Iterable[int]) -> list[Row]:
     """Lock and read the accounts (in key order, so two transactions never lock crosswise)."""
-    return conn.execute(
-        "SELECT * FROM accounts WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE", (sorted(user_ids),)
-    ).fetchall()
+    return conn.execute(ACCOUNTS_SQL, (sorted(user_ids),)).fetchall()
 
 
 def load_positions(conn: psycopg.Connection, user_ids: Iterable[int]) -> list[Row]:
     """Lock and read every position of these users."""
-    return conn.execute(
-        "SELECT * FROM positions WHERE user_id = ANY(%s) ORDER BY user_id, symbol FOR UPDATE", (sorted(user_ids),)
-    ).fetchall()
+    return conn.execute(POSITIONS_SQL, (sorted(user_ids),)).fetchall()
 
 
 def load_symbols(conn: psycopg.Connection, symbols: Iterable[str]) -> list[Row]:
     return conn.execute("SELECT * FROM symbols WHERE symbol = ANY(%s)", (sorted(symbols),)).fetchall()
-
-
-def load_reservations(conn: psycopg.Connection, order_ids: Iterable[int]) -> list[Row]:
-    return conn.execute(
-        "SELECT * FROM reservations WHERE order_id = ANY(%s) ORDER BY order_id FOR UPDATE", (sorted(order_ids),)
-    ).fetchall()
-
-
-def load_settled(conn: psycopg.Connection, order_ids: Iterable[int], trade_ids: Iterable[int]) -> set[tuple[int, int]]:
-    """The (order_id, trade_id) settlements the ledger holds among these orders and trades."""
-    rows = conn.execute(
-        """
-        SELECT order_id, trade_id FROM ledger
-        WHERE order_id = ANY(%s) AND trade_id = ANY(%s) AND trade_id IS NOT NULL
-        """,
-        (sorted(order_ids), sorted(trade_ids)),
-    ).fetchall()
-    return {(r["order_id"], r["trade_id"]) for r in rows}
-
-
-def parked_keys(conn: psycopg.Connection, keys: Iterable[str]) -> set[str]:
-    """Which of these wait keys have events parked under them."""
-    rows = conn.execute(
-        "SELECT DISTINCT wait_key FROM parked_events WHERE wait_key = ANY(%s)", (sorted(keys),)
-    ).fetchall()
-    return {r["wait_key"] for r in rows}
 
 
 # -- many rows in one statement ---------------------------------------------
@@ -326,37 +306,66 @@ class BatchState:
         fills: set[tuple[int, int]],
         wait_keys: set[str],
     ) -> None:
-        """One query per table for everything the batch's events name."""
-        self.load_users(user_ids, symbols)
-        order_ids = {o for o in order_ids if o not in self.reservations}
-        if order_ids:
-            found = {r["order_id"]: r for r in load_reservations(self.conn, order_ids)}
-            for order_id in order_ids:
+        """One query per table for everything the batch's events name, all sent at once
+        (psycopg's pipeline mode): the worker waits for the database once, not six
+        times, before it can settle anything. Every listed symbol is read (a short
+        table): which symbols the users hold is only known once their positions are."""
+        conn = self.conn
+        accounts = sorted(u for u in user_ids if u not in self.accounts)
+        position_users = sorted(u for u in user_ids if u not in self.position_users)
+        orders = sorted(o for o in order_ids if o not in self.reservations)
+        with conn.pipeline():
+            got_accounts = conn.execute(ACCOUNTS_SQL, (accounts,)) if accounts else None
+            got_positions = conn.execute(POSITIONS_SQL, (position_users,)) if position_users else None
+            got_symbols = conn.execute("SELECT * FROM symbols") if symbols or position_users else None
+            got_reservations = conn.execute(RESERVATIONS_SQL, (orders,)) if orders else None
+            got_settled = conn.execute(
+                SETTLED_SQL, (sorted({o for o, _ in fills}), sorted({t for _, t in fills}))
+            ) if fills else None
+            got_parked = conn.execute(PARKED_SQL, (sorted(wait_keys),)) if wait_keys else None
+        if got_accounts is not None:
+            self._loaded_accounts(accounts, got_accounts.fetchall())
+        if got_positions is not None:
+            self._loaded_positions(position_users, got_positions.fetchall())
+        if got_symbols is not None:
+            for row in got_symbols.fetchall():
+                self.symbols.setdefault(row["symbol"], row)
+            for symbol in symbols:
+                self.symbols.setdefault(symbol, None)  # named by an event, not listed (yet)
+        if got_reservations is not None:
+            found = {r["order_id"]: r for r in got_reservations.fetchall()}
+            for order_id in orders:
                 self.reservations[order_id] = found.get(order_id)
-        if fills:
-            self.settled |= load_settled(self.conn, {o for o, _ in fills}, {t for _, t in fills})
+        if got_settled is not None:
+            self.settled |= {(r["order_id"], r["trade_id"]) for r in got_settled.fetchall()}
             self.settled_known |= fills
-        if wait_keys:
-            self.parked |= parked_keys(self.conn, wait_keys)
+        if got_parked is not None:
+            self.parked |= {r["wait_key"] for r in got_parked.fetchall()}
             self.parked_known |= wait_keys
+
+    def _loaded_accounts(self, user_ids: list[int], rows: list[Row]) -> None:
+        found = {r["user_id"]: r for r in rows}
+        for user_id in user_ids:
+            self.accounts[user_id] = found.get(user_id)
+
+    def _loaded_positions(self, user_ids: list[int], rows: list[Row]) -> None:
+        for row in rows:
+            key = (row["user_id"], row["symbol"])
+            if self.positions.get(key) is None:  # a row in memory is newer than the table's
+                self.positions[key] = self._loaded_position(row)
+        self.position_users |= set(user_ids)
 
     def load_users(self, user_ids: Iterable[int], symbols: Iterable[str] = ()) -> None:
         """Accounts and all positions of these users, then `symbols` and the symbols
         those users hold: one query each, only for what is not in memory yet."""
         user_ids = set(user_ids)
         wanted = set(symbols)
-        missing = {u for u in user_ids if u not in self.accounts}
+        missing = sorted(u for u in user_ids if u not in self.accounts)
         if missing:
-            found = {r["user_id"]: r for r in load_accounts(self.conn, missing)}
-            for user_id in missing:
-                self.accounts[user_id] = found.get(user_id)
-        missing = {u for u in user_ids if u not in self.position_users}
+            self._loaded_accounts(missing, load_accounts(self.conn, missing))
+        missing = sorted(u for u in user_ids if u not in self.position_users)
         if missing:
-            for row in load_positions(self.conn, missing):
-                key = (row["user_id"], row["symbol"])
-                if self.positions.get(key) is None:  # a row in memory is newer than the table's
-                    self.positions[key] = self._loaded_position(row)
-            self.position_users |= missing
+            self._loaded_positions(missing, load_positions(self.conn, missing))
             wanted |= {s for (u, s), p in self.positions.items() if p is not None and u in missing}
         self.load_symbols(wanted)
 
@@ -467,8 +476,19 @@ class BatchState:
     # -- writing ------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write every changed row, one statement per table (parents before children)."""
+        """Write every changed row, one statement per table (parents before children),
+        all sent in one round trip (pipeline mode; a failing row still fails the batch)."""
         conn = self.conn
+        with conn.pipeline():
+            self._write_changed(conn)
+        self.dirty_accounts.clear()
+        self.dirty_symbols.clear()
+        self.listed.clear()
+        self.dirty_positions.clear()
+        self.dirty_reservations.clear()
+        self.ledger.clear()
+
+    def _write_changed(self, conn: psycopg.Connection) -> None:
         if self.dirty_accounts:
             write_accounts(conn, [self.accounts[k] for k in sorted(self.dirty_accounts)])
         if self.dirty_symbols:
@@ -484,12 +504,6 @@ class BatchState:
         if self.trades:
             insert_trades(conn, self.trades)
             self.trades.clear()
-        self.dirty_accounts.clear()
-        self.dirty_symbols.clear()
-        self.listed.clear()
-        self.dirty_positions.clear()
-        self.dirty_reservations.clear()
-        self.ledger.clear()
 
     def valuations(self, user_ids: Iterable[int]) -> list[Valuation]:
         """Value these accounts from the rows in memory (loading what a miss left out)."""
@@ -524,11 +538,12 @@ def load_valuations(
         f"""
         SELECT a.user_id, a.name, a.role, a.starting_cash, a.cash, a.reserved_cash, a.realized_pl, a.fills,
                p.symbol, p.qty, p.reserved_qty, p.avg_cost, s.last_price, s.reference_price,
-               (SELECT coalesce(sum(g.granted_qty * gs.reference_price), 0)
-                  FROM positions g JOIN symbols gs ON gs.symbol = g.symbol
-                 WHERE g.user_id = a.user_id AND g.granted_qty > 0) AS granted_value
+               -- over all the account's positions, in the same pass (a subquery per
+               -- account or per row was the costliest statement under load)
+               coalesce(sum(p.granted_qty * s.reference_price) FILTER (WHERE p.granted_qty > 0)
+                        OVER (PARTITION BY a.user_id), 0) AS granted_value
         FROM accounts a
-        LEFT JOIN positions p ON p.user_id = a.user_id AND p.qty > 0
+        LEFT JOIN positions p ON p.user_id = a.user_id
         LEFT JOIN symbols s ON s.symbol = p.symbol
         {"WHERE " + " AND ".join(where) if where else ""}
         ORDER BY a.user_id, p.symbol
@@ -538,7 +553,7 @@ def load_valuations(
     grouped: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
     for row in rows:
         account, positions = grouped.setdefault(row["user_id"], (row, []))
-        if row["symbol"] is not None:
+        if row["symbol"] is not None and row["qty"] > 0:  # every position came for granted_value
             positions.append(row)
     return [value_portfolio(account, positions) for account, positions in grouped.values()]
 

@@ -61,6 +61,13 @@ export interface RequestOptions {
   method?: string;
   body?: unknown;
   signal?: AbortSignal;
+  /** internal: this is the one retry after a renewed token */
+  retried?: boolean;
+}
+
+/** The server refused a token a reset revoked (the message the services and the gateway send). */
+export function isRevoked(message: string | undefined | null): boolean {
+  return !!message && message.includes('revoked by a reset');
 }
 
 export class Api {
@@ -70,9 +77,15 @@ export class Api {
   userId: number | null = null;
   /** that user's role ('instructor' has no trading account) */
   role: string | null = null;
+  /** Called when a request sent with `token` got 401 (a reset revoked it, or it
+   *  expired): true when a new token for the same user is in place, and the request
+   *  is sent once more with it. */
+  onUnauthorized: ((token: string) => Promise<boolean>) | null = null;
 
   async request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };
+    const sentToken = this.token;
+    const sentUser = this.userId;
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
     let resp: Response;
@@ -87,7 +100,18 @@ export class Api {
       if (exc instanceof DOMException && exc.name === 'AbortError') throw exc;
       throw new ApiError(0, 'network', 'The exchange cannot be reached');
     }
-    if (!resp.ok) throw await errorFrom(resp);
+    if (!resp.ok) {
+      const err = await errorFrom(resp);
+      if (resp.status === 401 && sentToken && this.onUnauthorized && !opts.retried && path !== '/api/sessions') {
+        // a demo trader logs in again by itself (no password) and the request is sent
+        // again, for the same user only: a 401 means it was not carried out
+        const renewed = await this.onUnauthorized(sentToken);
+        if (renewed && this.userId === sentUser && this.token && this.token !== sentToken) {
+          return this.request<T>(path, { ...opts, retried: true });
+        }
+      }
+      throw err;
+    }
     if (resp.status === 204) return undefined as T;
     const text = await resp.text();
     return (text ? JSON.parse(text) : undefined) as T;
@@ -155,8 +179,12 @@ export class Api {
   simulation() {
     return this.request<Simulation>('/api/simulation');
   }
-  reset() {
-    return this.request<{ epoch: number }>('/api/simulation/reset', { method: 'POST' });
+  /** `revokeTokens`: also sign every trader and bot out (the instructor's token is kept). */
+  reset(revokeTokens = false) {
+    return this.request<{ epoch: number; tokens_valid_from_epoch: number }>('/api/simulation/reset', {
+      method: 'POST',
+      body: revokeTokens ? { revoke_tokens: true } : undefined,
+    });
   }
   portfolios() {
     return this.request<RosterPortfolio[]>('/api/portfolios');

@@ -209,6 +209,8 @@ export interface LedgerEntry {
 export interface Simulation {
   epoch: number;
   reset_at: string | null;
+  /** traders' and bots' tokens of earlier epochs are refused (a reset revoked them) */
+  tokens_valid_from_epoch: number;
 }
 
 export interface BulkUsersRequest {

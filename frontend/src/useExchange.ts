@@ -5,7 +5,7 @@
 
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
-import { Api, ApiError } from './api';
+import { Api, ApiError, isRevoked } from './api';
 import { RESET_RELOADS_MS } from './useDashboard';
 import { initialState, reducer, type State } from './state';
 import type { Book, Market, Order, OrderDetail, OrderRequest, Portfolio, PricePush, Session, Settings, Trade } from './types';
@@ -222,6 +222,27 @@ export function useExchange(): Exchange {
     [api, adopt],
   );
 
+  // ---- a refused token: demo traders (and bots) log in again by themselves ----
+  // A reset may revoke every trader's token (the instructor's choice); the
+  // instructor's is kept, so only an expired one asks for the password again.
+  const renewing = useRef<Promise<boolean> | null>(null);
+  const lastRenew = useRef(0);
+
+  /** Log the token's own user in again (one login at a time): true when it worked. */
+  const renewLogin = useCallback((): Promise<boolean> => {
+    if (renewing.current) return renewing.current;
+    const userId = api.userId;
+    if (userId === null || api.role === 'instructor') return Promise.resolve(false);
+    const before = api.token;
+    lastRenew.current = Date.now();
+    const attempt = login(userId).then(() => api.userId === userId && api.token !== before);
+    renewing.current = attempt;
+    void attempt.finally(() => {
+      if (renewing.current === attempt) renewing.current = null;
+    });
+    return attempt;
+  }, [api, login]);
+
   relogin.current = () => {
     const userId = stateRef.current.userId;
     const now = Date.now();
@@ -234,8 +255,30 @@ export function useExchange(): Exchange {
     }
     if (now - lastRelogin.current < 10_000) return;
     lastRelogin.current = now;
-    void login(userId);
+    void renewLogin();
   };
+
+  /** A request sent with `sent` got 401: renew the token once, then the request is sent again. */
+  const onUnauthorized = useCallback(
+    async (sent: string): Promise<boolean> => {
+      if (api.token !== sent) return api.token !== null; // already renewed meanwhile
+      if (api.role === 'instructor') {
+        relogin.current();
+        return false;
+      }
+      if (renewing.current) return renewing.current;
+      // a token refused right after a fresh login is not fixed by logging in again
+      if (Date.now() - lastRenew.current < 3000) return false;
+      return renewLogin();
+    },
+    [api, renewLogin],
+  );
+  useEffect(() => {
+    api.onUnauthorized = onUnauthorized;
+    return () => {
+      api.onUnauthorized = null;
+    };
+  }, [api, onUnauthorized]);
 
   // first load: users, then the remembered trader (or the first one)
   useEffect(() => {
@@ -309,12 +352,18 @@ export function useExchange(): Exchange {
       dispatch({ type: 'connection', connection: 'disconnected' });
       if (reason === 'io server disconnect') retryLater();
     });
-    socket.on('connect_error', () => {
+    socket.on('connect_error', (err: Error) => {
       dispatch({ type: 'connection', connection: 'disconnected' });
       if (!socket.active) {
-        relogin.current();
+        // refused: a token a reset revoked is renewed at once (a new socket follows the new token)
+        if (token && isRevoked(err.message)) void onUnauthorized(token);
+        else relogin.current();
         retryLater();
       }
+    });
+    // the gateway signs out a socket whose token a reset revoked: log in again
+    socket.on('revoked', () => {
+      if (token) void onUnauthorized(token);
     });
     socket.on('price', (p: PricePush) => dispatch({ type: 'price', price: p }));
     socket.on('trade', (t: Trade) => dispatch({ type: 'trade', trade: t }));
@@ -365,7 +414,7 @@ export function useExchange(): Exchange {
       socket.disconnect();
       if (socketRef.current === socket) socketRef.current = null;
     };
-  }, [api, token, refetchAll, loadAccount, loadStocks, loadUsers, ignore, tell]);
+  }, [api, token, refetchAll, loadAccount, loadStocks, loadUsers, ignore, tell, onUnauthorized]);
 
   // subscribe again when the list of symbols changes while connected
   const symbolsKey = state.stocks.map((s) => s.symbol).join(',');

@@ -333,3 +333,52 @@ def test_the_dashboard_fits_a_narrow_window_in_the_light_theme(own_stack, browse
         assert dash.errors == []
     finally:
         dash.close()
+
+
+def test_a_reset_that_signs_everyone_out_leaves_the_traders_screen_working(own_stack, browser):  # noqa: F811
+    """The reset's "also sign everyone out": a script's token of before it is refused, the
+    demo trader's screen logs in again by itself and trades on, the instructor keeps the
+    dashboard (its token is never revoked)."""
+    import time
+
+    from tests.e2e.test_browser import open_order_ids
+
+    stack = own_stack
+    box = Sandbox(stack)
+    sym = box.symbol("20.00")
+    script = box.trader("1000.00")
+    dash = instructor_screen(browser, stack, "instructor-revoke")
+    trader = Screen(browser, stack.url, "trader-revoke")
+    try:
+        trader.login_as(script.user_id)
+        expect(trader.tid("portfolio-cash")).to_contain_text("1000.00", timeout=WAIT)
+        dash.tid("reset-button").click()
+        dash.tid("reset-revoke").check()
+        dash.shot("dash-09-reset-revoke-confirm")
+        dash.tid("reset-confirm").click()
+        expect(dash.tid("control-status")).to_contain_text("signed out", timeout=WAIT)
+        # the order door refuses the tokens of before the reset (an order sent now with one could not land)
+        deadline = time.monotonic() + 20
+        while script.get("/api/orders").status_code != 401:
+            assert time.monotonic() < deadline, "stock_ordering never refused the old token"
+            time.sleep(0.1)
+        # the trader's screen carries on: it logged in again, its order goes through and shows
+        trader.place(sym, "buy", 1, "19.00")
+        [order_id] = open_order_ids(trader)
+        expect(trader.tid(f"order-status-{order_id}")).to_have_text(re.compile("new"), timeout=WAIT)
+        expect(trader.tid("portfolio-reserved")).to_contain_text("19.00", timeout=WAIT)
+        expect(trader.tid("connection-banner")).to_have_count(0, timeout=WAIT)
+        # the instructor's dashboard still works with its token from before the reset; the push reaches the trader
+        dash.tid("market-halt").click()
+        expect(dash.tid("dash-market-status")).to_have_text("halted", timeout=WAIT)
+        expect(trader.tid("market-status")).to_have_text("halted", timeout=WAIT)
+        dash.tid("market-open").click()
+        expect(trader.tid("market-status")).to_have_text("open", timeout=WAIT)
+        trader.shot("dash-10-after-revoking-reset")
+        dash.shot("dash-10-after-revoking-reset")
+        assert dash.errors == []
+        # the browser logs the refused requests (401) before the screen logs in again; nothing else
+        assert [e for e in trader.errors if UNAUTHORIZED not in e] == [], trader.errors
+    finally:
+        dash.close()
+        trader.close()

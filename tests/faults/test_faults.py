@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from service_runtime.config import SERVICES, Settings
 from stack import dead_letters
 from stack.processes import all_processes
 from tests.faults.flow import OrderFlow
-from tests.harness import RunningStack, Sandbox, running_stack
+from tests.harness import RunningStack, Sandbox, running_stack, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -48,7 +50,8 @@ PG_CLUSTER = ["pg_ctlcluster", "--skip-systemctl-redirect", *(os.listdir("/etc/p
 
 @pytest.fixture(scope="module")
 def faulty():
-    with running_stack("faults") as running:
+    # an API says "degraded" after 1 s of events stuck in its outbox (default 5 s), within a fault's DURING
+    with running_stack("faults", {"PAPERTRADE_OUTBOX_STALL_SECONDS": "1"}) as running:
         yield running
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(RESULTS, indent=2))
@@ -171,15 +174,6 @@ def failing_trade() -> dict:
     }
 
 
-def wait_for(predicate, timeout: float = 30.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition never held")
-
-
 def test_poison_messages_are_dead_lettered_without_blocking_the_flow_and_can_be_replayed(faulty, flow):
     poison = failing_trade()
     before = dead_count(faulty, "user_portfolio")
@@ -189,7 +183,7 @@ def test_poison_messages_are_dead_lettered_without_blocking_the_flow_and_can_be_
         publish(faulty, "trade.executed.p01", json.dumps(poison).encode())
 
     figures = around(flow, inject)  # the orders sent after the poison all reached their states
-    wait_for(lambda: dead_count(faulty, "user_portfolio") == before + 2)
+    wait_for("both poison messages dead-lettered", lambda: dead_count(faulty, "user_portfolio") == before + 2, 30)
 
     # Visible from the admin command: one unparseable, one failing trade, each rejected.
     letters = dead_letters.list_dead_letters(faulty.settings, "user_portfolio")
@@ -200,8 +194,9 @@ def test_poison_messages_are_dead_lettered_without_blocking_the_flow_and_can_be_
     # Replayed, the failing one fails again and comes back, marked as replayed once.
     replayed = dead_letters.replay_dead_letters(faulty.settings, "user_portfolio", poison["id"])
     assert [d.event_id for d in replayed] == [poison["id"]]
-    wait_for(lambda: any(d.event_id == poison["id"] and d.replays == 1
-                         for d in dead_letters.list_dead_letters(faulty.settings, "user_portfolio")))
+    wait_for("the replayed poison message back in the dead-letter queue",
+             lambda: any(d.event_id == poison["id"] and d.replays == 1
+                         for d in dead_letters.list_dead_letters(faulty.settings, "user_portfolio")), 30)
     assert dead_count(faulty, "user_portfolio") == before + 2
 
     # The command line, as an operator runs it.
@@ -247,14 +242,54 @@ def test_every_process_shuts_down_cleanly_on_sigterm(faulty, flow):
 
 # ------------------------------------------------------------------ the servers (last: they disturb the machine)
 
+def health_urls(stack: RunningStack) -> dict[str, str]:
+    """Every process's /healthz: the workers' from their logs (their port is a free one)."""
+    urls = {"gateway": f"{stack.url}/healthz"}
+    for service in SERVICES:
+        urls[f"{service}-api"] = f"{stack.settings.service_url(service)}/healthz"
+        port = re.findall(r"metrics at http://[\d.]+:(\d+)/metrics", stack.logs(f"{service}-worker"))[-1]
+        urls[f"{service}-worker"] = f"http://127.0.0.1:{port}/healthz"
+    return urls
+
+
+def health_of(url: str) -> tuple[int, dict]:
+    resp = requests.get(url, timeout=10)
+    return resp.status_code, resp.json()
+
+
+def wait_health(urls: dict[str, str], want: Callable[[str, int, dict], bool], timeout: float) -> dict[str, tuple]:
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = {name: health_of(url) for name, url in urls.items()}
+        if all(want(name, *got) for name, got in seen.items()) or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.2)
+
+
+def broker_down(name: str, status: int, body: dict) -> bool:
+    """What each process says while RabbitMQ is away (issue 6)."""
+    if name.endswith("-api"):  # still serving (the outbox), but saying so
+        return status == 200 and body["status"] == "degraded" and body["events"]["status"] == "stalled"
+    return status == 503 and body["broker"] == "disconnected"
+
+
 def test_rabbitmq_restart_is_survived(faulty, flow):
     accepted_while_down: list[int] = []
+    urls = health_urls(faulty)
+    health_while_down: dict[str, tuple] = {}
 
     def stop() -> None:
         subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=120)
         n = len(flow.tally.accepted)
         time.sleep(1.0)
         accepted_while_down.append(len(flow.tally.accepted) - n)
+        # every worker and the gateway answer 503 naming the broker; the order API, whose
+        # outbox fills with the flow's orders, says "degraded" (the others have nothing to
+        # send while nothing moves: they stay 200 "ok")
+        watched = {k: v for k, v in urls.items() if not k.endswith("-api") or k == "stock_ordering-api"}
+        health_while_down.update(wait_health(watched, broker_down, 20))
+        for name in set(urls) - set(watched):
+            assert health_of(urls[name])[0] == 200, name
 
     def start() -> None:
         subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
@@ -265,6 +300,10 @@ def test_rabbitmq_restart_is_survived(faulty, flow):
         start()
     # Orders are still accepted while the broker is away: the front door only writes its database.
     assert accepted_while_down[0] > 0
+    assert all(broker_down(name, *got) for name, got in health_while_down.items()), health_while_down
+    # ... and every health endpoint is "ok" again by itself
+    after = wait_health(urls, lambda name, status, body: status == 200 and body["status"] == "ok", 60)
+    assert all(status == 200 and body["status"] == "ok" for status, body in after.values()), after
     for service in SERVICES:
         assert faulty.alive(f"{service}-worker")
     record("rabbitmq restart", figures)

@@ -10,7 +10,9 @@ import signal
 import time
 
 import pytest
+import requests
 
+from service_runtime import outbox
 from tests.harness import RunningStack, Sandbox, running_stack
 
 pytestmark = pytest.mark.stack
@@ -18,10 +20,19 @@ pytestmark = pytest.mark.stack
 CONSUMERS = ["user_portfolio", "stock_data", "stock_ordering", "order_matching"]
 
 
+STALL_SECONDS = 1.0  # PAPERTRADE_OUTBOX_STALL_SECONDS for this stack (default 5): quicker to see
+
+
 @pytest.fixture(scope="module")
 def crashy():
-    with running_stack("crashes") as running:
+    with running_stack("crashes", {"PAPERTRADE_OUTBOX_STALL_SECONDS": str(STALL_SECONDS)}) as running:
         yield running
+
+
+def api_health(stack: RunningStack, service: str) -> dict:
+    resp = requests.get(f"{stack.settings.service_url(service)}/healthz", timeout=10)
+    assert resp.status_code == 200, resp.text  # degraded or not, the API serves
+    return resp.json()
 
 
 @pytest.fixture
@@ -31,7 +42,7 @@ def box(crashy):
 
 def outbox_backlog(stack: RunningStack, service: str) -> int:
     with stack.db(service) as conn:
-        return conn.execute("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL").fetchone()["n"]
+        return outbox.backlog(conn)
 
 
 def wait_dead(stack: RunningStack, name: str, timeout: float = 20) -> int:
@@ -44,16 +55,27 @@ def test_events_committed_while_the_relay_is_down_are_published_when_it_returns(
     sym = box.symbol("25.00")
     buyer = box.trader("10000.00")
     seller = box.trader("0.00", {sym: 50})
+    assert api_health(crashy, "stock_ordering")["status"] == "ok"
     crashy.kill("stock_ordering-worker")
     buy = buyer.order(sym, "buy", 20, "25.00")
     sell = seller.order(sym, "sell", 20, "25.00")
-    time.sleep(1.0)
+    time.sleep(STALL_SECONDS + 0.5)
     # Committed with the orders, not published: nobody downstream has seen them.
     assert outbox_backlog(crashy, "stock_ordering") >= 2
     assert buyer.get(f"/api/orders/{buy['id']}").json()["status"] == "pending_new"
+    # ... and the API says so on its health endpoint, still serving (issue 6)
+    stalled = api_health(crashy, "stock_ordering")
+    assert stalled["status"] == "degraded" and stalled["events"]["status"] == "stalled", stalled
+    assert stalled["events"]["unsent"] >= 2 and stalled["events"]["oldest_unsent_age_s"] >= STALL_SECONDS
+    assert "RabbitMQ or this service's worker" in stalled["message"]
     crashy.restart("stock_ordering-worker")
     assert buyer.wait_order(buy["id"], "filled")["filled_avg_price"] == "25.0000"
     assert seller.wait_order(sell["id"], "filled")
+    deadline = time.monotonic() + 10
+    while (health := api_health(crashy, "stock_ordering"))["status"] != "ok":
+        assert time.monotonic() < deadline, health
+        time.sleep(0.1)
+    assert health["events"]["status"] == "ok" and "message" not in health
     assert crashy.audit() == []
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.harness import RunningStack, Sandbox, running_stack
+from tests.harness import RunningStack, Sandbox, running_stack, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -41,15 +41,6 @@ def open_orders(stack: RunningStack, user_id: int) -> list[dict]:
 def two_sided(stack: RunningStack, symbol: str) -> bool:
     book = stack.anonymous().get(f"/api/books/{symbol}").json()
     return bool(book["bids"]) and bool(book["asks"]) and book["bids"][0]["price"] < book["asks"][0]["price"]
-
-
-def wait_for(what: str, check, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_bot_endpoints_through_the_gateway_need_an_instructor(exchange):
@@ -222,7 +213,8 @@ def executions_since(stack: RunningStack, since: str | None = None) -> int:
 def test_a_reset_while_bots_trade_leaves_the_starting_state_and_trading_resumes(exchange):
     """Last in the module. The issue's 'reset under load' with bots as the load: reset
     while they trade, then nothing from before survives anywhere, the traders are back
-    at their start, no reservation is orphaned, and the bots trade again."""
+    at their start, no reservation is orphaned, and the bots trade again, also after a
+    reset that revoked their tokens."""
     instructor = exchange.instructor()
     config = {"market_makers": 2, "noise_traders": 3, "momentum_traders": 0, "value_traders": 0,
               "aggressiveness": "0.9", "symbols": SYMBOLS,
@@ -238,6 +230,11 @@ def test_a_reset_while_bots_trade_leaves_the_starting_state_and_trading_resumes(
     reset_at = instructor.get("/api/simulation").json()["reset_at"]
     # the bots carry on in the new epoch: trading resumes by itself
     wait_for("a trade after the reset", lambda: executions_since(exchange, reset_at) > 0, 45)
+    # again, signing everyone out: the bots' tokens are refused, they sign new ones and trade on
+    revoking = instructor.post("/api/simulation/reset", {"revoke_tokens": True})
+    assert revoking.status_code == 202 and revoking.json()["tokens_valid_from_epoch"] == revoking.json()["epoch"]
+    reset_at = instructor.get("/api/simulation").json()["reset_at"]
+    wait_for("a trade after the revoking reset", lambda: executions_since(exchange, reset_at) > 0, 45)
     assert instructor.post("/api/bots/stop").status_code == 200
     exchange.wait_quiet()
 

@@ -4,7 +4,6 @@ messages behind them."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import UTC, datetime
 
@@ -12,6 +11,7 @@ import pika
 import pytest
 
 from service_runtime.bus import blocking_connection
+from tests.harness import wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -19,15 +19,6 @@ pytestmark = pytest.mark.stack
 def dead_letters(stack, service: str) -> int:
     with blocking_connection(stack.settings) as conn:
         return conn.channel().queue_declare(stack.settings.dead_letter_queue(service), passive=True).method.message_count
-
-
-def wait_for(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition never held")
 
 
 def publish(stack, routing_key: str, body: bytes) -> None:
@@ -53,9 +44,9 @@ def test_unparseable_and_failing_messages_are_dead_lettered_and_the_rest_flows(s
     }
     publish(stack, "trade.executed.p01", json.dumps(event).encode())
 
-    wait_for(lambda: dead_letters(stack, "user_portfolio") >= before["user_portfolio"] + 2)
-    wait_for(lambda: dead_letters(stack, "stock_ordering") >= before["stock_ordering"] + 1)
-    wait_for(lambda: dead_letters(stack, "stock_data") >= before["stock_data"] + 1)
+    for service, poisoned in (("user_portfolio", 2), ("stock_ordering", 1), ("stock_data", 1)):
+        wait_for(f"{service}'s poison dead-lettered",
+                 lambda s=service, n=poisoned: dead_letters(stack, s) >= before[s] + n)
 
     # The messages behind the poison still flow.
     sym = sandbox.symbol("5.00")

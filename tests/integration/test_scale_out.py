@@ -166,7 +166,9 @@ def test_every_process_serves_metrics_that_move_with_an_order(scaled, box):
     assert after[gateway_url]['papertrade_http_requests_total{method="POST",process="gateway",'
                               'route="stock_ordering",status="201"}'] >= 2
     health = requests.get(worker_url.replace("/metrics", "/healthz"), timeout=5)
-    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (health.status_code, health.json()) == (200, {
+        "status": "ok", "service": "order_matching", "broker": "connected", "database": "connected",
+        "consuming": True})
 
 
 def test_killing_a_shards_active_matcher_mid_flow_hands_its_symbols_to_the_standby(scaled, box):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/users/bulk"): "instructor",
     ("GET", "/api/settings"): "auth",
     ("PUT", "/api/settings"): "instructor",
-    ("GET", "/api/simulation"): "auth",
+    ("GET", "/api/simulation"): "public",  # the epoch (public in /api/market too) and the token floor
     ("POST", "/api/simulation/reset"): "instructor",
     ("POST", "/api/sessions"): "public",
     ("GET", "/api/portfolios"): "instructor",
@@ -278,3 +279,31 @@ def test_the_instructor_may_make_the_exchange_changing_calls(world):
     assert teacher.session.post(stack.url + "/api/bots/stop", timeout=60).status_code == 200
     reset = teacher.session.post(stack.url + "/api/simulation/reset", timeout=30)
     assert reset.status_code == 202 and reset.json()["epoch"] >= 2
+
+
+def test_after_a_revoking_reset_every_endpoint_refuses_the_old_trader_and_bot_tokens(world):
+    """Last in the module (it signs everyone out): the matrix again for the tokens a reset
+    revoked. Every endpoint that needs a token answers 401 "token revoked by a reset"; house_bots'
+    (instructors only, no floor of its own: docs/decisions.md) still 403; public ones still answer."""
+    stack, callers, values = world
+    reset = callers["instructor"].post("/api/simulation/reset", {"revoke_tokens": True})
+    assert reset.status_code == 202 and reset.json()["tokens_valid_from_epoch"] == reset.json()["epoch"]
+    house_bots = {r for r in MATRIX if r[1].startswith(("/api/bots", "/api/scenarios"))}
+    deadline = time.monotonic() + 15
+    for role in ("trader", "bot"):
+        caller = callers[role]
+        for method, rule in sorted(MATRIX):
+            if MATRIX[(method, rule)] == "public" or (method, rule) in INSTRUCTOR_LAST:
+                continue
+            path = re.sub(r"<(?:int:)?(\w+)>", lambda m: values[m.group(1)], rule)
+            while True:  # each service refuses them once it has applied the reset (within a second)
+                resp = caller.session.request(method, stack.url + path, json=BODY.get(method), timeout=30)
+                if resp.status_code == 401 or (method, rule) in house_bots or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            if (method, rule) in house_bots:
+                assert resp.status_code == 403, (method, rule, role, resp.text)
+            else:
+                assert resp.status_code == 401, (method, rule, role, resp.text)
+                assert resp.json()["error"]["message"] == "token revoked by a reset; log in again"
+    assert callers["instructor"].get("/api/portfolios").status_code == 200  # the instructor's token is kept

@@ -419,6 +419,70 @@ def test_an_order_at_the_door_during_a_reset_waits_for_it_and_lands_in_the_new_e
     assert (body["epoch"], body["payload"]["order_id"]) == (2, result["resp"].json["id"])
 
 
+def test_a_reset_that_revokes_tokens_refuses_older_trader_and_bot_tokens_here_within_a_second(service_db):
+    import time
+
+    from service_runtime.auth import issue_token
+
+    open_market_with_acme(service_db)
+    client = service_db.client()
+    body = {"symbol": "ACME", "side": "buy", "type": "limit", "qty": 1, "limit_price": "10.00"}
+    assert client.post("/api/orders", headers=service_db.auth(2), json=body).status_code == 201
+    runner = service_db.runner
+    runner.deliver(runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2))
+    assert client.get("/api/orders", headers=service_db.auth(2)).status_code == 200  # not revoked: kept
+    runner.deliver(runner.envelope(SimulationReset(epoch=3, requested_by=1, tokens_valid_from_epoch=3), epoch=3))
+    started = time.monotonic()
+    while client.get("/api/orders", headers=service_db.auth(2)).status_code == 200:
+        assert time.monotonic() - started < 1.5, "the API process keeps the floor for a second at most"
+        time.sleep(0.05)
+    for who in (service_db.auth(2), service_db.auth(5, "bot")):
+        refused = client.post("/api/orders", headers=who, json=body)
+        assert (refused.status_code, refused.json) == (401, {"error": {
+            "code": "unauthorized", "message": "token revoked by a reset; log in again"}})
+    fresh = issue_token(service_db.settings.secret_key, 2, "trader", "t", 3, 60)[0]
+    assert client.post("/api/orders", headers={"Authorization": f"Bearer {fresh}"}, json=body).status_code == 201
+    assert client.get("/api/orders", headers=service_db.auth(1, "instructor")).status_code == 200
+    # a later reset carrying a lower floor does not lower it
+    runner.deliver(runner.envelope(SimulationReset(epoch=4, requested_by=1, tokens_valid_from_epoch=1), epoch=4))
+    service_db._app.extensions["papertrade.token_floor"].invalidate()
+    assert client.get("/api/orders", headers=service_db.auth(2)).status_code == 401
+    row = service_db.conn.execute("SELECT value FROM service_state WHERE key = 'tokens_valid_from'").fetchone()
+    assert row["value"] == 3
+
+
+def test_health_reports_events_stuck_in_the_outbox_as_degraded_and_the_api_still_serves(service_db):
+    """Nothing relays (no worker here, as when the broker or the worker is down): once the
+    oldest unsent event is older than PAPERTRADE_OUTBOX_STALL_SECONDS (5 s), /healthz says
+    "degraded" (still 200) and why; once relayed, "ok" again."""
+    open_market_with_acme(service_db)
+    client = service_db.client()
+    health = client.get("/healthz")
+    assert (health.status_code, health.json["status"]) == (200, "ok")
+    assert health.json["events"] == {"unsent": 0, "oldest_unsent_age_s": 0.0, "status": "ok"}
+    placed = client.post("/api/orders", headers=service_db.auth(2), json={
+        "symbol": "ACME", "side": "buy", "type": "limit", "qty": 1, "limit_price": "10.00"})
+    assert placed.status_code == 201
+    fresh = client.get("/healthz").json
+    assert fresh["status"] == "ok" and fresh["events"]["unsent"] == 1 and fresh["events"]["status"] == "ok"
+    with service_db.conn.transaction():  # as if it had waited 6 s
+        service_db.conn.execute("UPDATE outbox SET created_at = now() - interval '6 seconds'")
+    stalled = client.get("/healthz")
+    assert stalled.status_code == 200
+    assert stalled.json["status"] == "degraded" and stalled.json["events"]["status"] == "stalled"
+    assert stalled.json["events"]["unsent"] == 1 and stalled.json["events"]["oldest_unsent_age_s"] >= 6
+    assert "RabbitMQ or this service's worker" in stalled.json["message"]
+    # orders are still accepted meanwhile: the API only writes its database (the outbox)
+    again = client.post("/api/orders", headers=service_db.auth(2), json={
+        "symbol": "ACME", "side": "buy", "type": "limit", "qty": 1, "limit_price": "10.00"})
+    assert again.status_code == 201
+    with service_db.conn.transaction():
+        service_db.conn.execute("DELETE FROM outbox")  # as the relay does once the broker confirms
+    recovered = client.get("/healthz").json
+    assert recovered["status"] == "ok" and "message" not in recovered
+    assert recovered["events"] == {"unsent": 0, "oldest_unsent_age_s": 0.0, "status": "ok"}
+
+
 def test_a_delisted_symbol_is_refused_at_the_door(service_db):
     open_market_with_acme(service_db)
     client = service_db.client()

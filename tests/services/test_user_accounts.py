@@ -202,15 +202,58 @@ def test_settings_are_off_by_default_partially_updated_and_announced(service_db)
 def test_reset_starts_a_new_epoch_and_announces_it_in_that_epoch(service_db):
     instructor = make_instructor(service_db)
     client = service_db.client()
-    assert client.get("/api/simulation", headers=service_db.auth(7)).json == {"epoch": 1, "reset_at": None}
+    assert client.get("/api/simulation", headers=service_db.auth(7)).json == {
+        "epoch": 1, "reset_at": None, "tokens_valid_from_epoch": 1}
     assert client.post("/api/simulation/reset", headers=service_db.auth(7)).status_code == 403
     assert client.post("/api/simulation/reset").status_code == 401
     resp = client.post("/api/simulation/reset", headers=service_db.auth(instructor, "instructor"))
-    assert (resp.status_code, resp.json) == (202, {"epoch": 2})
+    assert (resp.status_code, resp.json) == (202, {"epoch": 2, "tokens_valid_from_epoch": 1})
     again = client.post("/api/simulation/reset", headers=service_db.auth(instructor, "instructor"))
-    assert again.json == {"epoch": 3}
+    assert again.json == {"epoch": 3, "tokens_valid_from_epoch": 1}
     state = client.get("/api/simulation", headers=service_db.auth(7)).json
     assert state["epoch"] == 3 and state["reset_at"] is not None
     resets = payloads(service_db.conn, "simulation.reset")
     assert [(e["epoch"], e["payload"]) for e in resets] == [
-        (2, {"epoch": 2, "requested_by": instructor}), (3, {"epoch": 3, "requested_by": instructor})]
+        (2, {"epoch": 2, "requested_by": instructor, "tokens_valid_from_epoch": 1}),
+        (3, {"epoch": 3, "requested_by": instructor, "tokens_valid_from_epoch": 1})]
+
+
+REVOKED = {"error": {"code": "unauthorized", "message": "token revoked by a reset; log in again"}}
+
+
+def test_a_reset_may_revoke_traders_and_bots_tokens_and_keeps_the_instructors(service_db):
+    instructor = make_instructor(service_db)
+    with service_db.conn.transaction():
+        trader = store.insert_user(service_db.conn, NewUser(name="Alice"))["id"]
+    client = service_db.client()
+    teacher = service_db.auth(instructor, "instructor")
+    old_trader, old_bot = service_db.auth(trader), service_db.auth(99, "bot")
+    for bad in ({"revoke_tokens": "yes"}, {"revoke_tokens": 1}, {"revoke": True}):
+        refused = client.post("/api/simulation/reset", json=bad, headers=teacher)
+        assert refused.status_code == 422, bad
+    # without the flag (or with false) every token goes on working
+    kept = client.post("/api/simulation/reset", json={"revoke_tokens": False}, headers=teacher)
+    assert kept.json == {"epoch": 2, "tokens_valid_from_epoch": 1}
+    assert client.get("/api/settings", headers=old_trader).status_code == 200
+
+    resp = client.post("/api/simulation/reset", json={"revoke_tokens": True}, headers=teacher)
+    assert (resp.status_code, resp.json) == (202, {"epoch": 3, "tokens_valid_from_epoch": 3})
+    # refused at once by this process (the route dropped its cached floor)
+    for old in (old_trader, old_bot):
+        refused = client.get("/api/settings", headers=old)
+        assert (refused.status_code, refused.json) == (401, REVOKED)
+    assert client.get("/api/settings", headers=teacher).status_code == 200  # the instructor's is kept
+    # public: readable without a token (the gateway and the house bots read the floor here)
+    assert client.get("/api/simulation").json["tokens_valid_from_epoch"] == 3
+    # a new login carries the new epoch and works
+    session = client.post("/api/sessions", json={"user_id": trader})
+    assert verify_token(service_db.settings.secret_key, session.json["token"]).epoch == 3
+    fresh = {"Authorization": f"Bearer {session.json['token']}"}
+    assert client.get("/api/settings", headers=fresh).status_code == 200
+    # a later reset without the flag keeps the floor (it only goes up) and announces it
+    later = client.post("/api/simulation/reset", headers=teacher)
+    assert later.json == {"epoch": 4, "tokens_valid_from_epoch": 3}
+    assert client.get("/api/settings", headers=fresh).status_code == 200
+    assert client.get("/api/settings", headers=old_trader).status_code == 401
+    resets = payloads(service_db.conn, "simulation.reset")
+    assert [e["payload"]["tokens_valid_from_epoch"] for e in resets] == [1, 3, 3]

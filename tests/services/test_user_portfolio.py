@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from service_runtime.contracts import (
     OrderCanceled,
     OrderExpired,
@@ -18,9 +20,18 @@ from service_runtime.contracts import (
     TradeExecuted,
     UserCreated,
 )
+from user_portfolio import handlers
 
 SERVICE = "user_portfolio"
 D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def announce_leaderboard_every_batch(monkeypatch):
+    """These tests read each batch's events; the leaderboard's time throttle has tests
+    of its own (test_leaderboard_is_announced_at_most_every_interval_and_never_lost)."""
+    monkeypatch.setattr(handlers._leaderboard, "INTERVAL", 0.0)
+    monkeypatch.setattr(handlers._leaderboard, "pending", False)
 
 
 # -- event builders ---------------------------------------------------------
@@ -976,3 +987,36 @@ def test_roster_ledger_and_exports(service_db):
     board_csv = client.get("/api/exports/leaderboard.csv", headers=teacher).get_data(as_text=True).splitlines()
     assert board_csv[0] == "rank,user_id,name,role,equity,return_pct,realized_pl,unrealized_pl,cash,trades"
     assert board_csv[1] == "1,2,Ben,trader,1199.92,9.08,40.00,60.00,539.92,1"
+
+
+def test_leaderboard_is_announced_at_most_every_interval_and_never_lost(service_db, monkeypatch):
+    from service_runtime.handlers import process_batch
+
+    monkeypatch.setattr(handlers._leaderboard, "INTERVAL", 30.0)
+    monkeypatch.setattr(handlers._leaderboard, "last", float("-inf"))
+    setup_market(service_db, user(1, "10000.00"), user(2, "0.00", {"ACME": 30}))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 30, "10.00"), placed(2, 2, "sell", "limit", 30, "10.00"))
+
+    def run(*events):
+        with service_db.conn.transaction():
+            return process_batch(service_db.conn, service_db.runner.handlers,
+                                 [service_db.runner.envelope(e) for e in events])
+
+    handlers._leaderboard.last = float("-inf")  # the set-up batches announced: start a fresh interval
+    first = run(trade(1, (1, 1), (2, 2), "10.00", 10, buy_filled=10, sell_filled=10, buy_rem=20, sell_rem=20))
+    assert "leaderboard.updated" in service_db.runner.emitted_types(first.emitted) and first.follow_up is None
+    # a second change within the interval: held back, and the worker asked to come back
+    second = run(trade(2, (1, 1), (2, 2), "10.00", 10, buy_filled=20, sell_filled=20, buy_rem=10, sell_rem=10))
+    assert "leaderboard.updated" not in service_db.runner.emitted_types(second.emitted)
+    assert 29 < second.follow_up <= 30
+    # too early still: nothing, asked again
+    early = run()
+    assert early.emitted == [] and early.follow_up is not None
+    # when the interval is up the follow-up (no events) announces the held change, valued now
+    handlers._leaderboard.last -= 30
+    late = run()
+    assert service_db.runner.emitted_types(late.emitted) == ["leaderboard.updated"] and late.follow_up is None
+    rows = {r["user_id"]: r for r in late.emitted[0].event.rows}
+    assert rows[1]["trades"] == 2  # both fills, though only the first was announced at once
+    # nothing pending: a follow-up does nothing
+    assert run().emitted == []

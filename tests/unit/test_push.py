@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from service_runtime import contracts
-from socket_gateway.push import AUTHENTICATED, EVERYONE, INSTRUCTORS, PUSHES, Push, Throttle, pushes_for
+from service_runtime.throttle import Throttle
+from socket_gateway.push import AUTHENTICATED, EVERYONE, INSTRUCTORS, PUSHES, Push, pushes_for
 
 
 def test_the_push_table_covers_exactly_what_the_gateway_consumes():

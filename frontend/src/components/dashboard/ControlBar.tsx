@@ -36,6 +36,7 @@ export function ControlBar({ api, market, sessionMinutes, onSessionMinutes }: Pr
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirmReset, setConfirmReset] = useState(false);
+  const [revokeTokens, setRevokeTokens] = useState(false);
   const [note, setNote] = useState<string | null>(null);
   const minutes = parseSessionMinutes(sessionMinutes);
   const status = market?.status ?? null;
@@ -112,20 +113,48 @@ export function ControlBar({ api, market, sessionMinutes, onSessionMinutes }: Pr
       <div className="dash-group">
         <h2>Simulation</h2>
         {!confirmReset ? (
-          <button type="button" className="small-button danger" data-testid="reset-button" disabled={busy !== null} onClick={() => setConfirmReset(true)}>
+          <button
+            type="button"
+            className="small-button danger"
+            data-testid="reset-button"
+            disabled={busy !== null}
+            onClick={() => {
+              setRevokeTokens(false);
+              setConfirmReset(true);
+            }}
+          >
             Reset…
           </button>
         ) : (
           <span className="confirm" data-testid="reset-confirm-box">
             <span>Erase every order, trade and position?</span>
+            <label
+              className="inline-field"
+              title="Every trader's and bot's login stops working: demo traders' screens and the house bots log in again by themselves, scripts must log in again. Your own login is kept."
+            >
+              <input
+                type="checkbox"
+                data-testid="reset-revoke"
+                checked={revokeTokens}
+                onChange={(e) => setRevokeTokens(e.target.checked)}
+              />
+              <span>also sign everyone out (revoke tokens)</span>
+            </label>
             <button
               type="button"
               className="small-button danger solid"
               data-testid="reset-confirm"
               disabled={busy !== null}
               onClick={() => {
+                const revoke = revokeTokens;
                 setConfirmReset(false);
-                void run('reset', () => api.reset(), 'reset done: everyone is back at the start');
+                void run(
+                  'reset',
+                  () => api.reset(revoke),
+                  revoke
+                    ? 'reset done: everyone is back at the start and signed out'
+                    : 'reset done: everyone is back at the start',
+                );
               }}
             >
               Reset now

@@ -1,0 +1,47 @@
+"""user_portfolio: the outbox keeps only unsent rows; no row lock per settlement row
+
+Revision ID: up0003
+Revises: up0002
+"""
+
+from alembic import op
+
+from service_runtime.schema import lean_outbox, undo_lean_outbox
+
+revision = "up0003"
+down_revision = "up0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    lean_outbox(op)
+    op.execute(
+        """
+        -- Each insert into these tables locked its account row for the foreign key
+        -- (a WAL record per reservation, position and ledger row). Accounts are
+        -- never deleted (a reset keeps them), and the handlers park an event whose
+        -- account is not known yet, so the keys guarded nothing the code does not.
+        ALTER TABLE positions DROP CONSTRAINT positions_user_id_fkey;
+        ALTER TABLE reservations DROP CONSTRAINT reservations_user_id_fkey;
+        ALTER TABLE ledger DROP CONSTRAINT ledger_user_id_fkey;
+        -- Room on each page for updates to stay on the page (HOT).
+        ALTER TABLE accounts SET (fillfactor = 80);
+        ALTER TABLE positions SET (fillfactor = 80);
+        ALTER TABLE reservations SET (fillfactor = 80);
+        """
+    )
+
+
+def downgrade() -> None:
+    op.execute(
+        """
+        ALTER TABLE accounts RESET (fillfactor);
+        ALTER TABLE positions RESET (fillfactor);
+        ALTER TABLE reservations RESET (fillfactor);
+        ALTER TABLE positions ADD FOREIGN KEY (user_id) REFERENCES accounts (user_id);
+        ALTER TABLE reservations ADD FOREIGN KEY (user_id) REFERENCES accounts (user_id);
+        ALTER TABLE ledger ADD FOREIGN KEY (user_id) REFERENCES accounts (user_id);
+        """
+    )
+    undo_lean_outbox(op)
