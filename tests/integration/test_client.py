@@ -168,6 +168,9 @@ def test_instructor_places_for_a_trader_and_changes_the_market(stack, sandbox):
         halted = boss.halt_market()
         assert (halted.status, halted.previous, halted.changed) == ("halted", "open", True)
         assert Client(stack.url).market().status == "halted"
+        # The order door learns the status from market.status_changed; until then matching
+        # rejects in-flight orders instead, so wait for the event before asserting the 409.
+        stack.wait_quiet()
         with pytest.raises(PapertradeError) as err:
             client_for(stack, trader).place_order(sym, "buy", 1, "9.00")
         assert (err.value.status, err.value.code) == (409, "market_halted")
