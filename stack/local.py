@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import requests
 
-from service_runtime.config import Settings
+from service_runtime.config import Settings, settings_from_env
 from service_runtime.db import connect
 
 from .__main__ import setup
@@ -116,6 +116,8 @@ class RunningStack:
             instructor_password=INSTRUCTOR_PASSWORD,
             log_level="INFO",
             matching_shards=matching_shards,
+            # so a benchmark can compare classic queues (PAPERTRADE_QUORUM_QUEUES=0)
+            quorum_queues=settings_from_env().quorum_queues,
         )
         self.url = f"http://127.0.0.1:{self.settings.port}"
         self.log_dir = ARTIFACTS / "logs" / f"{name}-{ns}"
