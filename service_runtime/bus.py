@@ -54,6 +54,8 @@ PERSISTENT = 2
 DELIVERY_LIMIT = 20  # quorum queues dead-letter a message redelivered this often (a crash loop)
 HANDLER_ATTEMPTS = 3
 MAX_IN_FLIGHT = 10_000  # unconfirmed publishes before the relay waits
+FETCH_LIMIT = 2000  # outbox rows read per relay round
+MARK_DELAY = 0.05  # seconds: confirmed outbox rows are deleted together at most this often
 
 
 def queue_arguments(settings: Settings, service: str) -> dict[str, Any]:
@@ -210,6 +212,9 @@ class _RelayState:
     confirm_ms: list[float] = field(default_factory=list)
     mark_scheduled: bool = False
     next_tag: int = 1
+    # Unsent rows may exist that are not in flight (at start, after a refused round):
+    # new rows then go through a read of the outbox, in id order, not from memory.
+    behind: bool = True
 
 
 class EventWorker:
@@ -316,6 +321,8 @@ class EventWorker:
 
     def _close(self) -> None:
         conn = self._connection
+        if self._relay.confirmed:
+            self._mark_confirmed()  # not left to the timer: it dies with the connection
         if conn is not None and conn.is_open:
             conn.close()
         elif conn is not None:
@@ -500,7 +507,7 @@ class EventWorker:
                     self._epoch = outbox.read_epoch(conn)
                 uow = process_batch(conn, self.handlers, envelopes, epoch=self._epoch, notify=False)
             self._epoch = uow.epoch
-            emitted = uow.emitted
+            emitted = uow.outbox_rows
         except psycopg.OperationalError:
             self._drop_db()
             raise
@@ -517,7 +524,7 @@ class EventWorker:
         for env in envelopes:
             EVENT_AGE.observe(max(0.0, now - env.occurred_at.timestamp()), service=self.service)
         if emitted:
-            self._relay_kick()
+            self._relay_own(emitted)
 
     def _schedule_follow_up(self, delay: float) -> None:
         if self._follow_up_scheduled or self._connection is None:
@@ -541,8 +548,8 @@ class EventWorker:
             return
         if uow.follow_up is not None:
             self._schedule_follow_up(uow.follow_up)
-        if uow.emitted:
-            self._relay_kick()
+        if uow.outbox_rows:
+            self._relay_own(uow.outbox_rows)
 
     def _apply_one_by_one(self, deliveries: list[_Delivery], envelopes: list[contracts.Envelope]) -> None:
         for delivery, envelope in zip(deliveries, envelopes, strict=True):
@@ -669,14 +676,34 @@ class EventWorker:
             return
         pending = {oid for oid, _ in relay.in_flight.values()} | set(relay.confirmed)
         if len(pending) >= MAX_IN_FLIGHT:
+            relay.behind = True
             return
         try:
             # The relay's own autocommit connection: one statement, no BEGIN/COMMIT.
-            rows = outbox.fetch_unsent(self._listen, limit=2000, exclude=sorted(pending))
+            rows = outbox.fetch_unsent(self._listen, limit=FETCH_LIMIT, exclude=sorted(pending))
         except psycopg.Error as exc:
             log.warning("%s relay: database unavailable: %s", self.service, exc)
             self._drop_db()
             return
+        self._publish(rows)
+        relay.behind = len(rows) >= FETCH_LIMIT  # else every unsent row is now on its way
+
+    def _relay_own(self, rows: list[outbox.OutboxRow]) -> None:
+        """Publish the rows this worker's batch just committed as they were written,
+        without reading them back (one query less per batch: at a low rate a batch
+        is an event or two, and every round trip counts). Only the relay leader
+        publishes; rows written by the service's API come through `_relay_kick`."""
+        if not self._leader or self._publish_channel is None or not self._publish_channel.is_open:
+            self._relay.behind = True
+            return
+        relay = self._relay
+        if relay.behind or len(relay.in_flight) + len(relay.confirmed) >= MAX_IN_FLIGHT:
+            self._relay_kick()  # older unsent rows go first
+            return
+        self._publish(rows)
+
+    def _publish(self, rows: list[outbox.OutboxRow]) -> None:
+        relay = self._relay
         copies = 2 if faults.enabled("publish_twice") else 1
         now = time.perf_counter()
         for outbox_id, routing_key, body in rows:
@@ -703,6 +730,7 @@ class EventWorker:
             log.warning("%s relay: %d publishes nacked; will resend", self.service, len(tags))
             for t in tags:
                 relay.in_flight.pop(t, None)
+            relay.behind = True
             return
         now = time.perf_counter()
         for t in tags:
@@ -711,9 +739,11 @@ class EventWorker:
                 relay.confirmed.append(entry[0])
                 relay.confirm_ms.append((now - entry[1]) * 1000)
         if relay.confirmed and not relay.mark_scheduled:
-            # Confirms arrive in many frames; mark what has come once per loop turn.
+            # Confirms arrive in many frames and rounds: delete what has come every
+            # MARK_DELAY, not once per round (at a low rate a round is an event or two).
+            # Rows confirmed but not yet deleted stay out of the next rounds.
             relay.mark_scheduled = True
-            self._connection.ioloop.call_later(0, self._mark_confirmed)
+            self._connection.ioloop.call_later(MARK_DELAY, self._mark_confirmed)
 
     def _mark_confirmed(self) -> None:
         relay = self._relay

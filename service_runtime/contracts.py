@@ -253,7 +253,7 @@ class MarketStatusChanged(Event):
     closes_at: datetime | None = None  # an open session's automatic close
 
 
-@event("price.updated", "stock_data", ("user_portfolio", GATEWAY))
+@event("price.updated", "stock_data", (GATEWAY,))
 class PriceUpdated(Event):
     symbol: str
     last_price: Decimal

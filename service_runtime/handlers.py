@@ -125,6 +125,7 @@ class UnitOfWork:
         self._pending: list[Event] = []
         self._handlers = handlers
         self.emitted: list[Envelope] = []
+        self.outbox_rows: list[outbox.OutboxRow] = []  # what flush wrote, for the worker's relay
         self.now = datetime.now(UTC)
         self.follow_up: float | None = None
 
@@ -209,7 +210,7 @@ class UnitOfWork:
         now = datetime.now(UTC)
         envelopes = [contracts.wrap(evt, self.producer, self.epoch, now) for evt in self._pending]
         self._pending.clear()
-        outbox.write(self.conn, envelopes, notify=notify)
+        self.outbox_rows.extend(outbox.write(self.conn, envelopes, notify=notify))
         return envelopes
 
 
@@ -273,6 +274,8 @@ def release_now(conn: psycopg.Connection, handlers: EventHandlers, wait_key: str
     return uow.flush()
 
 
-def emit_now(conn: psycopg.Connection, producer: str, events: list[Event]) -> list[Envelope]:
-    """For HTTP handlers: emit events in the caller's transaction (no inbox involved)."""
-    return outbox.emit(conn, producer, events)
+def emit_now(conn: psycopg.Connection, producer: str, events: list[Event], epoch: int | None = None
+             ) -> list[Envelope]:
+    """For HTTP handlers: emit events in the caller's transaction (no inbox involved);
+    `epoch`: the caller already read it in this transaction."""
+    return outbox.emit(conn, producer, events, epoch=epoch)

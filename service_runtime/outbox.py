@@ -22,21 +22,32 @@ def read_epoch(conn: psycopg.Connection) -> int:
     return int(row["value"] if isinstance(row, dict) else row[0]) if row else 1
 
 
-def write(conn: psycopg.Connection, envelopes: Iterable[Envelope], notify: bool = True) -> int:
+OutboxRow = tuple[int, str, bytes]  # (outbox id, routing key, body): what the relay publishes
+
+
+def write(conn: psycopg.Connection, envelopes: Iterable[Envelope], notify: bool = True) -> list[OutboxRow]:
     """Insert the envelopes into the outbox and (unless the writer is the relay's own
-    worker, which kicks its relay after committing) wake the relay at commit."""
+    worker, which publishes them itself after committing) wake the relay at commit.
+    Returns the rows as the relay would read them back."""
     rows = [(e.id, e.type, e.event.routing_key(), e.to_json()) for e in envelopes]
     if not rows:
-        return 0
+        return []
+    ids = []
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO outbox (event_id, type, routing_key, body) VALUES (%s, %s, %s, %s)", rows
+            "INSERT INTO outbox (event_id, type, routing_key, body) VALUES (%s, %s, %s, %s) RETURNING id",
+            rows, returning=True,
         )
+        while True:  # one result per row
+            row = cur.fetchone()
+            ids.append(row["id"] if isinstance(row, dict) else row[0])
+            if not cur.nextset():
+                break
     if notify:
         # NOTIFY is delivered at commit and folded with identical ones in the same
         # transaction, so one per transaction is all the relay needs.
         conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
-    return len(rows)
+    return [(oid, key, body.encode()) for oid, (_, _, key, body) in zip(ids, rows, strict=True)]
 
 
 def emit(conn: psycopg.Connection, producer: str, events: Iterable[Event], epoch: int | None = None) -> list[Envelope]:

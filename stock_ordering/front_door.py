@@ -98,7 +98,7 @@ class OrderWriter:
         with self.database.transaction() as conn, conn.pipeline():
             # Pipeline mode: the history, outbox and NOTIFY statements, whose results
             # nobody waits for, go to the server together.
-            status, symbols = store.door_state(conn)
+            status, symbols, epoch = store.door_state(conn)
             to_insert: list[NewOrder] = []
             slots: list[tuple[_Job, int]] = []
             for job in jobs:
@@ -128,7 +128,8 @@ class OrderWriter:
                     )
                 )
             store.add_history(conn, history)
-            envelopes = emit_now(conn, SERVICE, placed)
+            # the epoch read above: reading it again would cost a round trip per commit
+            envelopes = emit_now(conn, SERVICE, placed, epoch=epoch)
         for env in envelopes:
             log.info("order %s placed (event %s)", env.event.order_id, env.id)
 

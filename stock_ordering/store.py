@@ -20,8 +20,9 @@ def market_status(conn: psycopg.Connection) -> str:
     return conn.execute("SELECT status FROM market WHERE id = 1").fetchone()["status"]
 
 
-def door_state(conn: psycopg.Connection) -> tuple[str, set[str]]:
-    """What the front door checks, in one round trip: market status and listed symbols.
+def door_state(conn: psycopg.Connection) -> tuple[str, set[str], int]:
+    """What the front door checks, in one round trip: market status, listed symbols and
+    the epoch its events are stamped with.
     It also share-locks the epoch row for the rest of the transaction: a reset (which
     writes that row before deleting the orders) then either waits for these orders to
     commit and deletes them, or commits first, and these orders see the new epoch; an
@@ -31,7 +32,7 @@ def door_state(conn: psycopg.Connection) -> tuple[str, set[str]]:
         " ARRAY(SELECT symbol FROM known_symbols) AS symbols,"
         " (SELECT value FROM service_state WHERE key = 'epoch' FOR SHARE) AS epoch"
     ).fetchone()
-    return row["status"], set(row["symbols"])
+    return row["status"], set(row["symbols"]), int(row["epoch"] or 1)
 
 
 def reset_all(conn: psycopg.Connection) -> None:

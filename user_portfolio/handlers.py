@@ -24,7 +24,6 @@ from service_runtime.contracts import (
     OrderPlaced,
     OrderRejected,
     PortfolioUpdated,
-    PriceUpdated,
     SettingsChanged,
     SimulationReset,
     StockListed,
@@ -80,8 +79,6 @@ def prefetch(uow: UnitOfWork, events: list[Event]) -> None:
         elif isinstance(event, StockListed):
             symbols.add(event.symbol)
             wait_keys.add(f"symbol:{event.symbol}")
-        elif isinstance(event, PriceUpdated):
-            symbols.add(event.symbol)
         elif isinstance(event, OrderPlaced):
             users.add(event.user_id)
             symbols.add(event.symbol)
@@ -137,17 +134,6 @@ def list_symbol(uow: UnitOfWork, event: StockListed) -> None:
         row["name"], row["reference_price"] = event.name, domain.cents(event.reference_price)
         state.changed_symbol(row)
     _release(uow, state, f"symbol:{event.symbol}")
-
-
-@handlers.on(PriceUpdated)
-def move_price(uow: UnitOfWork, event: PriceUpdated) -> None:
-    state = batch_state(uow)
-    row = state.symbol(event.symbol)
-    if row is None:
-        raise _wait(state, f"symbol:{event.symbol}")
-    domain.move_last_price(row, event.last_price, event.trade_seq)
-    state.changed_symbol(row)
-    uow.touch(LEADERBOARD, True)
 
 
 @handlers.on(SettingsChanged)
@@ -317,6 +303,13 @@ def settle_trade(uow: UnitOfWork, event: TradeExecuted) -> None:
             _close(state, sell, now, event.sell_filled_qty)
 
     if new_legs:
+        # The last price is the trade's: taken here rather than from stock_data's
+        # price.updated, so the portfolios announced after this batch are valued at it,
+        # and a trade costs user_portfolio one event instead of two (docs/decisions.md).
+        symbol = state.symbol(event.symbol)
+        if symbol is not None:  # listed before any order on it could be approved
+            domain.move_last_price(symbol, event.price, event.seq)
+            state.changed_symbol(symbol)
         state.trades.append({
             "trade_id": event.trade_id, "seq": event.seq, "symbol": event.symbol, "price": event.price,
             "qty": event.qty, "buyer_id": event.buyer_id, "seller_id": event.seller_id,

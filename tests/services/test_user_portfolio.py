@@ -13,7 +13,6 @@ from service_runtime.contracts import (
     OrderExpired,
     OrderPlaced,
     OrderRejected,
-    PriceUpdated,
     SettingsChanged,
     SimulationReset,
     StockListed,
@@ -47,12 +46,6 @@ def listed(symbol: str = "ACME", ref: str = "100.00") -> StockListed:
     return StockListed(symbol=symbol, name=f"{symbol} Corp", reference_price=D(ref))
 
 
-def price(symbol: str, last: str, seq: int) -> PriceUpdated:
-    p = D(last)
-    return PriceUpdated(symbol=symbol, last_price=p, open=p, high=p, low=p, volume=1, change_pct=D("0"),
-                        trade_seq=seq)
-
-
 def placed(order_id: int, user_id: int, side: str = "buy", type_: str = "limit", qty: int = 10,
            limit: str | None = "100.00", symbol: str = "ACME") -> OrderPlaced:
     return OrderPlaced(order_id=order_id, user_id=user_id, symbol=symbol, side=side, type=type_, qty=qty,
@@ -63,14 +56,31 @@ _seq = iter(range(1, 1_000_000))
 
 
 def trade(trade_id: int, buy: tuple[int, int], sell: tuple[int, int], px: str, qty: int, *,
-          buy_filled: int, sell_filled: int, buy_rem: int, sell_rem: int, symbol: str = "ACME") -> TradeExecuted:
+          buy_filled: int, sell_filled: int, buy_rem: int, sell_rem: int, symbol: str = "ACME",
+          seq: int | None = None) -> TradeExecuted:
     """buy / sell are (order_id, user_id)."""
     return TradeExecuted(
-        trade_id=trade_id, seq=next(_seq), symbol=symbol, price=D(px), qty=qty,
+        trade_id=trade_id, seq=next(_seq) if seq is None else seq, symbol=symbol, price=D(px), qty=qty,
         buy_order_id=buy[0], sell_order_id=sell[0], buyer_id=buy[1], seller_id=sell[1], taker_side="buy",
         buy_filled_qty=buy_filled, sell_filled_qty=sell_filled, buy_remaining=buy_rem, sell_remaining=sell_rem,
         executed_at=datetime.now(UTC),
     )
+
+
+_bots = iter(range(9000, 1_000_000, 2))
+
+
+def bots_trade(sdb, symbol: str, px: str, seq: int | None = None) -> None:
+    """Move the last price the way it moves: by a trade (here one share between two
+    new house bots, whom the leaderboard leaves out)."""
+    b = next(_bots)
+    s = b + 1
+    sdb.runner.deliver(user(b, "1000000.00", role="bot", name=f"Bot {b}"),
+                       user(s, "0.00", {symbol: 1}, role="bot", name=f"Bot {s}"))
+    sdb.runner.deliver(placed(b, b, "buy", "limit", 1, px, symbol=symbol),
+                       placed(s, s, "sell", "limit", 1, px, symbol=symbol))
+    sdb.runner.deliver(trade(b, (b, b), (s, s), px, 1, buy_filled=1, sell_filled=1, buy_rem=0, sell_rem=0,
+                             symbol=symbol, seq=seq))
 
 
 def canceled(order_id: int, user_id: int, filled: int, canceled_qty: int, symbol: str = "ACME") -> OrderCanceled:
@@ -147,16 +157,26 @@ def test_user_created_opens_the_account_once_with_grants(service_db):
     assert position(service_db, 1, "ZZZ")["avg_cost"] == D("12.34")
 
 
-def test_price_updates_move_forward_only_and_wait_for_the_listing(service_db):
-    assert service_db.runner.deliver(price("NEW", "5.00", 1)) == []
-    assert service_db.conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"] == 1
+def test_the_last_price_is_the_latest_trades_and_never_moves_back(service_db):
     service_db.runner.deliver(listed("NEW", "4.00"))
+    bots_trade(service_db, "NEW", "5.00", seq=1)
     sym = service_db.conn.execute("SELECT * FROM symbols WHERE symbol = 'NEW'").fetchone()
     assert (sym["last_price"], sym["last_trade_seq"]) == (D("5.00"), 1)
-    service_db.runner.deliver(price("NEW", "6.00", 3))
-    service_db.runner.deliver(price("NEW", "5.50", 2))  # late: older trade
+    bots_trade(service_db, "NEW", "6.00", seq=3)
+    bots_trade(service_db, "NEW", "5.50", seq=2)  # late: an older trade
     sym = service_db.conn.execute("SELECT * FROM symbols WHERE symbol = 'NEW'").fetchone()
     assert (sym["last_price"], sym["last_trade_seq"]) == (D("6.00"), 3)
+
+
+def test_the_portfolio_announced_after_a_trade_is_valued_at_its_price(service_db):
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 5}))
+    service_db.runner.deliver(placed(1, 1, "buy", "limit", 2, "103.00"), placed(2, 2, "sell", "limit", 2, "103.00"))
+    emitted = service_db.runner.deliver(trade(1, (1, 1), (2, 2), "103.00", 2, buy_filled=2, sell_filled=2,
+                                              buy_rem=0, sell_rem=0))
+    by_user = {p["user_id"]: p["portfolio"] for p in of_type(emitted, "portfolio.updated")}
+    assert by_user[1]["positions"][0]["last_price"] == "103.00"
+    assert by_user[1]["positions"][0]["market_value"] == "206.00"
+    assert by_user[2]["positions"][0]["market_value"] == "309.00"  # the 3 shares left
 
 
 # -- reservations -----------------------------------------------------------
@@ -244,7 +264,7 @@ def test_market_buy_collar_is_5_percent_above_on_the_tick(service_db):
     assert of_type(emitted, "order.approved")[0]["collar_price"] == D("34.99")
     assert cash_state(service_db, 1)[1] == D("1050.00") + D("104.97")
     # after a trade the last price counts: 40.01 * 1.05 = 42.0105 -> 42.01
-    service_db.runner.deliver(price("ODD", "40.01", 1))
+    bots_trade(service_db, "ODD", "40.01")
     emitted = service_db.runner.deliver(placed(3, 1, "buy", "market", 2, None, symbol="ODD"))
     assert of_type(emitted, "order.approved")[0]["collar_price"] == D("42.01")
     assert reservation(service_db, 3)["reserve_price"] == D("42.01")
@@ -485,9 +505,8 @@ def test_get_portfolio_shape_and_values(service_db):
                               placed(3, 1, "sell", "limit", 2, "120.00"))
     service_db.runner.deliver(
         trade(1, (1, 1), (2, 2), "19.50", 3, buy_filled=3, sell_filled=3, buy_rem=1, sell_rem=0, symbol="BETA"),
-        price("BETA", "19.50", 1),
-        price("ACME", "101.25", 1),
     )
+    bots_trade(service_db, "ACME", "101.25")
     client = service_db.client()
     resp = client.get("/api/portfolios/1", headers=service_db.auth(1))
     assert resp.status_code == 200
@@ -548,7 +567,7 @@ def test_leaderboard_ranks_traders_by_equity(service_db):
     # Ann buys 1 ACME from Dee at 110.00 -> the last price becomes 110.00
     service_db.runner.deliver(placed(1, 1, "buy", "limit", 1, "110.00"), placed(2, 4, "sell", "limit", 1, "110.00"))
     service_db.runner.deliver(trade(1, (1, 1), (2, 4), "110.00", 1, buy_filled=1, sell_filled=1, buy_rem=0,
-                                    sell_rem=0), price("ACME", "110.00", 1))
+                                    sell_rem=0))
     client = service_db.client()
     assert client.get("/api/leaderboard").status_code == 401
     resp = client.get("/api/leaderboard", headers=service_db.auth(1))
@@ -573,7 +592,7 @@ def test_leaderboard_ranks_traders_by_equity(service_db):
 
 def test_leaderboard_ties_share_a_rank_and_return_pct_rounds(service_db):
     setup_market(service_db, user(1, "3000.00"), user(2, "3000.00"), user(3, "200.00", {"ACME": 1}))
-    service_db.runner.deliver(price("ACME", "101.00", 1))
+    bots_trade(service_db, "ACME", "101.00")
     # user 3 started with 200 + 1 x 100.00 = 300 and has 200 + 101 = 301: +0.333... % -> 0.33
     rows = service_db.client().get("/api/leaderboard", headers=service_db.auth(1)).json
     assert [(r["rank"], r["user_id"], r["return_pct"]) for r in rows] == [(1, 1, "0.00"), (1, 2, "0.00"),
@@ -725,7 +744,6 @@ def test_one_batch_with_a_listing_released_orders_and_early_events(service_db, s
         user(3, "100.00", {"NEWCO": 1}),
         user(4, "50.00"),  # releases order 3
         trade(1, (3, 4), (1, 1), "19.50", 2, buy_filled=2, sell_filled=2, buy_rem=0, sell_rem=2, symbol="NEWCO"),
-        price("NEWCO", "19.50", 1),
     )
     # 16 for the batch + parking 1 + 2 releases + what order 2 missed: its account, reservation and
     # position, and user 5's other positions for the portfolio pushed; + the settings, the settled
@@ -874,7 +892,7 @@ def test_reset_returns_every_account_to_its_start_and_is_idempotent(service_db):
     service_db.runner.deliver(rules("0.01"))
     service_db.runner.deliver(placed(1, 1, "buy", "limit", 10, "100.00"), placed(2, 2, "sell", "limit", 10, "99.00"))
     service_db.runner.deliver(trade(1, (1, 1), (2, 2), "100.00", 4, buy_filled=4, sell_filled=4, buy_rem=6,
-                                    sell_rem=6), price("ACME", "100.00", 1))
+                                    sell_rem=6))
     assert cash_state(service_db, 1) == (D("1599.96"), D("600.06"))
     envelope = service_db.runner.envelope(SimulationReset(epoch=2, requested_by=9), epoch=2)
     emitted = service_db.runner.deliver(envelope)
@@ -943,7 +961,7 @@ def test_roster_ledger_and_exports(service_db):
     service_db.runner.deliver(rules("0.02"))
     service_db.runner.deliver(placed(1, 1, "buy", "limit", 4, "110.00"), placed(2, 2, "sell", "limit", 4, "110.00"))
     service_db.runner.deliver(trade(9, (1, 1), (2, 2), "110.00", 4, buy_filled=4, sell_filled=4, buy_rem=0,
-                                    sell_rem=0), price("ACME", "110.00", 1))
+                                    sell_rem=0))
     client = service_db.client()
     teacher = service_db.auth(50, "instructor")
     assert client.get("/api/portfolios").status_code == 401
