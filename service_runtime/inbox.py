@@ -10,9 +10,15 @@ import psycopg
 
 def claim(conn: psycopg.Connection, events: list[tuple[uuid.UUID, str]]) -> set[uuid.UUID]:
     """Record (id, type) pairs; return the ids that were not seen before."""
+    return claimed(send_claim(conn, events))
+
+
+def send_claim(conn: psycopg.Connection, events: list[tuple[uuid.UUID, str]]) -> psycopg.Cursor | None:
+    """Send the claim without reading its answer (`claimed` reads it): in pipeline mode
+    the statements sent after it share its round trip."""
     if not events:
-        return set()
-    cur = conn.execute(
+        return None
+    return conn.execute(
         """
         INSERT INTO inbox (event_id, type)
         SELECT * FROM unnest(%s::uuid[], %s::text[])
@@ -21,4 +27,8 @@ def claim(conn: psycopg.Connection, events: list[tuple[uuid.UUID, str]]) -> set[
         """,
         ([e[0] for e in events], [e[1] for e in events]),
     )
-    return {row["event_id"] for row in cur.fetchall()}
+
+
+def claimed(cur: psycopg.Cursor | None) -> set[uuid.UUID]:
+    """The ids of a sent claim that were not seen before."""
+    return set() if cur is None else {row["event_id"] for row in cur.fetchall()}
