@@ -261,8 +261,11 @@ def process_batch(
         loaded = False
         for envelope in segment:
             uow.dispatch(envelope)
-        handlers.run_after_batch(uow)
-        emitted.extend(uow.flush(notify=notify))
+        with conn.pipeline():
+            # The batch's writes and its outbox rows go out together: one round trip
+            # (a hook that needs an answer, such as a valuation, still waits for it).
+            handlers.run_after_batch(uow)
+            emitted.extend(uow.flush(notify=notify))
     uow.emitted = emitted
     return uow
 

@@ -479,8 +479,13 @@ class BatchState:
         """Write every changed row, one statement per table (parents before children),
         all sent in one round trip (pipeline mode; a failing row still fails the batch)."""
         conn = self.conn
-        with conn.pipeline():
+        if conn.pgconn.pipeline_status:
+            # Inside the batch's pipeline (process_batch): a nested one would wait for
+            # the answers here; the outbox rows written next carry these writes along.
             self._write_changed(conn)
+        else:
+            with conn.pipeline():
+                self._write_changed(conn)
         self.dirty_accounts.clear()
         self.dirty_symbols.clear()
         self.listed.clear()
