@@ -46,7 +46,7 @@ from . import metrics as metrics_mod
 from . import shards as shards_mod
 from .config import SERVICES, Settings
 from .db import connect
-from .handlers import EventHandlers, process_batch
+from .handlers import EventHandlers, UnitOfWork, process_batch
 
 log = logging.getLogger("papertrade.bus")
 
@@ -501,18 +501,10 @@ class EventWorker:
         try:
             if not self._active:
                 self._activate()
-            conn = self._conn()
-            with conn.transaction():
-                if self._epoch is None:
-                    self._epoch = outbox.read_epoch(conn)
-                uow = process_batch(conn, self.handlers, envelopes, epoch=self._epoch, notify=False)
-            self._epoch = uow.epoch
-            emitted = uow.outbox_rows
+            emitted = self._commit(envelopes).outbox_rows
         except psycopg.OperationalError:
             self._drop_db()
             raise
-        if uow.follow_up is not None:
-            self._schedule_follow_up(uow.follow_up)
         faults.crash_point("after_commit_before_ack")
         took = (time.perf_counter() - started) * 1000
         if log.isEnabledFor(logging.DEBUG):
@@ -526,6 +518,19 @@ class EventWorker:
         if emitted:
             self._relay_own(emitted)
 
+    def _commit(self, envelopes: list[contracts.Envelope]) -> UnitOfWork:
+        """Apply `envelopes` (none: only the batch hooks) in one transaction and commit;
+        schedule the follow-up the batch asked for. The caller relays `outbox_rows`."""
+        conn = self._conn()
+        with conn.transaction():
+            if self._epoch is None:
+                self._epoch = outbox.read_epoch(conn)
+            uow = process_batch(conn, self.handlers, envelopes, epoch=self._epoch, notify=False)
+        self._epoch = uow.epoch
+        if uow.follow_up is not None:
+            self._schedule_follow_up(uow.follow_up)
+        return uow
+
     def _schedule_follow_up(self, delay: float) -> None:
         if self._follow_up_scheduled or self._connection is None:
             return
@@ -536,9 +541,7 @@ class EventWorker:
         """The batch hooks once more with no events (UnitOfWork.run_again_in)."""
         self._follow_up_scheduled = False
         try:
-            conn = self._conn()
-            with conn.transaction():
-                uow = process_batch(conn, self.handlers, [], epoch=self._epoch, notify=False)
+            uow = self._commit([])
         except psycopg.OperationalError as exc:
             log.warning("%s: follow-up: database unavailable: %s", self.service, exc)
             self._drop_db()
@@ -546,8 +549,6 @@ class EventWorker:
         except Exception:  # noqa: BLE001 - an announcement must not stop the worker
             log.exception("%s: follow-up failed", self.service)
             return
-        if uow.follow_up is not None:
-            self._schedule_follow_up(uow.follow_up)
         if uow.outbox_rows:
             self._relay_own(uow.outbox_rows)
 
@@ -665,6 +666,10 @@ class EventWorker:
             return
         self._relay_kick()
 
+    def _relaying(self) -> bool:
+        """This worker holds the relay lock and can publish now."""
+        return self._leader and self._publish_channel is not None and self._publish_channel.is_open
+
     def _relay_kick(self) -> None:
         """Publish unsent rows that are not already on their way.
 
@@ -672,7 +677,7 @@ class EventWorker:
         soon as they commit, confirms come back in the background, and confirmed
         rows are marked sent together (see _mark_confirmed)."""
         relay = self._relay
-        if not self._leader or self._publish_channel is None or not self._publish_channel.is_open:
+        if not self._relaying():
             return
         pending = {oid for oid, _ in relay.in_flight.values()} | set(relay.confirmed)
         if len(pending) >= MAX_IN_FLIGHT:
@@ -693,10 +698,10 @@ class EventWorker:
         without reading them back (one query less per batch: at a low rate a batch
         is an event or two, and every round trip counts). Only the relay leader
         publishes; rows written by the service's API come through `_relay_kick`."""
-        if not self._leader or self._publish_channel is None or not self._publish_channel.is_open:
-            self._relay.behind = True
-            return
         relay = self._relay
+        if not self._relaying():
+            relay.behind = True
+            return
         if relay.behind or len(relay.in_flight) + len(relay.confirmed) >= MAX_IN_FLIGHT:
             self._relay_kick()  # older unsent rows go first
             return

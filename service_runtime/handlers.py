@@ -235,8 +235,7 @@ def process_batch(
     if loaded:
         with conn.pipeline():
             sent = inbox.send_claim(conn, claims)
-            uow.touched = {}
-            handlers.run_before_batch(uow, [e.event for e in envelopes if e.epoch == uow.epoch or e.event.EPOCH_FREE])
+            _load(uow, handlers, envelopes)
         fresh = inbox.claimed(sent)
     else:
         fresh = inbox.claim(conn, claims)
@@ -254,20 +253,27 @@ def process_batch(
         # emitted in the old epoch, and what follows starts from empty batch caches
         # (rows loaded before the reset would be stale after it).
         if not loaded:
-            uow.touched = {}
-            handlers.run_before_batch(
-                uow, [e.event for e in segment if e.epoch == uow.epoch or e.event.EPOCH_FREE]
-            )
+            _load(uow, handlers, segment)
         loaded = False
         for envelope in segment:
             uow.dispatch(envelope)
-        with conn.pipeline():
-            # The batch's writes and its outbox rows go out together: one round trip
-            # (a hook that needs an answer, such as a valuation, still waits for it).
-            handlers.run_after_batch(uow)
-            emitted.extend(uow.flush(notify=notify))
+        emitted.extend(_write(uow, handlers, notify))
     uow.emitted = emitted
     return uow
+
+
+def _load(uow: UnitOfWork, handlers: EventHandlers, envelopes: list[Envelope]) -> None:
+    """The before_batch hooks, from empty batch caches, for the events of the current epoch."""
+    uow.touched = {}
+    handlers.run_before_batch(uow, [e.event for e in envelopes if e.epoch == uow.epoch or e.event.EPOCH_FREE])
+
+
+def _write(uow: UnitOfWork, handlers: EventHandlers, notify: bool = True) -> list[Envelope]:
+    """The after_batch hooks and the outbox rows, sent together: one round trip (a hook
+    that needs an answer, such as a valuation, still waits for it)."""
+    with uow.conn.pipeline():
+        handlers.run_after_batch(uow)
+        return uow.flush(notify=notify)
 
 
 def _segments(envelopes: list[Envelope]) -> list[list[Envelope]]:
@@ -287,8 +293,7 @@ def release_now(conn: psycopg.Connection, handlers: EventHandlers, wait_key: str
     replay them now, in the caller's transaction, with the batch hooks."""
     uow = UnitOfWork(conn, handlers.service, handlers=handlers)
     uow.release(wait_key)
-    handlers.run_after_batch(uow)
-    return uow.flush()
+    return _write(uow, handlers)
 
 
 def emit_now(conn: psycopg.Connection, producer: str, events: list[Event], epoch: int | None = None

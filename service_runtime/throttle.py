@@ -1,7 +1,7 @@
 """At most one of something per interval, never losing the last one.
 
-The gateway pushes the leaderboard with it; user_portfolio announces the
-leaderboard with it. Time is passed in (monotonic seconds), so it is pure.
+The gateway pushes the leaderboard with it. Time is passed in (monotonic
+seconds), so it is pure.
 """
 
 from __future__ import annotations

@@ -476,24 +476,11 @@ class BatchState:
     # -- writing ------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write every changed row, one statement per table (parents before children),
-        all sent in one round trip (pipeline mode; a failing row still fails the batch)."""
+        """Write every changed row, one statement per table (parents before children).
+        The after_batch hooks run in the batch's pipeline (handlers._write), so these
+        go out with the batch's outbox rows in one round trip; a failing row still
+        fails the batch."""
         conn = self.conn
-        if conn.pgconn.pipeline_status:
-            # Inside the batch's pipeline (process_batch): a nested one would wait for
-            # the answers here; the outbox rows written next carry these writes along.
-            self._write_changed(conn)
-        else:
-            with conn.pipeline():
-                self._write_changed(conn)
-        self.dirty_accounts.clear()
-        self.dirty_symbols.clear()
-        self.listed.clear()
-        self.dirty_positions.clear()
-        self.dirty_reservations.clear()
-        self.ledger.clear()
-
-    def _write_changed(self, conn: psycopg.Connection) -> None:
         if self.dirty_accounts:
             write_accounts(conn, [self.accounts[k] for k in sorted(self.dirty_accounts)])
         if self.dirty_symbols:
@@ -509,6 +496,12 @@ class BatchState:
         if self.trades:
             insert_trades(conn, self.trades)
             self.trades.clear()
+        self.dirty_accounts.clear()
+        self.dirty_symbols.clear()
+        self.listed.clear()
+        self.dirty_positions.clear()
+        self.dirty_reservations.clear()
+        self.ledger.clear()
 
     def valuations(self, user_ids: Iterable[int]) -> list[Valuation]:
         """Value these accounts from the rows in memory (loading what a miss left out)."""
