@@ -22,9 +22,10 @@ import pika
 from pika.adapters.select_connection import SelectConnection
 from pika.spec import BasicProperties
 
-from service_runtime.bus import PERSISTENT, blocking_connection, queue_arguments
 from service_runtime.config import Settings, settings_from_env
 from service_runtime.db import connect
+from service_runtime.relay import PERSISTENT
+from service_runtime.topology import blocking_connection, queue_arguments
 
 # About the size of a trade.executed envelope.
 BODY = json.dumps({"id": str(uuid.uuid4()), "type": "bench.ceiling", "payload": {"x": "y" * 380}}).encode()

@@ -1,4 +1,4 @@
-"""Micro-benchmark of the pure matching core (order_matching.domain.OrderBook).
+"""Micro-benchmark of the pure matching core (order_matching.order_book.OrderBook).
 
 Run:  python -m bench.matching_core [--orders N] [--seed S] [--repeat R]
 
@@ -32,8 +32,8 @@ from order_matching.domain import (
     MARKET,
     SELL,
     BookOrder,
-    OrderBook,
 )
+from order_matching.order_book import OrderBook
 
 SYMBOL = "BENCH"
 MID_TICKS = 10_000  # 100.00 in cents

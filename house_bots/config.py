@@ -9,7 +9,6 @@ The config is a JSON object (docs: the issue-4 contract):
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -138,8 +137,11 @@ class RunnerSettings:
 def runner_settings(settings: Settings) -> RunnerSettings:
     """Where the bots reach the public API, and how often they decide."""
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    gateway = os.environ.get("PAPERTRADE_GATEWAY_URL") or f"http://{host}:{settings.port}"
-    tick = Decimal(os.environ.get("PAPERTRADE_BOTS_TICK_SECONDS") or "1")
+    gateway = settings.gateway_url or f"http://{host}:{settings.port}"
+    try:
+        tick = Decimal(settings.bots_tick_seconds or "1")
+    except ArithmeticError:
+        raise SystemExit("PAPERTRADE_BOTS_TICK_SECONDS must be a number of seconds") from None
     if not Decimal("0.1") <= tick <= Decimal("60"):
         raise SystemExit("PAPERTRADE_BOTS_TICK_SECONDS must be between 0.1 and 60")
     return RunnerSettings(gateway.rstrip("/"), tick)

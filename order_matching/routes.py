@@ -5,16 +5,18 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 
 from service_runtime.config import shard_database
 from service_runtime.db import Database
+from service_runtime.errors import NotFound
 from service_runtime.identifiers import is_symbol
-from service_runtime.openapi import api, responses
+from service_runtime.openapi import api, query, responses
 from service_runtime.shards import shard_of
-from service_runtime.web import ApiError, db, json_response, settings
+from service_runtime.web import db, json_response, settings
 
 from . import schemas, store
+from .views import public_book
 
 bp = Blueprint("order_matching", __name__)
 _POOLS_LOCK = threading.Lock()
@@ -50,14 +52,11 @@ def shard_db(shard: int) -> Database:
 @api(query=schemas.BookQuery, resp=responses(200, schemas.Book, errors=(404, 422)), tags=["market data"], public=True)
 def book(symbol: str) -> Response:
     if not is_symbol(symbol):
-        raise ApiError(404, "not_found", "symbols are 1 to 8 upper-case letters or digits")
-    raw = request.args.get("levels", "10")
-    try:
-        levels = max(1, min(int(raw), MAX_LEVELS))
-    except ValueError as exc:
-        raise ApiError(422, "invalid", "levels must be a whole number", field="levels") from exc
+        raise NotFound("symbols are 1 to 8 upper-case letters or digits")
+    levels = query().levels
+    levels = max(1, min(levels if levels is not None else 10, MAX_LEVELS))
     with shard_db(shard_of(symbol, settings().matching_shards)).read() as conn:
-        body = store.depth(conn, symbol, levels)
-    if body is None:
-        raise ApiError(404, "not_found", f"{symbol} is not listed")
-    return json_response(body)
+        depth = store.depth(conn, symbol, levels)
+    if depth is None:
+        raise NotFound(f"{symbol} is not listed")
+    return json_response(public_book(depth))

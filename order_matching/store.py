@@ -27,20 +27,16 @@ def reset_all(conn: psycopg.Connection) -> None:
     """Back to the starting state: empty books, no executions, market open. Symbols keep
     their sequence numbers (and trade ids their sequence), so nothing from before a
     reset can be mistaken for something after it."""
-    conn.execute(
-        """
-        DELETE FROM book_orders;
-        DELETE FROM executions;
-        DELETE FROM early_cancels;
-        UPDATE market SET status = 'open', changed_at = now() WHERE id = 1;
-        """
-    )
+    conn.execute("DELETE FROM book_orders")
+    conn.execute("DELETE FROM executions")
+    conn.execute("DELETE FROM early_cancels")
+    conn.execute("UPDATE market SET status = 'open', changed_at = now() WHERE id = 1")
 
 
 def load_resting(conn: psycopg.Connection) -> list[BookOrder]:
     rows = conn.execute(
         """
-        SELECT order_id, user_id, symbol, side, type, qty, filled_qty, limit_price, collar_price,
+        SELECT order_id, user_id, symbol, side, type, qty, filled_qty, filled_notional, limit_price, collar_price,
                time_in_force, priority
         FROM book_orders WHERE status = 'resting' ORDER BY priority
         """
@@ -50,6 +46,7 @@ def load_resting(conn: psycopg.Connection) -> list[BookOrder]:
             order_id=r["order_id"], user_id=r["user_id"], symbol=r["symbol"], side=r["side"], type=r["type"],
             qty=r["qty"], limit_price=r["limit_price"], time_in_force=r["time_in_force"],
             priority=r["priority"], collar_price=r["collar_price"], filled_qty=r["filled_qty"],
+            filled_notional=r["filled_notional"],
         )
         for r in rows
     ]
@@ -107,16 +104,16 @@ def save_orders(conn: psycopg.Connection, orders: list[tuple[BookOrder, str, str
     with conn.cursor() as cur:
         cur.executemany(
             """
-            INSERT INTO book_orders (order_id, user_id, symbol, side, type, qty, filled_qty, limit_price,
-                                     collar_price, time_in_force, priority, status, outcome)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            INSERT INTO book_orders (order_id, user_id, symbol, side, type, qty, filled_qty, filled_notional,
+                                     limit_price, collar_price, time_in_force, priority, status, outcome)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (order_id) DO UPDATE
-               SET filled_qty = EXCLUDED.filled_qty, status = EXCLUDED.status, outcome = EXCLUDED.outcome,
-                   updated_at = now()
+               SET filled_qty = EXCLUDED.filled_qty, filled_notional = EXCLUDED.filled_notional,
+                   status = EXCLUDED.status, outcome = EXCLUDED.outcome, updated_at = now()
             """,
             [
-                (o.order_id, o.user_id, o.symbol, o.side, o.type, o.qty, o.filled_qty, o.limit_price,
-                 o.collar_price, o.time_in_force, o.priority, status, outcome)
+                (o.order_id, o.user_id, o.symbol, o.side, o.type, o.qty, o.filled_qty, o.filled_notional,
+                 o.limit_price, o.collar_price, o.time_in_force, o.priority, status, outcome)
                 for o, status, outcome in orders
             ],
         )
@@ -142,6 +139,8 @@ def save_seqs(conn: psycopg.Connection, seqs: dict[str, int]) -> None:
 
 
 def depth(conn: psycopg.Connection, symbol: str, levels: int) -> dict[str, Any] | None:
+    """The symbol's sequence number and its best `levels` price levels per side (rows of
+    side, price, qty, orders), from the resting orders; None for an unknown symbol."""
     sym = conn.execute("SELECT seq FROM symbols WHERE symbol = %s", (symbol,)).fetchone()
     if sym is None:
         return None
@@ -157,13 +156,7 @@ def depth(conn: psycopg.Connection, symbol: str, levels: int) -> dict[str, Any] 
         """,
         {"s": symbol, "n": levels},
     ).fetchall()
-    level = lambda r: {"price": r["price"], "qty": int(r["qty"]), "orders": r["orders"]}  # noqa: E731
-    return {
-        "symbol": symbol,
-        "seq": sym["seq"],
-        "bids": [level(r) for r in rows if r["side"] == "buy"],
-        "asks": [level(r) for r in rows if r["side"] == "sell"],
-    }
+    return {"symbol": symbol, "seq": sym["seq"], "levels": rows}
 
 
 def recorded_shards(conn: psycopg.Connection) -> int | None:

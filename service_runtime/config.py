@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 SERVICES: tuple[str, ...] = (
     "user_accounts",
@@ -76,6 +77,25 @@ class Settings:
     # a service API's /healthz says "degraded" (still 200) when its oldest unsent
     # outbox event is older than this: the broker or the relaying worker is down
     outbox_stall_seconds: float = 5.0
+    # how long processed event ids stay in the inboxes: longer than any redelivery
+    # (docs/reliability.md, "The inbox's retention")
+    inbox_retention_hours: float = 168.0
+    # fault points for the crash tests (service_runtime/faults.py); empty in production
+    faults: str = ""
+    # a service API's gunicorn: address, processes, threads per process
+    api_bind: str = "127.0.0.1:8001"
+    api_processes: int = 1
+    api_threads: int = 32
+    # an API that writes most of its service's events (the order door) relays them itself
+    relay_in_api: bool = True
+    # where `python -m stack` keeps its state (the generated secret, pids)
+    state_dir: str = ""
+    # where test stacks write logs and screenshots; keep their databases afterwards
+    artifacts_dir: str = ""
+    keep_test_dbs: bool = False
+    # the house bots: where they reach the public API ("" = this host's origin), how often they decide
+    gateway_url: str = ""
+    bots_tick_seconds: str = "1"
     database_urls: dict[str, str] = field(default_factory=dict)
     service_urls: dict[str, str] = field(default_factory=dict)
 
@@ -110,9 +130,6 @@ class Settings:
         if service == "order_matching":
             return [shard_database(k) for k in range(self.matching_shards)]
         return [service]
-
-    def all_databases(self) -> list[str]:
-        return [name for service in API_SERVICES for name in self.databases(service)]
 
     def database_name(self, service: str) -> str:
         return f"{self.namespace}_{service}"
@@ -169,9 +186,33 @@ def settings_from_env() -> Settings:
         matching_shard=_env_int("PAPERTRADE_MATCHING_SHARD", Settings.matching_shard),
         metrics_port=_env_int("PAPERTRADE_METRICS_PORT", Settings.metrics_port),
         outbox_stall_seconds=_env_float("PAPERTRADE_OUTBOX_STALL_SECONDS", Settings.outbox_stall_seconds),
+        inbox_retention_hours=_env_float("PAPERTRADE_INBOX_RETENTION_HOURS", Settings.inbox_retention_hours),
+        faults=_env("PAPERTRADE_FAULTS", ""),
+        api_bind=_env("PAPERTRADE_BIND", Settings.api_bind),
+        api_processes=_env_int("PAPERTRADE_API_PROCESSES", Settings.api_processes),
+        api_threads=_env_int("PAPERTRADE_API_THREADS", Settings.api_threads),
+        relay_in_api=_env_bool("PAPERTRADE_RELAY_IN_API", Settings.relay_in_api),
+        state_dir=_env("PAPERTRADE_STATE_DIR", ""),
+        artifacts_dir=_env("PAPERTRADE_ARTIFACTS", ""),
+        keep_test_dbs=_env_bool("PAPERTRADE_KEEP_TEST_DBS", False),
+        gateway_url=_env("PAPERTRADE_GATEWAY_URL", ""),
+        bots_tick_seconds=_env("PAPERTRADE_BOTS_TICK_SECONDS", Settings.bots_tick_seconds),
         database_urls=database_urls,
         service_urls=service_urls,
     )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def state_dir(settings: Settings) -> Path:
+    """Where `python -m stack` keeps its generated secret and logs."""
+    return Path(settings.state_dir) if settings.state_dir else ROOT / ".papertrade"
+
+
+def artifacts_dir(settings: Settings) -> Path:
+    """Where test stacks write their logs and screenshots."""
+    return Path(settings.artifacts_dir) if settings.artifacts_dir else ROOT / "tests" / "artifacts"
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,9 @@
 
 Services talk to PostgreSQL through psycopg 3 with plain SQL (each service's SQL
 lives in its `store.py`); SQLAlchemy is used only by Alembic for migrations.
+Connections are in autocommit mode: a write goes through a unit of work
+(`Database.unit_of_work`), which sends BEGIN and COMMIT itself
+(service_runtime/unit_of_work.py); a bare read is its own statement.
 """
 
 from __future__ import annotations
@@ -11,10 +14,15 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
+
+if TYPE_CHECKING:
+    from .relay import RelayThread
+    from .unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,8 @@ class Database:
         self._pool: ConnectionPool | None = None
         self._lock = threading.Lock()
         self._down_until = 0.0
+        # an API process that writes most of its service's events relays them itself
+        self.relay: RelayThread | None = None
 
     @property
     def pool(self) -> ConnectionPool:
@@ -56,7 +66,7 @@ class Database:
                         self.url,
                         min_size=1,
                         max_size=self.max_size,
-                        kwargs={"row_factory": dict_row, "autocommit": False},
+                        kwargs={"row_factory": dict_row, "autocommit": True},
                         open=True,
                         timeout=5.0,
                         name=self.name,
@@ -95,6 +105,33 @@ class Database:
             yield conn
 
     @contextlib.contextmanager
+    def unit_of_work(self, service: str, epoch: int | None = None) -> Iterator[UnitOfWork]:
+        """A unit of work on a pooled connection: committed on exit, rolled back on error.
+        Its outbox rows wake the service's relay at commit, or go straight to this
+        process's own relay when it has one."""
+        from .unit_of_work import UnitOfWork
+
+        relay = self.relay
+        own = relay is not None and relay.ready
+        with self._connection() as conn:
+            uow = UnitOfWork(conn, service, epoch=epoch, notify=not own)
+            deleting = relay.take_confirmed() if own and relay is not None else []
+            uow.delete_sent(deleting)
+            try:
+                with uow:
+                    yield uow
+            except BaseException:
+                if relay is not None:
+                    relay.settled(deleting, committed=False)
+                raise
+        if relay is not None:
+            relay.settled(deleting, committed=True)
+            if own and not relay.publish_own(uow.outbox_rows, uow.notices):
+                log.warning("%s: relay went away after commit; its rows wait for the next read", service)
+        elif uow.notices:
+            log.debug("%s: %d notices not published (no relay in this process)", service, len(uow.notices))
+
+    @contextlib.contextmanager
     def read(self) -> Iterator[psycopg.Connection]:
         with self._connection() as conn:
             yield conn
@@ -115,3 +152,11 @@ def connect(url: str, autocommit: bool = False, custom_plans: bool = False) -> p
     a batch after 6,000 orders, and growing). Planning per batch costs far less."""
     options = "-c plan_cache_mode=force_custom_plan" if custom_plans else None  # None: left out
     return psycopg.connect(url, row_factory=dict_row, autocommit=autocommit, connect_timeout=5, options=options)
+
+
+def forget_prepared(conn: psycopg.Connection) -> None:
+    """After a failed transaction: psycopg may believe statements prepared that an aborted
+    pipeline never prepared. Forget them on both sides, as psycopg's own transaction
+    blocks do when they roll back (its prepared-statement cache is private)."""
+    conn._prepared.clear()  # noqa: SLF001
+    conn.execute("DEALLOCATE ALL")

@@ -1,6 +1,6 @@
 """Fault points, for the crash and redelivery tests.
 
-PAPERTRADE_FAULTS is a comma-separated list of `point` or `point:N`:
+PAPERTRADE_FAULTS (Settings.faults) is a comma-separated list of `point` or `point:N`:
 - `after_commit_before_ack:N`: the worker dies (os._exit) right after committing its
   Nth batch, before acking it: the broker redelivers, the inbox must drop it.
 - `after_publish_before_mark:N`: the relay dies after its Nth batch of publishes was
@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 
+from .config import get_settings
+
 log = logging.getLogger("papertrade.faults")
 EXIT_CODE = 70
 
@@ -27,20 +29,28 @@ def _parse(spec: str) -> dict[str, int]:
     return points
 
 
-_points = _parse(os.environ.get("PAPERTRADE_FAULTS", ""))
+_points: dict[str, int] | None = None
 _counts: dict[str, int] = {}
 
 
+def _configured() -> dict[str, int]:
+    global _points
+    if _points is None:
+        _points = _parse(get_settings().faults)
+    return _points
+
+
 def enabled(point: str) -> bool:
-    return point in _points
+    return point in _configured()
 
 
 def crash_point(point: str) -> None:
     """Die here the Nth time this point is reached, when the fault is configured."""
-    if point not in _points:
+    points = _configured()
+    if point not in points:
         return
     _counts[point] = _counts.get(point, 0) + 1
-    if _counts[point] == _points[point]:
+    if _counts[point] == points[point]:
         log.error("fault injected: dying at %s (#%d)", point, _counts[point])
         logging.shutdown()
         os._exit(EXIT_CODE)

@@ -4,12 +4,13 @@ Threads, not processes: the order front door gathers concurrent requests into
 one transaction (group commit), which needs the requests in one process.
 """
 
-import os
+from service_runtime.config import settings_from_env
 
-bind = os.environ.get("PAPERTRADE_BIND", "127.0.0.1:8001")
-workers = int(os.environ.get("PAPERTRADE_API_PROCESSES", "1"))
+_settings = settings_from_env()
+bind = _settings.api_bind
+workers = _settings.api_processes
 worker_class = "gthread"
-threads = int(os.environ.get("PAPERTRADE_API_THREADS", "32"))
+threads = _settings.api_threads
 # Longer than the gateway usually leaves a pooled connection idle.
 keepalive = 120
 graceful_timeout = 10

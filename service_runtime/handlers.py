@@ -1,39 +1,43 @@
-"""Event handlers: the table a service declares, and the unit of work they run in.
+"""The events a service reacts to: one visible table per service.
 
 A service writes, in its own `handlers.py`:
 
-    handlers = EventHandlers("user_portfolio")
+    handlers = EventHandlers("user_portfolio", batch=PortfolioBatch, state=PortfolioState)
 
     @handlers.on(OrderPlaced)
-    def reserve(uow: UnitOfWork, event: OrderPlaced) -> None: ...
+    def reserve(batch: PortfolioBatch, event: OrderPlaced) -> None:
+        services.reserve_for_order(batch, event)
 
-so reading a service shows what it reacts to (nameko style), and
-`handlers.table` is the one visible mapping from event type to function
-(cosmicpython style).
+    @handlers.announce
+    def portfolios(batch: PortfolioBatch) -> None: ...   # notices, after the writes
 
-`process_batch` applies a batch of delivered envelopes in one transaction: inbox
-first (duplicates skipped), then the handlers, then the outbox. A handler that
-finds something missing raises `NotReady(key)` *before writing anything*; the
-event is parked under that key and replayed when a handler calls
-`uow.release(key)`.
+so reading a service shows what it reacts to (nameko style), and `handlers.table`
+is the one mapping from event type to function (cosmicpython style). The queues'
+bindings and the catalog's consumers are derived from these tables
+(service_runtime/topology.py, service_runtime/catalog.py).
+
+A handler is the whole reaction to its event: it calls one use case, which reads
+and changes the batch's typed rows (`Batch`). Announcers only emit notices from
+what the batch changed. A handler that finds something missing raises
+`NotReady(key)` before changing anything; the event is parked under that key and
+replayed when a use case calls `batch.uow.release(key)`.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import psycopg
 
-from . import contracts, inbox, outbox, revocation
-from .contracts import Envelope, Event
+from .contracts import Event
+
+if TYPE_CHECKING:
+    from .unit_of_work import UnitOfWork
 
 log = logging.getLogger("papertrade.events")
-
-Handler = Callable[["UnitOfWork", Any], None]
 
 
 class NotReady(Exception):
@@ -44,260 +48,110 @@ class NotReady(Exception):
         self.wait_key = wait_key
 
 
-class EventHandlers:
-    def __init__(self, service: str) -> None:
+class State(Protocol):
+    """What a service keeps in memory between batches, rebuilt from its database
+    whenever the worker (re)starts, becomes the active consumer, or a batch fails."""
+
+    @classmethod
+    def load(cls, conn: psycopg.Connection) -> State: ...
+
+
+class Batch:
+    """One transaction's typed working set of a service. Subclasses declare what the
+    batch reads (`load`, sent before the handlers run) and writes (`write`, sent
+    after them, with the outbox rows); `committed` runs once the commit succeeded
+    (merge what changed into the long-lived `state`)."""
+
+    def __init__(self, uow: UnitOfWork, state: Any = None) -> None:
+        self.uow = uow
+        self.state = state
+
+    def load(self, events: Sequence[Event]) -> None:
+        """Queue the reads the batch's events need (pipelined: answers are read lazily)."""
+
+    def write(self) -> None:
+        """Queue the writes of what the handlers changed."""
+
+    def committed(self) -> None:
+        """The transaction committed: make its changes the state the next batch sees."""
+
+    def start_over(self) -> None:
+        """A reset has wiped the service's tables in this transaction: from here on the
+        batch works on the state as the tables now hold it."""
+        if self.state is not None:
+            self.state = type(self.state).load(self.uow.conn)
+
+
+B = TypeVar("B", bound=Batch)
+Handler = Callable[[Any, Any], None]
+
+
+@dataclass(frozen=True)
+class Periodic:
+    fn: Callable[[UnitOfWork], None]
+    seconds: float
+    # asked of the in-memory state first: a timed action with nothing to do costs no query
+    when: Callable[[Any], bool] | None = None
+
+
+class EventHandlers(Generic[B]):
+    def __init__(self, service: str, batch: type[B] = Batch, state: type | None = None,
+                 relay_in_api: bool = False) -> None:  # type: ignore[assignment]
         self.service = service
+        # the service's API writes (nearly) all its events and relays them itself
+        # (Settings.relay_in_api can leave them to the worker instead)
+        self.relay_in_api = relay_in_api
+        self.batch_type = batch
+        self.state_type = state
+        self.state: Any = None
         self.table: dict[str, Handler] = {}
-        self._after_batch: list[Callable[[UnitOfWork], None]] = []
-        self._on_start: list[Callable[[psycopg.Connection], None]] = []
-        self._before_batch: list[Callable[[UnitOfWork, list[Event]], None]] = []
-        self.periodic_hooks: list[Callable[[psycopg.Connection], None]] = []
+        self.classes: dict[str, type[Event]] = {}
+        self.announcers: list[Callable[[B], None]] = []
+        self.periodic_hooks: list[Periodic] = []
 
     def on(self, event_cls: type[Event]) -> Callable[[Handler], Handler]:
+        if event_cls.NOTICE:
+            raise ValueError(f"{event_cls.TYPE} is a notice: only gateways consume notices")
+
         def register(fn: Handler) -> Handler:
             if event_cls.TYPE in self.table:
                 raise ValueError(f"{event_cls.TYPE} already handled by {self.table[event_cls.TYPE].__name__}")
             self.table[event_cls.TYPE] = fn
+            self.classes[event_cls.TYPE] = event_cls
             return fn
 
         return register
 
-    def before_batch(
-        self, fn: Callable[[UnitOfWork, list[Event]], None]
-    ) -> Callable[[UnitOfWork, list[Event]], None]:
-        """Run once per batch, after the inbox and before the handlers, with the batch's
-        new events: load in a few queries the rows the handlers will need, so a batch
-        costs a constant number of round trips, not several per event. Handlers must
-        still load on a miss (events released from the parking lot were not seen here)."""
-        self._before_batch.append(fn)
+    def announce(self, fn: Callable[[B], None]) -> Callable[[B], None]:
+        """Run once per batch after its writes: emit notices (one portfolio.updated per
+        user, one book.updated per symbol) from what the batch changed."""
+        self.announcers.append(fn)
         return fn
 
-    def run_before_batch(self, uow: UnitOfWork, events: list[Event]) -> None:
-        for fn in self._before_batch:
-            fn(uow, events)
+    def periodic(self, seconds: float, when: Callable[[Any], bool] | None = None
+                 ) -> Callable[[Callable[[UnitOfWork], None]], Callable[[UnitOfWork], None]]:
+        """Run every `seconds` by the worker, in a transaction of its own (a timed action
+        such as closing the market when its session ends), when `when(state)` says there
+        is something to do. Must be idempotent: a hot standby may run it too."""
 
-    def after_batch(self, fn: Callable[[UnitOfWork], None]) -> Callable[[UnitOfWork], None]:
-        """Run once per batch, before commit: merge per-batch notifications (one
-        portfolio.updated per user, one book.updated per symbol) here."""
-        self._after_batch.append(fn)
-        return fn
+        def register(fn: Callable[[UnitOfWork], None]) -> Callable[[UnitOfWork], None]:
+            self.periodic_hooks.append(Periodic(fn, seconds, when))
+            return fn
 
-    def on_start(self, fn: Callable[[psycopg.Connection], None]) -> Callable[[psycopg.Connection], None]:
-        """Run before consuming, on every (re)connect and after a failed batch: rebuild
-        in-memory state (order_matching's books) from the database."""
-        self._on_start.append(fn)
-        return fn
+        return register
 
-    def periodic(self, fn: Callable[[psycopg.Connection], None]) -> Callable[[psycopg.Connection], None]:
-        """Run about once a second by the worker, in a transaction of its own (a timed
-        action, such as closing the market at the end of a session). Must be idempotent:
-        a hot-standby worker may run it too."""
-        self.periodic_hooks.append(fn)
-        return fn
-
-    def run_on_start(self, conn: psycopg.Connection) -> None:
-        for fn in self._on_start:
-            with conn.transaction():
-                fn(conn)
+    @property
+    def consumed(self) -> list[type[Event]]:
+        return [self.classes[t] for t in sorted(self.classes)]
 
     @property
     def event_types(self) -> list[str]:
         return sorted(self.table)
 
-    def run_after_batch(self, uow: UnitOfWork) -> None:
-        for fn in self._after_batch:
-            fn(uow)
+    def rebuild(self, conn: psycopg.Connection) -> None:
+        """Load the in-memory state from the database (nothing for a service without one)."""
+        if self.state_type is not None:
+            self.state = self.state_type.load(conn)
 
-
-class UnitOfWork:
-    """One transaction's worth of work: the connection, the events to emit, the epoch,
-    and per-batch scratch space (`touched`) for merging notifications."""
-
-    def __init__(
-        self, conn: psycopg.Connection, producer: str, epoch: int | None = None,
-        handlers: EventHandlers | None = None,
-    ) -> None:
-        self.conn = conn
-        self.producer = producer
-        self.epoch = outbox.read_epoch(conn) if epoch is None else epoch
-        self.envelope: Envelope | None = None
-        self.touched: dict[str, set] = {}
-        self._pending: list[Event] = []
-        self._handlers = handlers
-        self.emitted: list[Envelope] = []
-        self.outbox_rows: list[outbox.OutboxRow] = []  # what flush wrote, for the worker's relay
-        self.now = datetime.now(UTC)
-        self.follow_up: float | None = None
-
-    def run_again_in(self, seconds: float) -> None:
-        """Ask the worker to run the batch hooks once more, with no events, in about
-        `seconds` (a throttled announcement sends what it held back then, so the
-        last change is never left unannounced while the system is quiet)."""
-        self.follow_up = seconds if self.follow_up is None else min(self.follow_up, seconds)
-
-    def emit(self, event: Event) -> None:
-        self._pending.append(event)
-
-    def touch(self, kind: str, key: Any) -> None:
-        self.touched.setdefault(kind, set()).add(key)
-
-    def execute(self, sql: str, params: Any = None) -> psycopg.Cursor:
-        return self.conn.execute(sql, params)
-
-    def park(self, wait_key: str, envelope: Envelope) -> None:
-        self.conn.execute(
-            "INSERT INTO parked_events (wait_key, event_id, body) VALUES (%s, %s, %s)",
-            (wait_key, envelope.id, envelope.to_json()),
-        )
-        log.info("parked %s %s until %s", envelope.type, envelope.id, wait_key)
-
-    def release(self, wait_key: str) -> None:
-        """Replay, now, the events that waited for `wait_key` (oldest first)."""
-        rows = self.conn.execute(
-            "DELETE FROM parked_events WHERE wait_key = %s RETURNING id, body", (wait_key,)
-        ).fetchall()
-        for row in sorted(rows, key=lambda r: r["id"]):
-            envelope = contracts.parse(row["body"])
-            log.info("released %s %s (waited for %s)", envelope.type, envelope.id, wait_key)
-            self.dispatch(envelope)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.conn.execute("UPDATE service_state SET value = to_jsonb(%s::int) WHERE key = 'epoch'", (epoch,))
-        self.epoch = epoch
-
-    def begin_epoch(self, epoch: int) -> bool:
-        """Start epoch `epoch` (a reset handler calls this first, before wiping its
-        state): False when this service is already there (a repeated reset). Writing
-        the epoch row first makes writers that hold it (the order front door reads
-        it FOR SHARE) finish before the wipe, or wait and then see the new epoch.
-        Parked events of older epochs are dropped: they belong to the wiped state."""
-        if epoch <= self.epoch:
-            log.info("reset to epoch %s ignored: already at epoch %s", epoch, self.epoch)
-            return False
-        self.set_epoch(epoch)
-        self.conn.execute(
-            "DELETE FROM parked_events WHERE (body::jsonb ->> 'epoch')::int < %s"
-            " AND NOT (body::jsonb ->> 'type' = ANY(%s))",
-            (epoch, [t for t, cls in contracts.REGISTRY.items() if cls.EPOCH_FREE]),
-        )
-        return True
-
-    def dispatch(self, envelope: Envelope) -> None:
-        assert self._handlers is not None
-        epoch_free = envelope.event.EPOCH_FREE
-        if envelope.epoch < self.epoch and not epoch_free:
-            log.info("ignored %s %s of old epoch %s", envelope.type, envelope.id, envelope.epoch)
-            return
-        if envelope.epoch > self.epoch and not epoch_free and envelope.type != contracts.SimulationReset.TYPE:
-            self.park(f"epoch:{envelope.epoch}", envelope)
-            return
-        event = envelope.event
-        if isinstance(event, contracts.SimulationReset) and event.tokens_valid_from_epoch > 1:
-            # tokens revoked by this reset: every service keeps the floor its API checks
-            revocation.raise_floor(self.conn, event.tokens_valid_from_epoch)
-        handler = self._handlers.table.get(envelope.type)
-        if handler is None:
-            return
-        previous, self.envelope = self.envelope, envelope
-        try:
-            handler(self, envelope.event)
-        except NotReady as wait:
-            self.park(wait.wait_key, envelope)
-        finally:
-            self.envelope = previous
-
-    def flush(self, notify: bool = True) -> list[Envelope]:
-        now = datetime.now(UTC)
-        envelopes = [contracts.wrap(evt, self.producer, self.epoch, now) for evt in self._pending]
-        self._pending.clear()
-        self.outbox_rows.extend(outbox.write(self.conn, envelopes, notify=notify))
-        return envelopes
-
-
-def process_batch(
-    conn: psycopg.Connection, handlers: EventHandlers, envelopes: list[Envelope],
-    epoch: int | None = None, notify: bool = True,
-) -> UnitOfWork:
-    """Apply a batch inside the caller's open transaction; return its unit of work
-    (`uow.emitted`: the events it wrote to the outbox, `uow.epoch`: the epoch after it).
-
-    Duplicates (redeliveries, or the same id twice in one batch) are skipped by
-    the inbox, so running the same batch twice has the effect of running it once.
-    The worker passes the epoch it already knows (saving a query per batch) and
-    notify=False (it wakes its own relay after the commit).
-    """
-    uow = UnitOfWork(conn, handlers.service, epoch=epoch, handlers=handlers)
-    claims = [(e.id, e.type) for e in envelopes]
-    # Without a reset in the batch (one segment), the inbox claim and the batch's loads
-    # share a round trip: the loads go out for every event before the claim answers
-    # which are new (a duplicate, rare, only loads rows for nothing).
-    loaded = bool(envelopes) and not any(e.type == contracts.SimulationReset.TYPE for e in envelopes)
-    if loaded:
-        with conn.pipeline():
-            sent = inbox.send_claim(conn, claims)
-            _load(uow, handlers, envelopes)
-        fresh = inbox.claimed(sent)
-    else:
-        fresh = inbox.claim(conn, claims)
-    seen: set[uuid.UUID] = set()
-    todo: list[Envelope] = []
-    for envelope in envelopes:
-        if envelope.id not in fresh or envelope.id in seen:
-            log.info("duplicate %s %s skipped", envelope.type, envelope.id)
-            continue
-        seen.add(envelope.id)
-        todo.append(envelope)
-    emitted: list[Envelope] = []
-    for segment in _segments(todo):
-        # A reset runs in a segment of its own: what came before it is written and
-        # emitted in the old epoch, and what follows starts from empty batch caches
-        # (rows loaded before the reset would be stale after it).
-        if not loaded:
-            _load(uow, handlers, segment)
-        loaded = False
-        for envelope in segment:
-            uow.dispatch(envelope)
-        emitted.extend(_write(uow, handlers, notify))
-    uow.emitted = emitted
-    return uow
-
-
-def _load(uow: UnitOfWork, handlers: EventHandlers, envelopes: list[Envelope]) -> None:
-    """The before_batch hooks, from empty batch caches, for the events of the current epoch."""
-    uow.touched = {}
-    handlers.run_before_batch(uow, [e.event for e in envelopes if e.epoch == uow.epoch or e.event.EPOCH_FREE])
-
-
-def _write(uow: UnitOfWork, handlers: EventHandlers, notify: bool = True) -> list[Envelope]:
-    """The after_batch hooks and the outbox rows, sent together: one round trip (a hook
-    that needs an answer, such as a valuation, still waits for it)."""
-    with uow.conn.pipeline():
-        handlers.run_after_batch(uow)
-        return uow.flush(notify=notify)
-
-
-def _segments(envelopes: list[Envelope]) -> list[list[Envelope]]:
-    """Split a batch around its simulation.reset events (each alone in its segment)."""
-    segments: list[list[Envelope]] = [[]]
-    for envelope in envelopes:
-        if envelope.type == contracts.SimulationReset.TYPE:
-            segments.append([envelope])
-            segments.append([])
-        else:
-            segments[-1].append(envelope)
-    return [s for s in segments if s] or [[]]
-
-
-def release_now(conn: psycopg.Connection, handlers: EventHandlers, wait_key: str) -> list[Envelope]:
-    """For HTTP handlers that create what parked events wait for (a listed symbol):
-    replay them now, in the caller's transaction, with the batch hooks."""
-    uow = UnitOfWork(conn, handlers.service, handlers=handlers)
-    uow.release(wait_key)
-    return _write(uow, handlers)
-
-
-def emit_now(conn: psycopg.Connection, producer: str, events: list[Event], epoch: int | None = None
-             ) -> list[Envelope]:
-    """For HTTP handlers: emit events in the caller's transaction (no inbox involved);
-    `epoch`: the caller already read it in this transaction."""
-    return outbox.emit(conn, producer, events, epoch=epoch)
+    def new_batch(self, uow: UnitOfWork, state: Any = None) -> B:
+        return self.batch_type(uow, self.state if state is None else state)

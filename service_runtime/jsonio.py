@@ -7,6 +7,7 @@ Output: Decimal as a plain string, datetimes as ISO 8601.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import date, datetime
@@ -91,6 +92,9 @@ def _default(value: Any) -> Any:
         return str(value)
     if isinstance(value, set | frozenset | tuple):
         return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # typed records nested in events and views (contracts.record)
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 

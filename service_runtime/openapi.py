@@ -9,13 +9,15 @@ an anonymous caller still gets 401 before any validation:
     @api(json=OrderRequest, resp=responses(201, Order, errors=(403, 409, 413, 422, 429)), tags=["orders"])
     def place_order(who): ...
 
-`api` validates the query string and the JSON body against the models (the body
-is parsed once, by service_runtime.jsonio: Decimal numbers, depth limit, 400 and
-413 as before) and turns the first validation error into the project's
-ApiError(422, "invalid", message, field). Business rules that JSON Schema cannot
-express (the 0.01 tick, "a market order takes no limit_price", ...) stay in each
-service's domain code, which runs after. Responses are documented, not validated
-at run time (the schemathesis test checks them against the document).
+`api` validates the query string and the JSON body against the models, once (the
+body is parsed by service_runtime.jsonio: Decimal numbers, depth limit, 400 and 413)
+and turns the first validation error into the project's ApiError(422, "invalid",
+message, field); the route reads the validated models with `body()` and `query()`.
+The models own the shape (types, required and unknown fields, enumerations); the
+rules (the 0.01 tick, "a market order takes no limit_price", ranges) are each
+service's domain code, which runs after. SpecTree only builds the document: it
+does not run per request. Responses are documented, not validated at run time (the
+schemathesis test checks them against the document).
 
 `service_spec(service)` builds one service's part from its blueprint, without a
 database; `merged_spec()` joins the six parts into the one document the gateway
@@ -29,15 +31,18 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from functools import wraps
 from typing import Annotated, Any
 
-from flask import Flask
+from flask import Flask, g, request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError
 from spectree import Response, SpecTree
-from spectree.plugins.base import Context
+from spectree.metadata import register_validated_function
 from spectree.plugins.flask_plugin import FlaskPlugin
 from spectree.utils import get_multidict_items
 
+from .identifiers import MAX_ID
+from .money import to_decimal
 from .web import ApiError, json_body
 
 
@@ -47,10 +52,10 @@ def _blank_is_none(value: Any) -> Any:
 
 # Shared field types. Money in responses is a decimal string; in requests a JSON number or string.
 Money = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["189.50"])]
-MoneyIn = Annotated[Decimal, Field(examples=["189.50"])]
+MoneyIn = Annotated[Decimal, BeforeValidator(to_decimal), Field(examples=["189.50"])]
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,8}$", examples=["AAPL"])]
 Timestamp = Annotated[str, Field(description="ISO 8601 time", examples=["2026-01-05T14:30:00+00:00"])]
-PositiveId = Annotated[StrictInt, Field(ge=1)]
+PositiveId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 # `?limit=`: a whole number, clamped to the route's maximum (never refused for being large)
 Limit = Annotated[int | None, BeforeValidator(_blank_is_none), Field(description="clamped to the route's maximum")]
 
@@ -146,42 +151,39 @@ def _field_of(error: dict[str, Any]) -> str | None:
 def validation_error(err: ValidationError) -> ApiError:
     """The first error, as the project's 422: unknown fields first (as the domain checks them)."""
     errors = err.errors(include_url=False)
-    errors.sort(key=lambda e: 0 if e.get("type") == "extra_forbidden" else 1)
+    # unknown fields first, alphabetically (the first one a client reads names the field to drop)
+    errors.sort(key=lambda e: (0, str(e.get("loc"))) if e.get("type") == "extra_forbidden" else (1, ""))
     first = errors[0]
     field = _field_of(first)
     if first.get("type") == "extra_forbidden":
         return ApiError(422, "invalid", f"unknown field {field!r}", field=field)
     if field is None:
         return ApiError(422, "invalid", "the body must be a JSON object")
-    message = str(first.get("msg", "invalid")).rstrip(".")
+    message = str(first.get("msg", "invalid")).rstrip(".").removeprefix("Value error, ")
     message = message[0].lower() + message[1:] if message else "invalid"
     return ApiError(422, "invalid", f"{field}: {message}", field=field)
 
 
 class _Plugin(FlaskPlugin):
-    """SpecTree's Flask plugin, with the project's JSON parser and error shape."""
-
-    def request_validation(self, req, query, json, form, headers, cookies) -> None:  # type: ignore[override]
-        validate = self.model_adapter.validate_obj
-        query_value = validate(query, get_multidict_items(req.args, query)) if query else None
-        json_value = None
-        if json is not None:
-            # a route whose body is optional (every field optional) takes no body as {}
-            optional = not any(f.is_required() for f in json.model_fields.values())
-            body = json_body() if req.get_data(cache=True).strip() or not optional else {}
-            json_value = validate(json, body)
-        req.context = Context(query_value, json_value, None, None, None)
-
-    def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):  # type: ignore[override]
-        # documented, not checked per request: the hot path stays as cheap as before
-        return super().validate_response(resp, resp_model, True, False)
+    """SpecTree's Flask plugin, for the document only (routes are validated by `api`)."""
 
 
-def _raise_api_error(req: Any, resp: Any, err: Exception | None, instance: Any, *args: Any) -> None:
-    if err is not None:
-        if isinstance(err, ValidationError):
-            raise validation_error(err)
-        raise ApiError(422, "invalid", str(err))
+def validated(model: type[BaseModel], data: Any) -> Any:
+    """`data` as `model`, or the project's 422 naming the field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise validation_error(err) from None
+
+
+def body() -> Any:
+    """The route's validated JSON body (see `api`)."""
+    return g.body
+
+
+def query() -> Any:
+    """The route's validated query string (see `api`)."""
+    return g.query
 
 
 def new_spec() -> SpecTree:
@@ -196,7 +198,6 @@ def new_spec() -> SpecTree:
         path="api/docs-unused",
         validation_error_status=422,
         validation_error_model=ErrorBody,
-        before=_raise_api_error,
         naming_strategy=lambda model: model.__name__,
         nested_naming_strategy=lambda parent, child: child,
     )
@@ -210,8 +211,30 @@ BEARER = {"bearer": []}
 
 def api(*, query: type[BaseModel] | None = None, json: type[BaseModel] | None = None, resp: Response,
         tags: Sequence[str] = (), public: bool = False) -> Callable[[Callable], Callable]:
-    """Validate and document a route (goes under @require_auth / @require_instructor)."""
-    return SPEC.validate(query=query, json=json, resp=resp, tags=tags, security=PUBLIC if public else BEARER)
+    """Validate and document a route (goes under @require_auth / @require_instructor, so an
+    anonymous caller gets 401 before any validation)."""
+    optional = json is not None and not any(f.is_required() for f in json.model_fields.values())
+
+    def decorate(fn: Callable) -> Callable:
+        documented = SPEC.validate(query=query, json=json, resp=resp, tags=tags,
+                                   security=PUBLIC if public else BEARER)(fn)
+        metadata = SPEC._function_metadata.pop(documented)
+
+        @wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            if query is not None:
+                g.query = validated(query, get_multidict_items(request.args, query))
+            if json is not None:
+                # a route whose body is optional (every field optional) takes no body as {}
+                raw = json_body() if request.get_data(cache=True).strip() or not optional else {}
+                g.body = validated(json, raw)
+            return fn(*args, **kwargs)
+
+        SPEC._function_metadata[run] = metadata
+        register_validated_function(run)
+        return run
+
+    return decorate
 
 
 def service_spec(service: str) -> dict[str, Any]:

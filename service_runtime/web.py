@@ -18,10 +18,11 @@ from flask import Blueprint, Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from . import jsonio, metrics, outbox, revocation
+from . import errors, jsonio, metrics, outbox, revocation
 from .auth import InvalidToken, Principal, verify_token
 from .config import SERVICES, Settings, get_settings
 from .db import Database
+from .worker_stats import OUTBOX_LAG, OUTBOX_UNSENT
 
 log = logging.getLogger("papertrade.http")
 
@@ -29,13 +30,13 @@ MAX_BODY_BYTES = 1024 * 1024
 
 HTTP_REQUESTS = metrics.REGISTRY.counter("papertrade_http_requests_total", "HTTP requests answered")
 HTTP_SECONDS = metrics.REGISTRY.histogram("papertrade_http_request_seconds", "Time to answer an HTTP request")
-OUTBOX_UNSENT = metrics.REGISTRY.gauge("papertrade_outbox_unsent_events", "Outbox rows not yet confirmed by RabbitMQ")
-OUTBOX_LAG = metrics.REGISTRY.gauge("papertrade_outbox_lag_seconds", "Age of the oldest unsent outbox row (0 when none)")
 PARKED = metrics.REGISTRY.gauge("papertrade_parked_events", "Events waiting for something not seen yet")
 
 
 class ApiError(Exception):
-    """An error a client caused or must handle; rendered as {"error": {...}}."""
+    """An error at the HTTP edge (authentication, malformed bodies, rate limits);
+    rendered as {"error": {...}}. Rules and use cases raise service_runtime.errors
+    instead, mapped to a status by `STATUS_OF`."""
 
     def __init__(
         self, status: int, code: str, message: str, field: str | None = None, retry_after: int | None = None
@@ -61,6 +62,24 @@ class _JSON(DefaultJSONProvider):
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         return jsonio.dumps(obj)
+
+
+STATUS_OF: dict[type[errors.DomainError], int] = {
+    errors.Invalid: 422,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Forbidden: 403,
+    errors.Unauthorized: 401,
+    errors.TooLarge: 413,
+    errors.Unavailable: 503,
+}
+
+
+def api_error(err: errors.DomainError) -> ApiError:
+    """A domain refusal as the HTTP error it is."""
+    status = next((code for kind, code in STATUS_OF.items() if isinstance(err, kind)), 422)
+    retry = err.retry_after if isinstance(err, errors.Unavailable) else None
+    return ApiError(status, err.code, err.message, field=err.field, retry_after=retry)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -263,6 +282,10 @@ def create_app(
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError) -> Response:
         return error_response(err)
+
+    @app.errorhandler(errors.DomainError)
+    def _domain_error(err: errors.DomainError) -> Response:
+        return error_response(api_error(err))
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Response:

@@ -21,9 +21,10 @@ from flask import Flask, request
 from flask_socketio import SocketIO, join_room, leave_room
 from socketio.exceptions import ConnectionRefusedError as Refused  # its message reaches the client
 
-from service_runtime import metrics
-from service_runtime.auth import InvalidToken, verify_token
+from service_runtime import jsonio, metrics
+from service_runtime.auth import InvalidToken, issue_token, verify_token
 from service_runtime.config import Settings
+from service_runtime.contracts import Envelope, SimulationReset, TradeExecuted
 from service_runtime.identifiers import is_symbol
 from service_runtime.revocation import REVOKED_MESSAGE
 from service_runtime.throttle import Throttle
@@ -32,7 +33,7 @@ from .consumer import EventFeed
 from .docs import ApiDocs
 from .executions import OrderTracker
 from .proxy import ApiProxy
-from .push import AUTHENTICATED, INSTRUCTORS, LEADERBOARD_INTERVAL, Push, pushes_for, symbol_room, user_room
+from .push import AUTHENTICATED, INSTRUCTORS, LEADERBOARD_INTERVAL, PUSHES, Push, symbol_room, user_room
 from .routing import owner_of
 from .sessions import SocketSessions
 
@@ -121,32 +122,32 @@ def _later(delay: float, fn: Callable[[], None]) -> None:
     fn()
 
 
-def _time_outcome(event_type: str, payload: dict[str, Any], tracker: OrderTracker) -> None:
-    """Order latency: an order the tracker learned from order.placed (pending_new) reaches its first
-    outcome (the tracker still holds it as pending_new, so each order is timed once)."""
-    try:
-        if event_type == "order.updated":
-            order = payload["order"]
-            if order["status"] != "pending_new" and tracker.status(int(order["id"])) == "pending_new":
-                ORDER_LATENCY.observe(_since(order["created_at"]))
-        elif event_type == "trade.executed":
-            for side in ("buy", "sell"):
-                known = tracker.order(int(payload[f"{side}_order_id"]))
-                if known is not None and known["status"] == "pending_new":
-                    ORDER_LATENCY.observe(_since(known["created_at"]))
-    except (KeyError, TypeError, ValueError):
-        pass  # a metric is never worth a failed push
+def _time_outcome(envelope: Envelope, tracker: OrderTracker) -> None:
+    """Order latency: an order the tracker still holds as pending_new reaches its first
+    outcome (booked, traded, canceled, rejected): timed once per order."""
+    event = envelope.event
+    ids = ((event.buy_order_id, event.sell_order_id) if isinstance(event, TradeExecuted)
+           else (getattr(event, "order_id", None),) if envelope.type in OUTCOMES else ())
+    for order_id in ids:
+        known = tracker.order(order_id) if order_id is not None else None
+        if known is not None and known["status"] == "pending_new":
+            ORDER_LATENCY.observe(max(0.0, time.time() - datetime.fromisoformat(known["created_at"]).timestamp()))
 
 
-def _since(iso: str) -> float:
-    return max(0.0, time.time() - datetime.fromisoformat(iso).timestamp())
+OUTCOMES = frozenset({"order.booked", "order.canceled", "order.rejected", "order.expired"})
+
+
+class _Wire:
+    """Socket.IO's JSON: typed records, Decimal and datetime as the REST API writes them."""
+
+    dumps = staticmethod(lambda value, **kw: jsonio.dumps(value))
+    loads = staticmethod(json.loads)
 
 
 def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
     app = Flask("socket_gateway")
-    # Payloads come from our own JSON (money already strings), so the standard
-    # json module encodes them; the socket never needs Decimal handling.
-    socketio = SocketIO(async_mode="gevent", cors_allowed_origins=None, ping_interval=10, ping_timeout=10)
+    socketio = SocketIO(async_mode="gevent", cors_allowed_origins=None, ping_interval=10, ping_timeout=10,
+                        json=_Wire)
 
     tracker = OrderTracker()  # only the feed's thread touches it
     throttle: Throttle[Push] = Throttle(LEADERBOARD_INTERVAL)
@@ -160,9 +161,9 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
         if item is not None:
             send(item)
 
-    def push(event_type: str, payload: dict[str, Any]) -> None:
-        _time_outcome(event_type, payload, tracker)
-        for item in pushes_for(event_type, payload, tracker):
+    def push(envelope: Envelope) -> None:
+        _time_outcome(envelope, tracker)
+        for item in PUSHES.pushes_for(envelope, tracker):
             if item.event != "leaderboard":
                 send(item)
                 continue
@@ -186,15 +187,28 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
         if sids:
             log.info("gateway: disconnected %d socket(s) whose token a reset revoked", len(sids))
 
-    def deliver(event_type: str, payload: dict[str, Any]) -> None:
-        push(event_type, payload)
-        if event_type == "simulation.reset":
+    def deliver(envelope: Envelope) -> None:
+        push(envelope)
+        if isinstance(envelope.event, SimulationReset):
             # after the `reset` push, so a signed-out screen still starts over
-            sign_out(sessions.raise_to(int(payload.get("tokens_valid_from_epoch") or 1)))
+            sign_out(sessions.raise_to(envelope.event.tokens_valid_from_epoch))
+
+    def learn_open_orders() -> None:
+        """Orders placed before this feed connected: their execution reports need them."""
+        token = issue_token(settings.secret_key, 0, "instructor", "socket_gateway", 1, 300)[0]
+        try:
+            orders = gateway.api.get_json("stock_ordering", "/api/orders?status=open&limit=20000",
+                                          {"Authorization": f"Bearer {token}"})
+        except Exception as exc:  # noqa: BLE001 - without them only older orders' reports are missing
+            log.warning("gateway: could not read the open orders: %s", exc)
+            return
+        tracker.bootstrap(orders)
+        log.info("gateway: tracking %d open orders", len(orders))
 
     def feed_connected() -> None:
         sessions.feed_connected()
         socketio.start_background_task(lambda: sign_out(sessions.refresh()))
+        socketio.start_background_task(learn_open_orders)
 
     feed = EventFeed(settings, deliver, on_connected=feed_connected)
     gateway.health = lambda: {"feed_connected": feed.connected}

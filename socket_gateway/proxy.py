@@ -162,10 +162,10 @@ class ApiProxy:
         start_response(f"{status} {reason or ''}".strip(), out_headers)
         return [data]
 
-    def get_json(self, service: str, path: str) -> Any:
+    def get_json(self, service: str, path: str, headers: dict[str, str] | None = None) -> Any:
         """The gateway's own read of a service (not a client's): the decoded JSON of a 200,
         else UpstreamUnavailable."""
-        status, _, _, data = self._forward(service, "GET", path, b"", {"Accept": "application/json"})
+        status, _, _, data = self._forward(service, "GET", path, b"", {"Accept": "application/json", **(headers or {})})
         if status != 200:
             raise UpstreamUnavailable(f"GET {path} answered {status}")
         return json.loads(data)

@@ -1,22 +1,48 @@
-"""Which domain event becomes which Socket.IO message, and who receives it.
+"""Which event becomes which Socket.IO message, and who receives it: one table.
+
+    @pushes.on(TradeExecuted)
+    def trade(event: TradeExecuted, ctx: PushContext) -> list[Push]: ...
+
+The gateway's queue is bound to exactly the events this table lists
+(socket_gateway/consumer.py), and the catalog names the gateway as their consumer.
 
 Rooms: `sym:<SYMBOL>` (public, joined by `subscribe`), `user:<id>` (joined at
-connect from a valid token), `instructors` (every instructor). An order or a
-portfolio goes only to its owner's room and to instructors, never to a symbol
-room or to everyone.
-
-The gateway works on the raw JSON payloads (money is already a string there):
-decoding every event into typed records and back would cost more CPU than the
-rest of the push, for nothing it needs.
+connect from a valid token), `instructors` (every instructor), `authenticated`.
+An order or a portfolio goes only to its owner's room and to instructors, never to
+a symbol room or to everyone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from .executions import OrderTracker
+from service_runtime.contracts import (
+    BookUpdated,
+    Envelope,
+    Event,
+    LeaderboardUpdated,
+    MarketStatusChanged,
+    OrderBooked,
+    OrderCanceled,
+    OrderCancelRequested,
+    OrderExpired,
+    OrderPlaced,
+    OrderRejected,
+    PortfolioUpdated,
+    PriceUpdated,
+    SettingsChanged,
+    SimulationReset,
+    StockDelisted,
+    StockListed,
+    TradeExecuted,
+    UserCreated,
+    UserUpdated,
+)
+
+from .executions import Order, OrderTracker
 
 INSTRUCTORS = "instructors"
 AUTHENTICATED = "authenticated"  # every client that connected with a valid token
@@ -35,73 +61,140 @@ def user_room(user_id: int) -> str:
 @dataclass(frozen=True)
 class Push:
     event: str
-    data: dict[str, Any]
+    data: Any
     rooms: tuple[str | None, ...]
 
 
-def _private(event: str) -> Callable[[dict[str, Any]], list[Push]]:
-    def build(p: dict[str, Any]) -> list[Push]:
-        body = p["order"] if event == "order" else {**p["portfolio"], "user_id": p["user_id"]}
-        return [Push(event, body, (user_room(p["user_id"]), INSTRUCTORS))]
-    return build
+@dataclass
+class PushContext:
+    """What a push may need besides its event: the order tracker and the event's time."""
+
+    tracker: OrderTracker
+    at: datetime
 
 
-def _trade(p: dict[str, Any]) -> list[Push]:
-    return [Push("trade", {"seq": p["seq"], "symbol": p["symbol"], "price": p["price"], "qty": p["qty"],
-                           "ts": p["executed_at"], "trade_id": p["trade_id"]}, (symbol_room(p["symbol"]),))]
+Builder = Callable[[Any, PushContext], list[Push]]
 
 
-def _price(p: dict[str, Any]) -> list[Push]:
-    keys = ("symbol", "last_price", "open", "high", "low", "volume", "change_pct", "trade_seq")
-    return [Push("price", {k: p[k] for k in keys}, (symbol_room(p["symbol"]),))]
+class PushTable:
+    def __init__(self) -> None:
+        self.table: dict[str, Builder] = {}
+        self.classes: list[type[Event]] = []
+
+    def on(self, event_cls: type[Event]) -> Callable[[Builder], Builder]:
+        def register(fn: Builder) -> Builder:
+            self.table[event_cls.TYPE] = fn
+            self.classes.append(event_cls)
+            return fn
+
+        return register
+
+    @property
+    def consumed(self) -> list[type[Event]]:
+        return list(self.classes)
+
+    def pushes_for(self, envelope: Envelope, tracker: OrderTracker) -> list[Push]:
+        build = self.table.get(envelope.type)
+        return build(envelope.event, PushContext(tracker, envelope.occurred_at)) if build else []
 
 
-def _book(p: dict[str, Any]) -> list[Push]:
-    return [Push("book", {"symbol": p["symbol"], "seq": p["seq"], "bids": p["bids"], "asks": p["asks"]},
-                 (symbol_room(p["symbol"]),))]
+PUSHES = PushTable()
 
 
-# event type -> the pushes it makes; the gateway's queue is bound to exactly these
-# (service_runtime/contracts.py lists the gateway as their consumer).
-PUSHES: dict[str, Callable[[dict[str, Any]], list[Push]]] = {
-    "order.placed": lambda p: [],  # not pushed: the execution reports learn the order from it
-    "order.updated": _private("order"),
-    "portfolio.updated": _private("portfolio"),
-    "trade.executed": _trade,
-    "price.updated": _price,
-    "book.updated": _book,
-    "market.status_changed": lambda p: [Push("market", {"status": p["status"], "previous": p["previous"],
-                                                        "closes_at": p.get("closes_at")}, (EVERYONE,))],
-    "stock.delisted": lambda p: [Push("delisted", {"symbol": p["symbol"]}, (EVERYONE,))],
-    "settings.changed": lambda p: [Push("settings", {k: p[k] for k in ("commission_per_share", "max_position",
-                                                                       "max_order_qty")}, (EVERYONE,))],
-    "leaderboard.updated": lambda p: [Push("leaderboard", p["rows"], (AUTHENTICATED,))],
-    "stock.listed": lambda p: [Push("stock", {"symbol": p["symbol"], "name": p["name"],
-                                              "reference_price": p["reference_price"]}, (EVERYONE,))],
-    "user.created": lambda p: [Push("user", {"id": p["user_id"], "name": p["name"], "role": p["role"]},
-                                    (EVERYONE,))],
-    "user.updated": lambda p: [Push("user", {"id": p["user_id"], "name": p["name"], "role": p["role"]},
-                                    (EVERYONE,))],
-    "simulation.reset": lambda p: [Push("reset", {"epoch": p["epoch"]}, (EVERYONE,))],
-}
+def _orders(orders: list[Order | None]) -> list[Push]:
+    return [Push("order", o, (user_room(o["user_id"]), INSTRUCTORS)) for o in orders if o is not None]
 
 
-def pushes_for(event_type: str, payload: dict[str, Any], tracker: OrderTracker | None = None) -> list[Push]:
-    """What to push for one event. With a tracker, a trade also pushes both orders'
-    new state first (the execution reports of socket_gateway/executions.py)."""
-    build = PUSHES.get(event_type)
-    pushes = build(payload) if build else []
-    if tracker is not None:
-        if event_type == "order.placed":
-            tracker.order_placed(payload)
-        elif event_type == "order.updated":
-            if not tracker.adds_news(payload):
-                pushes = []
-            tracker.order_updated(payload)
-        elif event_type == "simulation.reset":
-            tracker.clear()  # the orders it knew are gone
-        elif event_type == "trade.executed":
-            reports = [Push("order", order, (user_room(order["user_id"]), INSTRUCTORS))
-                       for order in tracker.trade(payload)]
-            pushes = reports + pushes
-    return pushes
+@PUSHES.on(OrderPlaced)
+def order_placed(e: OrderPlaced, ctx: PushContext) -> list[Push]:
+    ctx.tracker.placed(e)  # not pushed: the REST answer showed it pending_new
+    return []
+
+
+@PUSHES.on(OrderCancelRequested)
+def order_cancel_requested(e: OrderCancelRequested, ctx: PushContext) -> list[Push]:
+    return _orders([ctx.tracker.cancel_requested(e, ctx.at)])
+
+
+@PUSHES.on(OrderBooked)
+def order_booked(e: OrderBooked, ctx: PushContext) -> list[Push]:
+    return _orders([ctx.tracker.booked(e, ctx.at)])
+
+
+@PUSHES.on(OrderRejected)
+def order_rejected(e: OrderRejected, ctx: PushContext) -> list[Push]:
+    return _orders([ctx.tracker.rejected(e, ctx.at)])
+
+
+@PUSHES.on(OrderCanceled)
+def order_canceled(e: OrderCanceled, ctx: PushContext) -> list[Push]:
+    return _orders([ctx.tracker.canceled(e, ctx.at)])
+
+
+@PUSHES.on(OrderExpired)
+def order_expired(e: OrderExpired, ctx: PushContext) -> list[Push]:
+    return _orders([ctx.tracker.expired(e, ctx.at)])
+
+
+@PUSHES.on(TradeExecuted)
+def trade_executed(e: TradeExecuted, ctx: PushContext) -> list[Push]:
+    """Both orders' new state first (their execution reports), then the tape."""
+    tape = Push("trade", {"seq": e.seq, "symbol": e.symbol, "price": e.price, "qty": e.qty,
+                          "ts": e.executed_at, "trade_id": e.trade_id}, (symbol_room(e.symbol),))
+    return [*_orders(ctx.tracker.trade(e)), tape]
+
+
+@PUSHES.on(PortfolioUpdated)
+def portfolio_updated(e: PortfolioUpdated, ctx: PushContext) -> list[Push]:
+    return [Push("portfolio", e.portfolio, (user_room(e.user_id), INSTRUCTORS))]
+
+
+@PUSHES.on(PriceUpdated)
+def price_updated(e: PriceUpdated, ctx: PushContext) -> list[Push]:
+    return [Push("price", e, (symbol_room(e.symbol),))]
+
+
+@PUSHES.on(BookUpdated)
+def book_updated(e: BookUpdated, ctx: PushContext) -> list[Push]:
+    return [Push("book", e, (symbol_room(e.symbol),))]
+
+
+@PUSHES.on(MarketStatusChanged)
+def market_status_changed(e: MarketStatusChanged, ctx: PushContext) -> list[Push]:
+    return [Push("market", e, (EVERYONE,))]
+
+
+@PUSHES.on(StockListed)
+def stock_listed(e: StockListed, ctx: PushContext) -> list[Push]:
+    return [Push("stock", e, (EVERYONE,))]
+
+
+@PUSHES.on(StockDelisted)
+def stock_delisted(e: StockDelisted, ctx: PushContext) -> list[Push]:
+    return [Push("delisted", e, (EVERYONE,))]
+
+
+@PUSHES.on(SettingsChanged)
+def settings_changed(e: SettingsChanged, ctx: PushContext) -> list[Push]:
+    return [Push("settings", e, (EVERYONE,))]
+
+
+@PUSHES.on(LeaderboardUpdated)
+def leaderboard_updated(e: LeaderboardUpdated, ctx: PushContext) -> list[Push]:
+    return [Push("leaderboard", e.rows, (AUTHENTICATED,))]
+
+
+@PUSHES.on(UserCreated)
+def user_created(e: UserCreated, ctx: PushContext) -> list[Push]:
+    return [Push("user", {"id": e.user_id, "name": e.name, "role": e.role}, (EVERYONE,))]
+
+
+@PUSHES.on(UserUpdated)
+def user_updated(e: UserUpdated, ctx: PushContext) -> list[Push]:
+    return [Push("user", {"id": e.user_id, "name": e.name, "role": e.role}, (EVERYONE,))]
+
+
+@PUSHES.on(SimulationReset)
+def simulation_reset(e: SimulationReset, ctx: PushContext) -> list[Push]:
+    ctx.tracker.clear()  # the orders it knew are gone
+    return [Push("reset", {"epoch": e.epoch}, (EVERYONE,))]

@@ -12,24 +12,23 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import secrets
 import signal
 import sys
-from pathlib import Path
 
 import psycopg
 
 from db.migrate import setup_databases
 from db.seed import INSTRUCTOR_NAME, seed_demo, set_instructor_password
-from service_runtime.bus import blocking_connection, declare_topology
-from service_runtime.config import Settings, get_settings
+from service_runtime import catalog
+from service_runtime.config import Settings, get_settings, settings_from_env, state_dir
+from service_runtime.topology import blocking_connection, declare_all
 
 from .processes import all_processes, extra_gateway, settings_env, standby
 from .supervisor import Supervisor
 from .teardown import destroy
 
-STATE_DIR = Path(os.environ.get("PAPERTRADE_STATE_DIR", Path(__file__).resolve().parent.parent / ".papertrade"))
+STATE_DIR = state_dir(settings_from_env())
 
 
 def check_dependencies(settings: Settings) -> list[str]:
@@ -68,7 +67,7 @@ def secret_key(settings: Settings) -> str:
 def setup(settings: Settings) -> tuple[dict[str, int], str]:
     setup_databases(settings)
     with blocking_connection(settings, "setup") as conn:
-        declare_topology(conn.channel(), settings)
+        declare_all(conn.channel(), settings, catalog.consumed_by_services())
     ids = seed_demo(settings)
     password = set_instructor_password(settings, settings.instructor_password)
     return ids, password

@@ -33,11 +33,11 @@ from typing import Any
 import pika.exceptions
 import psycopg
 
-from service_runtime import outbox
-from service_runtime.bus import blocking_connection, queue_bindings
+from service_runtime import catalog, outbox
 from service_runtime.config import SERVICES, Settings, get_settings
 from service_runtime.db import connect
 from service_runtime.shards import shard_of
+from service_runtime.topology import blocking_connection, queue_bindings
 from stock_ordering.domain import derive_status
 
 OPEN = ("pending_new", "new", "partially_filled", "pending_cancel")
@@ -54,8 +54,8 @@ def _queue_depths(settings: Settings) -> dict[str, int]:
     depths = {}
     with blocking_connection(settings, "audit") as conn:
         ch = conn.channel()
-        for service in SERVICES:
-            for queue in queue_bindings(settings, service):  # none for a service that consumes nothing
+        for service, consumed in catalog.consumed_by_services().items():
+            for queue in queue_bindings(settings, service, consumed):  # none for a service that consumes nothing
                 try:
                     depths[queue] = ch.queue_declare(queue, passive=True).method.message_count
                 except pika.exceptions.ChannelClosedByBroker:
@@ -69,7 +69,7 @@ def in_flight(settings: Settings) -> tuple[list[str], int]:
     processed = 0
     for database in (d for service in SERVICES for d in settings.databases(service)):
         with connect(settings.database_url(database)) as conn:
-            backlog = outbox.backlog(conn)
+            backlog, _ = outbox.lag(conn)
             processed += conn.execute("SELECT count(*) AS n FROM inbox").fetchone()["n"]
             if backlog:
                 busy.append(f"{database}: {backlog} events in its outbox")

@@ -26,8 +26,9 @@ from typing import Any
 
 import pika
 
-from service_runtime.bus import bindings_for, blocking_connection
-from service_runtime.config import SERVICES, Settings
+from service_runtime import catalog
+from service_runtime.config import Settings
+from service_runtime.topology import blocking_connection
 
 REPLAYS_HEADER = "x-papertrade-replays"
 
@@ -47,7 +48,7 @@ class DeadLetter:
 
 
 def consuming_services(service: str | None = None) -> list[str]:
-    names = [s for s in SERVICES if bindings_for(s)]
+    names = [s for s, consumed in catalog.consumed_by_services().items() if consumed]
     if service is not None:
         if service not in names:
             raise ValueError(f"{service!r} has no queue; one of {', '.join(names)}")

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import signal
 import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import requests
 
-from service_runtime.config import Settings, settings_from_env
+from service_runtime.config import Settings, artifacts_dir, settings_from_env
 from service_runtime.db import connect
 
 from .__main__ import setup
@@ -29,7 +27,7 @@ from .processes import ProcessSpec, all_processes, settings_env
 from .supervisor import Supervisor
 from .teardown import destroy
 
-ARTIFACTS = Path(os.environ.get("PAPERTRADE_ARTIFACTS", Path(__file__).resolve().parent.parent / "tests" / "artifacts"))
+ARTIFACTS = artifacts_dir(settings_from_env())
 INSTRUCTOR_PASSWORD = "instructor-test-password"
 
 
@@ -107,17 +105,18 @@ class RunningStack:
     def __init__(self, name: str = "stack", extra_env: dict[str, str] | None = None, matching_shards: int = 1,
                  more_processes: Callable[[Settings], list[ProcessSpec]] | None = None) -> None:
         ns = f"ptt{uuid.uuid4().hex[:8]}"
+        outside = settings_from_env()
         self.settings = Settings(
             namespace=ns,
-            pg_url=os.environ.get("PAPERTRADE_PG_URL", Settings.pg_url),
-            amqp_url=os.environ.get("PAPERTRADE_AMQP_URL", Settings.amqp_url),
+            pg_url=outside.pg_url,
+            amqp_url=outside.amqp_url,
             port=free_port_block(),
             secret_key=f"test-secret-{uuid.uuid4().hex}",
             instructor_password=INSTRUCTOR_PASSWORD,
             log_level="INFO",
             matching_shards=matching_shards,
             # so a benchmark can compare classic queues (PAPERTRADE_QUORUM_QUEUES=0)
-            quorum_queues=settings_from_env().quorum_queues,
+            quorum_queues=outside.quorum_queues,
         )
         self.url = f"http://127.0.0.1:{self.settings.port}"
         self.log_dir = ARTIFACTS / "logs" / f"{name}-{ns}"
@@ -141,13 +140,20 @@ class RunningStack:
 
     def stop(self) -> None:
         self.supervisor.stop_all()
-        if not os.environ.get("PAPERTRADE_KEEP_TEST_DBS"):
+        if not settings_from_env().keep_test_dbs:
             destroy(self.settings)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         child = self.supervisor.children[name]
         child.signal(sig)
         child.proc.wait(10)
+
+    def pause(self, name: str) -> None:
+        """Freeze a process (SIGSTOP): its queue fills while it holds its connections."""
+        self.supervisor.children[name].signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        self.supervisor.children[name].signal(signal.SIGCONT)
 
     def restart(self, name: str, env: dict[str, str] | None = None, wait: bool = True) -> None:
         child = self.supervisor.children[name]

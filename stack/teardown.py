@@ -9,9 +9,9 @@ import dataclasses
 import pika.exceptions
 
 from db.migrate import drop_database
-from service_runtime.bus import blocking_connection
 from service_runtime.config import API_SERVICES, SERVICES, Settings
 from service_runtime.contracts import PARTITIONS
+from service_runtime.topology import blocking_connection
 
 
 def _every_shard(settings: Settings) -> Settings:

@@ -1,16 +1,15 @@
-"""stock_data's rules: what a valid listing is, market states, change %, candle intervals,
-and the JSON shapes of stocks, candles and tape entries. No I/O here."""
+"""stock_data's rules: what a valid listing and market change are, and how an execution
+moves a stock's day statistics and its 1-minute candle. Pure: no I/O, no clock."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
+from service_runtime.errors import Invalid
 from service_runtime.identifiers import is_symbol
-from service_runtime.money import MAX_PRICE, TICK, is_on_tick, to_decimal
-from service_runtime.web import ApiError
+from service_runtime.money import MAX_PRICE, TICK, is_on_tick
 
 NAME_MAX = 64
 
@@ -18,6 +17,7 @@ OPEN, HALTED, CLOSED = "open", "halted", "closed"
 MARKET_STATUSES = (OPEN, HALTED, CLOSED)
 # POST /api/market/<action> -> the status it sets.
 MARKET_ACTIONS = {"open": OPEN, "halt": HALTED, "close": CLOSED}
+SESSION_MAX_MINUTES = 600
 
 # Candle intervals -> the stride date_bin aggregates the 1-minute rows with.
 INTERVALS = {
@@ -27,6 +27,7 @@ INTERVALS = {
     "1h": "1 hour",
     "1d": "1 day",
 }
+MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "1d": 1440}
 CANDLES_DEFAULT, CANDLES_MAX = 500, 5000
 TAPE_DEFAULT, TAPE_MAX = 100, 5000
 
@@ -40,40 +41,30 @@ class NewStock:
     reference_price: Decimal
 
 
-
-
-def parse_reference_price(value: object) -> Decimal:
-    """A listing price: > 0, <= 1,000,000, on the 0.01 tick; ValueError otherwise."""
-    price = to_decimal(value)
-    if price <= 0 or price > MAX_PRICE:
-        raise ValueError(f"must be greater than 0 and at most {MAX_PRICE}")
-    if not is_on_tick(price):
-        raise ValueError("must be on the 0.01 tick")
-    return price.quantize(TICK)
-
-
-def parse_new_stock(body: dict[str, Any]) -> NewStock:
-    """Validate POST /api/stocks; raise ApiError(422) naming the field."""
-    unknown = set(body) - {"symbol", "name", "reference_price"}
-    if unknown:
-        first = sorted(unknown)[0]
-        raise ApiError(422, "invalid", f"unknown field {first!r}", field=first)
-    symbol = body.get("symbol")
+def new_stock(symbol: str, name: str, reference_price: Decimal) -> NewStock:
     if not is_symbol(symbol):
-        raise ApiError(422, "invalid", "symbol must be 1 to 8 upper-case letters or digits", field="symbol")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ApiError(422, "invalid", "name is required and must be a non-empty string", field="name")
+        raise Invalid("symbol must be 1 to 8 upper-case letters or digits", "symbol")
     name = name.strip()
+    if not name:
+        raise Invalid("name is required and must be a non-empty string", "name")
     if len(name) > NAME_MAX or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ApiError(422, "invalid", f"name must be at most {NAME_MAX} printable characters", field="name")
-    if body.get("reference_price") is None:
-        raise ApiError(422, "invalid", "reference_price is required", field="reference_price")
-    try:
-        price = parse_reference_price(body["reference_price"])
-    except ValueError as exc:
-        raise ApiError(422, "invalid", f"reference_price {exc}", field="reference_price") from exc
-    return NewStock(symbol=symbol, name=name, reference_price=price)
+        raise Invalid(f"name must be at most {NAME_MAX} printable characters", "name")
+    if reference_price <= 0 or reference_price > MAX_PRICE:
+        raise Invalid(f"reference_price must be greater than 0 and at most {MAX_PRICE}", "reference_price")
+    if not is_on_tick(reference_price):
+        raise Invalid("reference_price must be on the 0.01 tick", "reference_price")
+    return NewStock(symbol, name, reference_price.quantize(TICK))
+
+
+def session_minutes(status: str, minutes: int | None) -> int | None:
+    """Opening may take a session length (the market then closes by itself)."""
+    if minutes is None:
+        return None
+    if status != OPEN:
+        raise Invalid("only opening takes a body ({\"session_minutes\": N})", "session_minutes")
+    if not 1 <= minutes <= SESSION_MAX_MINUTES:
+        raise Invalid(f"session_minutes must be a whole number from 1 to {SESSION_MAX_MINUTES}", "session_minutes")
+    return minutes
 
 
 def change_pct(last_price: Decimal | None, reference_price: Decimal) -> Decimal:
@@ -83,66 +74,80 @@ def change_pct(last_price: Decimal | None, reference_price: Decimal) -> Decimal:
     return ((last_price - reference_price) / reference_price * 100).quantize(PCT_PLACES, rounding=ROUND_HALF_UP)
 
 
-def iso(value: datetime | None) -> str | None:
-    """Times in JSON: ISO 8601 in UTC, whatever the session time zone was."""
-    return value.astimezone(UTC).isoformat() if value is not None else None
+def price_of(value: Decimal) -> Decimal:
+    """A price as the NUMERIC(20, 2) columns store it."""
+    return value.quantize(TICK, rounding=ROUND_HALF_UP)
 
 
-def public_stock(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "symbol": row["symbol"],
-        "name": row["name"],
-        "reference_price": row["reference_price"],
-        "last_price": row["last_price"] if row["last_price"] is not None else row["reference_price"],
-        "open": row["day_open"],
-        "high": row["day_high"],
-        "low": row["day_low"],
-        "change_pct": change_pct(row["last_price"], row["reference_price"]),
-        "volume": row["volume"],
-        "updated_at": iso(row["updated_at"]),
-        "listed": row.get("listed", True),
-    }
+@dataclass(slots=True)
+class StockStats:
+    """A listed stock and its running day statistics. last_trade_seq is the highest
+    trade seq applied (last_price follows only a higher one); first_trade_seq the
+    lowest (day_open belongs to it), so a trade applied late moves neither wrongly."""
+
+    symbol: str
+    name: str
+    reference_price: Decimal
+    listed: bool = True
+    last_price: Decimal | None = None
+    last_trade_seq: int = 0
+    day_open: Decimal | None = None
+    first_trade_seq: int | None = None
+    day_high: Decimal | None = None
+    day_low: Decimal | None = None
+    volume: int = 0
+
+    def apply(self, seq: int, price: Decimal, qty: int) -> None:
+        price = price_of(price)
+        if self.last_price is None or seq > self.last_trade_seq:
+            self.last_price = price
+        self.last_trade_seq = max(self.last_trade_seq, seq)
+        if self.first_trade_seq is None or seq < self.first_trade_seq:
+            self.day_open, self.first_trade_seq = price, seq
+        self.day_high = price if self.day_high is None else max(self.day_high, price)
+        self.day_low = price if self.day_low is None else min(self.day_low, price)
+        self.volume += qty
+
+    def start_over(self) -> None:
+        """A reset: the reference price again, no day statistics (seqs keep counting)."""
+        self.last_price = self.day_open = self.day_high = self.day_low = None
+        self.first_trade_seq = None
+        self.volume = 0
 
 
-def public_candle(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "time": iso(row["time"]),
-        "open": row["open"],
-        "high": row["high"],
-        "low": row["low"],
-        "close": row["close"],
-        "volume": row["volume"],
-    }
+def minute_of(at: datetime) -> datetime:
+    """The start of the 1-minute candle `at` falls in."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return at.replace(second=0, microsecond=0)
 
 
-def public_trade(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "seq": row["seq"],
-        "symbol": row["symbol"],
-        "price": row["price"],
-        "qty": row["qty"],
-        "ts": iso(row["executed_at"]),
-    }
+@dataclass(slots=True)
+class Candle:
+    """A batch's part of one 1-minute candle; the store merges it with the stored one
+    (the earlier open, the later close, the wider range, the sum)."""
+
+    symbol: str
+    start: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int
+    open_seq: int
+    close_seq: int
+
+    def add(self, seq: int, price: Decimal, qty: int) -> None:
+        price = price_of(price)
+        if seq < self.open_seq:
+            self.open, self.open_seq = price, seq
+        if seq > self.close_seq:
+            self.close, self.close_seq = price, seq
+        self.high = max(self.high, price)
+        self.low = min(self.low, price)
+        self.volume += qty
 
 
-def public_market(row: dict[str, Any]) -> dict[str, Any]:
-    return {"status": row["status"], "changed_at": iso(row["changed_at"]), "closes_at": iso(row["closes_at"])}
-
-
-SESSION_MAX_MINUTES = 600
-
-
-def parse_session_minutes(body: dict[str, Any] | None) -> int | None:
-    """POST /api/market/open's optional {"session_minutes": 1..600}."""
-    if not body:
-        return None
-    unknown = set(body) - {"session_minutes"}
-    if unknown:
-        raise ApiError(422, "invalid", f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
-    minutes = body.get("session_minutes")
-    if minutes is None:
-        return None
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= SESSION_MAX_MINUTES:
-        raise ApiError(422, "invalid", f"session_minutes must be a whole number from 1 to {SESSION_MAX_MINUTES}",
-                       field="session_minutes")
-    return minutes
+def first_candle(symbol: str, at: datetime, seq: int, price: Decimal, qty: int) -> Candle:
+    price = price_of(price)
+    return Candle(symbol, minute_of(at), price, price, price, price, qty, seq, seq)

@@ -1,10 +1,11 @@
-"""stock_data's request and response models: they validate requests and make its part of the OpenAPI document."""
+"""stock_data's request and response models: the shape of what comes in (validated
+once, by @api) and goes out (documented in /api/openapi.json)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from service_runtime.openapi import Body, Limit, Money, MoneyIn, Out, Query, Timestamp
 
@@ -30,7 +31,7 @@ class NewStock(Body):
 
 
 class CandleQuery(Query):
-    interval: str | None = Field(None, description="1m (default), 5m, 15m, 1h or 1d")
+    interval: Literal["1m", "5m", "15m", "1h", "1d"] | None = Field(None, description="1m (default)")
     limit: Limit = None
 
 
@@ -68,4 +69,5 @@ class MarketChanged(Market):
 
 
 class MarketChange(Body):
-    session_minutes: int | None = Field(None, description="open only: close by itself after N minutes (1 to 600)")
+    session_minutes: StrictInt | None = Field(
+        None, description="open only: close by itself after N minutes (1 to 600)")

@@ -1,8 +1,9 @@
-"""stock_ordering's rules: what a valid order request is, and what status an order has.
+"""stock_ordering's rules: what a valid order is, and what status an order has.
 
 Status is derived, never stored as the result of the last event: it comes from
 cumulative facts (filled_qty, booked, cancel_requested, final_status), so events
-arriving late or early from different producers can never move it backwards.
+arriving late or early from different producers can never move it backwards. Pure:
+the request models (schemas.py) have checked the shape already.
 """
 
 from __future__ import annotations
@@ -11,20 +12,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from service_runtime.auth import Principal
-from service_runtime.identifiers import is_symbol, is_user_id
-from service_runtime.money import MAX_PRICE, MAX_QTY, avg_price, is_on_tick, to_decimal
-from service_runtime.web import ApiError
+from service_runtime.errors import Conflict, Invalid
+from service_runtime.identifiers import is_symbol
+from service_runtime.money import MAX_PRICE, MAX_QTY, is_on_tick
 
 CLIENT_ORDER_ID_MAX = 48
-SIDES = ("buy", "sell")
-TYPES = ("market", "limit")
-TIFS = ("day", "gtc", "ioc", "fok")
-FIELDS = {"symbol", "side", "type", "qty", "limit_price", "time_in_force", "client_order_id", "user_id"}
-
 OPEN_STATUSES = ("pending_new", "new", "partially_filled", "pending_cancel")
 FINAL_STATUSES = ("filled", "canceled", "expired", "rejected")
 MAX_BATCH = 1000
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,74 +41,45 @@ class NewOrder:
         return f"{self.symbol}|{self.side}|{self.type}|{self.qty}|{price}|{self.time_in_force}"
 
 
-def _invalid(message: str, field: str) -> ApiError:
-    return ApiError(422, "invalid", message, field=field)
-
-
-def parse_order(body: Any, who: Principal) -> NewOrder:
-    """Validate one order request (POST /api/orders or a batch item)."""
-    if not isinstance(body, dict):
-        raise ApiError(422, "invalid", "an order must be a JSON object")
-    unknown = set(body) - FIELDS
-    if unknown:
-        name = sorted(unknown)[0]
-        raise _invalid(f"unknown field {name!r}", name)
-
-    user_id = who.user_id
-    if body.get("user_id") is not None:
-        requested = body["user_id"]
-        if not is_user_id(requested):
-            raise _invalid("user_id must be a positive integer", "user_id")
-        if requested != who.user_id and not who.is_instructor:
-            raise ApiError(403, "forbidden", "only an instructor may place orders for another user", "user_id")
-        user_id = requested
-
-    symbol = body.get("symbol")
+def new_order(user_id: int, symbol: str, side: str, type_: str, qty: int, limit_price: Decimal | None,
+              time_in_force: str | None, client_order_id: str | None) -> NewOrder:
+    """An order request's rules; each refusal names the field to fix."""
     if not is_symbol(symbol):
-        raise _invalid("symbol must be 1 to 8 upper-case letters or digits", "symbol")
-    side = body.get("side")
-    if side not in SIDES:
-        raise _invalid("side must be 'buy' or 'sell'", "side")
-    order_type = body.get("type")
-    if order_type not in TYPES:
-        raise _invalid("type must be 'market' or 'limit'", "type")
-    qty = body.get("qty")
-    if isinstance(qty, bool) or not isinstance(qty, int):
-        raise _invalid("qty must be a whole number of shares", "qty")
+        raise Invalid("symbol must be 1 to 8 upper-case letters or digits", "symbol")
     if not 1 <= qty <= MAX_QTY:
-        raise _invalid(f"qty must be between 1 and {MAX_QTY:,}", "qty")
-    tif = body.get("time_in_force", "day")
-    if tif is None:
-        tif = "day"
-    if tif not in TIFS:
-        raise _invalid("time_in_force must be one of day, gtc, ioc, fok", "time_in_force")
-
-    raw_price = body.get("limit_price")
-    limit_price: Decimal | None = None
-    if order_type == "limit":
-        if raw_price is None:
-            raise _invalid("a limit order needs limit_price", "limit_price")
-        try:
-            limit_price = to_decimal(raw_price)
-        except ValueError as exc:
-            raise _invalid(f"limit_price {exc}", "limit_price") from exc
+        raise Invalid(f"qty must be between 1 and {MAX_QTY:,}", "qty")
+    if type_ == "limit":
+        if limit_price is None:
+            raise Invalid("a limit order needs limit_price", "limit_price")
         if limit_price <= 0 or limit_price > MAX_PRICE:
-            raise _invalid("limit_price must be greater than 0 and at most 1,000,000", "limit_price")
+            raise Invalid("limit_price must be greater than 0 and at most 1,000,000", "limit_price")
         if not is_on_tick(limit_price):
-            raise _invalid("limit_price must be on the 0.01 tick", "limit_price")
-        limit_price = limit_price.quantize(Decimal("0.01"))
-    elif raw_price is not None:
-        raise _invalid("a market order takes no limit_price", "limit_price")
-
-    client_order_id = body.get("client_order_id")
+            raise Invalid("limit_price must be on the 0.01 tick", "limit_price")
+        limit_price = limit_price.quantize(CENT)
+    elif limit_price is not None:
+        raise Invalid("a market order takes no limit_price", "limit_price")
     if client_order_id is not None and (
-        not isinstance(client_order_id, str)
-        or not 1 <= len(client_order_id) <= CLIENT_ORDER_ID_MAX
-        or not client_order_id.isprintable()
+        not 1 <= len(client_order_id) <= CLIENT_ORDER_ID_MAX or not client_order_id.isprintable()
     ):
-        raise _invalid(f"client_order_id must be 1 to {CLIENT_ORDER_ID_MAX} printable characters",
-                       "client_order_id")
-    return NewOrder(user_id, symbol, side, order_type, qty, limit_price, tif, client_order_id)
+        raise Invalid(f"client_order_id must be 1 to {CLIENT_ORDER_ID_MAX} printable characters", "client_order_id")
+    return NewOrder(user_id, symbol, side, type_, qty, limit_price, time_in_force or "day", client_order_id)
+
+
+def door_check(order: NewOrder, market: str, symbols: set[str]) -> Invalid | Conflict | None:
+    """What the door refuses at once, from what it has learned of listings and the market."""
+    if order.symbol not in symbols:
+        return Invalid(f"{order.symbol} is not listed", "symbol", code="unknown_symbol")
+    if market != "open":
+        return Conflict(f"the market is {market}: new orders are not accepted", code=f"market_{market}")
+    return None
+
+
+def repeat_check(order: NewOrder, existing: dict[str, Any]) -> Conflict | None:
+    """A repeated client_order_id with the same body returns the first order; another body is refused."""
+    if existing["fingerprint"] == order.fingerprint:
+        return None
+    return Conflict(f"client_order_id {order.client_order_id!r} was used for a different order {existing['id']}",
+                    "client_order_id", code="duplicate_client_order_id")
 
 
 def derive_status(order: dict[str, Any]) -> str:
@@ -130,22 +97,34 @@ def derive_status(order: dict[str, Any]) -> str:
     return "pending_new"
 
 
-def order_json(row: dict[str, Any]) -> dict[str, Any]:
-    """An order as the public API shows it."""
-    return {
-        "id": row["id"],
-        "client_order_id": row["client_order_id"],
-        "user_id": row["user_id"],
-        "symbol": row["symbol"],
-        "side": row["side"],
-        "type": row["type"],
-        "qty": row["qty"],
-        "limit_price": row["limit_price"],
-        "time_in_force": row["time_in_force"],
-        "status": row["status"],
-        "filled_qty": row["filled_qty"],
-        "filled_avg_price": avg_price(row["filled_qty"], row["filled_notional"]),
-        "reject_reason": row["reject_reason"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
+def record_fills(order: dict[str, Any], filled_qty: int, filled_notional: Decimal | None) -> None:
+    """Cumulative facts from matching: the furthest state reported wins, whatever the
+    order the reports arrive in."""
+    if filled_qty > order["filled_qty"] or (filled_qty == order["filled_qty"] and filled_notional is not None
+                                            and filled_notional > order["filled_notional"]):
+        order["filled_qty"] = filled_qty
+        if filled_notional is not None:
+            order["filled_notional"] = filled_notional
+    if order["filled_qty"] >= order["qty"] and not order["final_status"]:
+        order["final_status"] = "filled"
+
+
+def finish(order: dict[str, Any], final: str, filled_qty: int, filled_notional: Decimal | None) -> None:
+    """A final report (canceled, expired): filled wins if the fills completed it."""
+    order["booked"] = True
+    record_fills(order, filled_qty, filled_notional)
+    if not order["final_status"]:
+        order["final_status"] = "filled" if order["filled_qty"] >= order["qty"] else final
+
+
+def reject(order: dict[str, Any], reason: str, message: str) -> bool:
+    """False when the order already ended otherwise."""
+    if order["final_status"]:
+        return False
+    order["final_status"] = "rejected"
+    order["reject_reason"] = f"{reason}: {message}" if message else reason
+    return True
+
+
+def is_final(status: str) -> bool:
+    return status in FINAL_STATUSES

@@ -2,65 +2,97 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g
 
 from service_runtime.auth import Principal
-from service_runtime.contracts import OrderCancelRequested
 from service_runtime.db import Database
-from service_runtime.handlers import emit_now
+from service_runtime.errors import DomainError, Forbidden, Invalid, TooLarge
 from service_runtime.identifiers import is_symbol, is_user_id
-from service_runtime.openapi import api, responses
-from service_runtime.outbox import backlog
+from service_runtime.openapi import api, body, query, responses, validated
+from service_runtime.outbox import lag
 from service_runtime.rate_limit import rate_limited
+from service_runtime.relay import RelayThread
 from service_runtime.web import (
     ApiError,
+    api_error,
     clamp_limit,
     db,
-    json_object,
     json_response,
     require_auth,
     require_instructor,
+    settings,
 )
 
-from . import schemas, store
-from .domain import MAX_BATCH, order_json, parse_order
-from .front_door import OrderWriter
+from . import schemas, services, store
+from .domain import MAX_BATCH, NewOrder, new_order
+from .front_door import OrderDoor
+from .handlers import handlers
+from .views import order_json, orders_csv
 
 bp = Blueprint("stock_ordering", __name__)
 SERVICE = "stock_ordering"
 LIST_MAX = 5000
 
 
-def writer() -> OrderWriter:
+def door() -> OrderDoor:
     ext = current_app.extensions
-    if "papertrade.order_writer" not in ext:
-        ext["papertrade.order_writer"] = OrderWriter(db())
-    return ext["papertrade.order_writer"]
+    if "papertrade.order_door" not in ext:
+        database = db()
+        if handlers.relay_in_api and settings().relay_in_api:
+            # The door writes nearly all of this service's events: it relays them itself,
+            # right after each commit, instead of waking the worker to read them back.
+            database.relay = RelayThread(settings(), SERVICE, SERVICE)
+        ext["papertrade.order_door"] = OrderDoor(database)
+    return ext["papertrade.order_door"]
+
+
+@bp.record_once
+def _start_door(state: Any) -> None:
+    # start the relay with the app, not on the first order (its connection takes a moment)
+    app = state.app
+    if "papertrade.db" in app.extensions:  # not when only the OpenAPI document is built
+        with app.app_context():
+            door()
 
 
 def health(database: Database) -> dict[str, Any]:
     with database.read() as conn:
-        return {"outbox_backlog": backlog(conn), "market": store.market_status(conn)}
+        unsent, _ = lag(conn)
+        return {"outbox_backlog": unsent, "market": store.market_status(conn)}
+
+
+def parse_order(data: Any, who: Principal) -> NewOrder:
+    """One order request (a batch item): its shape, then who may place it, then its rules."""
+    if not isinstance(data, dict):
+        raise Invalid("an order must be a JSON object")
+    return order_from(validated(schemas.OrderRequest, data), who)
+
+
+def order_from(req: schemas.OrderRequest, who: Principal) -> NewOrder:
+    if req.user_id is not None and req.user_id != who.user_id and not who.is_instructor:
+        raise Forbidden("only an instructor may place orders for another user", "user_id")
+    return new_order(req.user_id or who.user_id, req.symbol, req.side, req.type, req.qty, req.limit_price,
+                     req.time_in_force, req.client_order_id)
 
 
 @bp.post("/api/orders")
 @require_auth
-@api(json=schemas.OrderRequest, resp=responses(201, schemas.Order, errors=(403, 409, 422, 429), also=(200,)), tags=["orders"])
+@api(json=schemas.OrderRequest, resp=responses(201, schemas.Order, errors=(403, 409, 422, 429), also=(200,)),
+     tags=["orders"])
 @rate_limited
 def place_order(who: Principal) -> Response:
-    order = parse_order(json_object(), who)
-    _check_on_behalf(who, [order])
-    outcome = writer().submit([order])[0]
+    order = order_from(body(), who)
+    if order.user_id != who.user_id:
+        with db().read() as conn:
+            services.check_on_behalf(conn, who.user_id, who.is_instructor, [order])
+    outcome = door().submit([order])[0]
     if outcome.error is not None:
         raise outcome.error
+    assert outcome.order is not None
     g.log_suffix = f" order={outcome.order['id']}"
-    return json_response(outcome.order, outcome.status)
+    return json_response(order_json(outcome.order), outcome.status)
 
 
 @bp.post("/api/orders/batch")
@@ -68,80 +100,51 @@ def place_order(who: Principal) -> Response:
 @api(json=schemas.BatchRequest, resp=responses(200, schemas.BatchResults, errors=(413, 422, 429)), tags=["orders"])
 @rate_limited
 def place_batch(who: Principal) -> Response:
-    body = json_object()
-    items = body.get("orders")
-    if not isinstance(items, list):
-        raise ApiError(422, "invalid", "the body must be {\"orders\": [...]}", field="orders")
+    items = body().orders
     if len(items) > MAX_BATCH:
-        raise ApiError(413, "payload_too_large", f"at most {MAX_BATCH} orders per batch", field="orders")
+        raise TooLarge(f"at most {MAX_BATCH} orders per batch", "orders")
     results: list[Any] = [None] * len(items)
-    valid = []
-    positions = []
+    valid: list[NewOrder] = []
+    positions: list[int] = []
     for i, item in enumerate(items):
         try:
             order = parse_order(item, who)
-            _check_on_behalf(who, [order])
+            if order.user_id != who.user_id:
+                with db().read() as conn:
+                    services.check_on_behalf(conn, who.user_id, who.is_instructor, [order])
             valid.append(order)
             positions.append(i)
-        except ApiError as err:
+        except (DomainError, ApiError) as err:  # a rule, or the shape (ApiError from validated)
             results[i] = _item_error(err)
-    outcomes = writer().submit(valid) if valid else []
+    outcomes = door().submit(valid) if valid else []
     for i, outcome in zip(positions, outcomes, strict=True):
-        results[i] = outcome.order if outcome.error is None else _item_error(outcome.error)
+        results[i] = order_json(outcome.order) if outcome.error is None else _item_error(outcome.error)
     return json_response({"results": results}, 200)
 
 
-def _check_on_behalf(who: Principal, orders: list[Any]) -> None:
-    """An instructor may place orders for others, but only for users this service
-    knows: an order for a user that does not exist would wait forever.
-    (Orders for oneself need no check: the signed token proves the user exists.)"""
-    others = {o.user_id for o in orders if o.user_id != who.user_id}
-    if not others:
-        return
-    with db().read() as conn:
-        known = {r["user_id"] for r in conn.execute(
-            "SELECT user_id FROM known_users WHERE user_id = ANY(%s)", (list(others),)).fetchall()}
-    missing = sorted(others - known)
-    if missing:
-        raise ApiError(422, "unknown_user", f"no user {missing[0]}", field="user_id")
-
-
-def _item_error(err: ApiError) -> dict[str, Any]:
-    body = err.body()
-    body["error"]["status"] = err.status
-    return body
-
-
-def _check_owner(who: Principal, order: dict[str, Any] | None, order_id: int) -> dict[str, Any]:
-    if order is None:
-        raise ApiError(404, "not_found", f"no order {order_id}")
-    if order["user_id"] != who.user_id and not who.is_instructor:
-        raise ApiError(403, "forbidden", "that order belongs to another user")
-    return order
+def _item_error(err: DomainError | ApiError) -> dict[str, Any]:
+    api_err = api_error(err) if isinstance(err, DomainError) else err
+    out = api_err.body()
+    out["error"]["status"] = api_err.status
+    return out
 
 
 @bp.get("/api/orders")
 @require_auth
 @api(query=schemas.OrderListQuery, resp=responses(200, schemas.Order, array=True, errors=(422,)), tags=["orders"])
 def list_orders(who: Principal) -> Response:
-    status = request.args.get("status", "all")
-    if status not in ("open", "closed", "all"):
-        raise ApiError(422, "invalid", "status must be open, closed or all", field="status")
-    symbol = request.args.get("symbol") or None
+    q: schemas.OrderListQuery = query()
+    status = q.status or "all"
+    symbol = q.symbol or None
     if symbol is not None and not is_symbol(symbol):
-        raise ApiError(422, "invalid", "symbol must be 1 to 8 upper-case letters or digits", field="symbol")
+        raise Invalid("symbol must be 1 to 8 upper-case letters or digits", "symbol")
     user_id: int | None = who.user_id
     if who.is_instructor:
-        raw = request.args.get("user_id")
-        if raw in (None, ""):
-            user_id = None
-        else:
-            try:
-                user_id = int(raw)
-            except ValueError:
-                user_id = None
+        user_id = None
+        if q.user_id not in (None, ""):
+            user_id = int(q.user_id) if q.user_id.isdigit() else None
             if not is_user_id(user_id):
-                raise ApiError(422, "invalid", "user_id must be a positive integer", field="user_id")
+                raise Invalid("user_id must be a positive integer", "user_id")
     limit = clamp_limit(500, LIST_MAX)
     with db().read() as conn:
         rows = store.list_orders(conn, user_id, status, symbol, limit)
@@ -153,10 +156,10 @@ def list_orders(who: Principal) -> Response:
 @api(resp=responses(200, schemas.OrderWithHistory, errors=(403, 404)), tags=["orders"])
 def get_order(who: Principal, order_id: int) -> Response:
     with db().read() as conn:
-        order = _check_owner(who, store.get_order(conn, order_id), order_id)
-        body = order_json(order)
-        body["history"] = store.history(conn, order_id)
-    return json_response(body)
+        order = services.owned(store.get_order(conn, order_id), order_id, who.user_id, who.is_instructor)
+        view = order_json(order)
+        view["history"] = store.history(conn, order_id)
+    return json_response(view)
 
 
 @bp.delete("/api/orders/<int:order_id>")
@@ -164,27 +167,23 @@ def get_order(who: Principal, order_id: int) -> Response:
 @api(resp=responses(202, schemas.Order, errors=(403, 404, 409, 429)), tags=["orders"])
 @rate_limited
 def cancel_order(who: Principal, order_id: int) -> Response:
-    with db().transaction() as conn:
-        order = _check_owner(who, store.get_order(conn, order_id, for_update=True), order_id)
-        if store.is_final(order):
-            raise ApiError(409, "order_final", f"order {order_id} is already {order['status']}")
-        _request_cancel(conn, order)
+    with db().unit_of_work(SERVICE) as uow:
+        order = services.cancel_order(uow, order_id, who.user_id, who.is_instructor)
     g.log_suffix = f" order={order_id}"
     return json_response(order_json(order), 202)
 
 
 @bp.delete("/api/orders")
 @require_auth
-@api(query=schemas.CancelAllQuery, resp=responses(202, schemas.Order, array=True, errors=(422, 429)), tags=["orders"])
+@api(query=schemas.CancelAllQuery, resp=responses(202, schemas.Order, array=True, errors=(422, 429)),
+     tags=["orders"])
 @rate_limited
 def cancel_all(who: Principal) -> Response:
-    symbol = request.args.get("symbol") or None
+    symbol = query().symbol or None
     if symbol is not None and not is_symbol(symbol):
-        raise ApiError(422, "invalid", "symbol must be 1 to 8 upper-case letters or digits", field="symbol")
-    with db().transaction() as conn:
-        orders = store.open_orders_for_update(conn, who.user_id, symbol)
-        for order in orders:
-            _request_cancel(conn, order)
+        raise Invalid("symbol must be 1 to 8 upper-case letters or digits", "symbol")
+    with db().unit_of_work(SERVICE) as uow:
+        orders = services.cancel_all(uow, who.user_id, symbol)
     return json_response([order_json(o) for o in orders], 202)
 
 
@@ -195,32 +194,5 @@ def export_orders(who: Principal) -> Response:
     """Every order (instructors), as CSV with a header row."""
     with db().read() as conn:
         rows = store.all_orders(conn)
-    columns = ["id", "client_order_id", "user_id", "symbol", "side", "type", "qty", "limit_price", "time_in_force",
-               "status", "filled_qty", "filled_avg_price", "reject_reason", "created_at", "updated_at"]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        order = order_json(row)
-        writer.writerow(["" if order[c] is None else _cell(order[c]) for c in columns])
-    return Response(out.getvalue(), mimetype="text/csv",
+    return Response(orders_csv(rows), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="orders.csv"'})
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def _request_cancel(conn: Any, order: dict[str, Any]) -> None:
-    """Mark pending_cancel and ask matching; asking twice sends nothing new."""
-    if order["cancel_requested"]:
-        return
-    order["cancel_requested"] = True
-    store.save_order(conn, order, "cancel requested")
-    emit_now(conn, SERVICE, [OrderCancelRequested(order["id"], order["user_id"], order["symbol"])])
-
-

@@ -1,8 +1,7 @@
-"""stock_ordering's request and response models: they validate requests and make its part of the OpenAPI document.
-
-The order's rules that JSON Schema cannot say (the 0.01 tick, a limit order needs
-a price and a market order takes none, an instructor may order for others) stay
-in domain.parse_order, which runs after these models."""
+"""stock_ordering's request and response models: the shape of what comes in (validated
+once, by @api or, for a batch's items, by the route) and goes out (documented in
+/api/openapi.json). The rules (the 0.01 tick, a limit order needs a price and a
+market order takes none, who may order for others) are domain.new_order's."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ Status = Literal["pending_new", "new", "partially_filled", "filled", "pending_ca
 
 
 class OrderRequest(Body):
-    # in the order domain.parse_order checks them, so the first error names the same field
     user_id: PositiveId | None = Field(None, description="instructors only: place it for this user")
     symbol: StrictStr = Field(description="1 to 8 upper-case letters or digits", examples=["AAPL"])
     side: Literal["buy", "sell"]
@@ -53,10 +51,6 @@ class Order(Out):
     reject_reason: str | None
     created_at: Timestamp
     updated_at: Timestamp
-
-
-class HistoryEntry(Out):
-    status: str | None = None
 
 
 class OrderWithHistory(Order):

@@ -1,14 +1,14 @@
 """stock_ordering's tables: orders, their history, and what it knows of users,
-symbols and the market (learned from events, used to answer at the door)."""
+symbols and the market (learned from events, used to answer at the door). SQL only."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
 
-from .domain import FINAL_STATUSES, OPEN_STATUSES, NewOrder, derive_status
+from .domain import NewOrder
 
 ORDER_COLUMNS = (
     "id, client_order_id, fingerprint, user_id, symbol, side, type, qty, limit_price, time_in_force, status, "
@@ -37,13 +37,35 @@ def door_state(conn: psycopg.Connection) -> tuple[str, set[str], int]:
 
 def reset_all(conn: psycopg.Connection) -> None:
     """Back to the starting state: no orders, market open (users and symbols stay)."""
+    conn.execute("DELETE FROM order_history")
+    conn.execute("DELETE FROM orders")
+    conn.execute("UPDATE market SET status = 'open', changed_at = now() WHERE id = 1")
+
+
+def remember_user(conn: psycopg.Connection, user_id: int, name: str, role: str) -> None:
     conn.execute(
-        """
-        DELETE FROM order_history;
-        DELETE FROM orders;
-        UPDATE market SET status = 'open', changed_at = now() WHERE id = 1;
-        """
+        "INSERT INTO known_users (user_id, name, role) VALUES (%s, %s, %s)"
+        " ON CONFLICT (user_id) DO UPDATE SET name = EXCLUDED.name",
+        (user_id, name, role),
     )
+
+
+def known_users(conn: psycopg.Connection, user_ids: Iterable[int]) -> set[int]:
+    rows = conn.execute("SELECT user_id FROM known_users WHERE user_id = ANY(%s)", (list(user_ids),)).fetchall()
+    return {r["user_id"] for r in rows}
+
+
+def remember_symbol(conn: psycopg.Connection, symbol: str, name: str) -> None:
+    conn.execute("INSERT INTO known_symbols (symbol, name) VALUES (%s, %s) ON CONFLICT (symbol) DO NOTHING",
+                 (symbol, name))
+
+
+def forget_symbol(conn: psycopg.Connection, symbol: str) -> None:
+    conn.execute("DELETE FROM known_symbols WHERE symbol = %s", (symbol,))
+
+
+def set_market(conn: psycopg.Connection, status: str) -> None:
+    conn.execute("UPDATE market SET status = %s, changed_at = now() WHERE id = 1", (status,))
 
 
 def all_orders(conn: psycopg.Connection) -> list[dict[str, Any]]:
@@ -98,16 +120,14 @@ def get_order(conn: psycopg.Connection, order_id: int, for_update: bool = False)
     return conn.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s{lock}", (order_id,)).fetchone()
 
 
-def orders_for_update(conn: psycopg.Connection, order_ids: set[int]) -> dict[int, dict[str, Any]]:
+def send_orders_for_update(conn: psycopg.Connection, order_ids: set[int]) -> psycopg.Cursor:
     """Many orders by id in one query, locked (in id order, so two batches never deadlock);
-    ids that do not exist are simply absent."""
-    if not order_ids:
-        return {}
-    rows = conn.execute(
+    ids that do not exist are simply absent. Answers are read from the cursor later
+    (in pipeline mode the query shares a round trip with what follows)."""
+    return conn.execute(
         f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
         (sorted(order_ids),),
-    ).fetchall()
-    return {row["id"]: row for row in rows}
+    )
 
 
 def list_orders(
@@ -151,28 +171,8 @@ def history(conn: psycopg.Connection, order_id: int) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-def refresh_status(order: dict[str, Any]) -> bool:
-    """Set the order's status to the one its cumulative facts give; True when it changed
-    (that change is what a history row records)."""
-    new_status = derive_status(order)
-    changed = new_status != order["status"]
-    order["status"] = new_status
-    return changed
-
-
-def save_order(conn: psycopg.Connection, order: dict[str, Any], detail: str | None = None) -> bool:
-    """Write an order's cumulative facts back with its derived status; record a
-    history row when the status changed. Returns whether the status changed."""
-    changed = refresh_status(order)
-    update_orders(conn, [order])
-    if changed:
-        add_history(conn, [(order["id"], order["status"], order["filled_qty"], detail)])
-    return changed
-
-
 def update_orders(conn: psycopg.Connection, orders: list[dict[str, Any]]) -> None:
-    """Write back the cumulative facts and status of many orders (statuses already derived,
-    see refresh_status) in one pipelined statement; sets each order's updated_at."""
+    """Write back the cumulative facts and derived status of many orders (one pipelined statement)."""
     if not orders:
         return
     with conn.cursor() as cur:
@@ -180,33 +180,11 @@ def update_orders(conn: psycopg.Connection, orders: list[dict[str, Any]]) -> Non
             """
             UPDATE orders SET status = %s, filled_qty = %s, filled_notional = %s, booked = %s,
                    cancel_requested = %s, final_status = %s, reject_reason = %s, updated_at = now()
-            WHERE id = %s RETURNING id, updated_at
+            WHERE id = %s
             """,
             [
                 (o["status"], o["filled_qty"], o["filled_notional"], o["booked"], o["cancel_requested"],
                  o["final_status"], o["reject_reason"], o["id"])
                 for o in orders
             ],
-            returning=True,
         )
-        for order in orders:
-            row = cur.fetchone()
-            if row is None or row["id"] != order["id"]:
-                raise RuntimeError(f"order {order['id']} was not updated")
-            order["updated_at"] = row["updated_at"]
-            cur.nextset()
-
-
-def apply_fill(order: dict[str, Any], cumulative_filled: int, price: Decimal, qty: int) -> None:
-    order["filled_qty"] = max(order["filled_qty"], cumulative_filled)
-    order["filled_notional"] = order["filled_notional"] + price * qty
-    if order["filled_qty"] >= order["qty"] and not order["final_status"]:
-        order["final_status"] = "filled"
-
-
-def is_final(order: dict[str, Any]) -> bool:
-    return order["status"] in FINAL_STATUSES
-
-
-def is_open(order: dict[str, Any]) -> bool:
-    return order["status"] in OPEN_STATUSES

@@ -1,12 +1,15 @@
-"""user_accounts' request and response models: they validate requests and make its part of the OpenAPI document."""
+"""user_accounts' request and response models: the shape of what comes in (validated
+once, by @api) and goes out (documented in /api/openapi.json)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from service_runtime.openapi import Body, Money, MoneyIn, Out, PositiveId
+
+CreatableRole = Literal["trader", "bot"]
 
 
 class User(Out):
@@ -22,18 +25,22 @@ class CreatedUser(User):
 
 class NewUser(Body):
     name: StrictStr = Field(description="unique, 1 to 64 characters")
-    role: StrictStr | None = Field(None, description="trader (default) or bot")
+    role: CreatableRole | None = Field(None, description="trader (default) or bot")
     starting_cash: MoneyIn | None = Field(None, description="default 100000")
-    holdings: dict[str, Any] | None = Field(None, description="{SYMBOL: shares}")
+    holdings: dict[str, StrictInt] | None = Field(None, description="{SYMBOL: shares}")
+
+
+class Rename(Body):
+    name: StrictStr = Field(description="unique, 1 to 64 characters")
 
 
 class BulkUsers(Body):
     count: StrictInt | None = Field(None, description="how many traders (with prefix), up to 500")
     prefix: StrictStr | None = Field(None, description="names are '<prefix> <n>' (default Student)")
-    csv: StrictStr | None = Field(None, description="or one user per line: name[,starting_cash[,SYMBOL:qty;...]]")
+    csv: StrictStr | None = Field(None, description="or one user per line: name[,starting_cash][,SYMBOL...]")
     starting_cash: MoneyIn | None = None
-    holdings: dict[str, Any] | None = None
-    role: StrictStr | None = Field(None, description="trader (default) or bot")
+    holdings: dict[str, StrictInt] | None = None
+    role: CreatableRole | None = Field(None, description="trader (default) or bot")
 
 
 class Settings(Out):
@@ -43,6 +50,8 @@ class Settings(Out):
 
 
 class SettingsUpdate(Body):
+    """A partial update: only the fields sent change."""
+
     commission_per_share: MoneyIn | None = Field(None, description="0 turns it off")
     max_position: StrictInt | None = Field(None, description="null turns it off")
     max_order_qty: StrictInt | None = Field(None, description="null turns it off")

@@ -8,7 +8,6 @@ from typing import Any
 import psycopg
 
 from service_runtime import revocation
-from service_runtime.contracts import SettingsChanged, UserCreated
 
 from .domain import NewUser
 
@@ -49,14 +48,24 @@ def record_session(conn: psycopg.Connection, token_id: str, user_id: int, epoch:
     )
 
 
-def user_created_event(row: dict[str, Any]) -> UserCreated:
-    return UserCreated(
-        user_id=row["id"],
-        name=row["name"],
-        role=row["role"],
-        starting_cash=row["starting_cash"],
-        holdings=dict(row["holdings"]),
-    )
+def rename_user(conn: psycopg.Connection, user_id: int, name: str) -> dict[str, Any] | None:
+    """None when there is no such user or another one has the name."""
+    return conn.execute(
+        "UPDATE users SET name = %(name)s, updated_at = now() WHERE id = %(id)s"
+        " AND NOT EXISTS (SELECT 1 FROM users WHERE name = %(name)s AND id <> %(id)s) RETURNING *",
+        {"name": name, "id": user_id},
+    ).fetchone()
+
+
+def insert_instructor(conn: psycopg.Connection, name: str) -> dict[str, Any]:
+    return conn.execute(
+        "INSERT INTO users (name, role, starting_cash) VALUES (%s, 'instructor', 0) RETURNING *", (name,)
+    ).fetchone()
+
+
+def lock_names(conn: psycopg.Connection, prefix: str) -> None:
+    """Serialize the numbering of bulk creations with one prefix."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("bulk:" + prefix,))
 
 
 def names_with_prefix(conn: psycopg.Connection, prefix: str) -> list[str]:
@@ -92,6 +101,7 @@ def get_settings_row(conn: psycopg.Connection, for_update: bool = False) -> dict
 
 
 def update_settings(conn: psycopg.Connection, changes: dict[str, Any]) -> dict[str, Any]:
+    """Write the changed settings (the others keep their values); the new row."""
     row = get_settings_row(conn, for_update=True)
     row.update(changes)
     return conn.execute(
@@ -102,11 +112,6 @@ def update_settings(conn: psycopg.Connection, changes: dict[str, Any]) -> dict[s
         """,
         row,
     ).fetchone()
-
-
-def settings_changed_event(row: dict[str, Any]) -> SettingsChanged:
-    return SettingsChanged(commission_per_share=row["commission_per_share"], max_position=row["max_position"],
-                           max_order_qty=row["max_order_qty"])
 
 
 def get_simulation(conn: psycopg.Connection) -> dict[str, Any]:

@@ -13,13 +13,14 @@ from flask import Blueprint, Response, request
 
 from service_runtime.auth import Principal
 from service_runtime.db import Database
+from service_runtime.errors import Forbidden, Invalid, NotFound
 from service_runtime.identifiers import MAX_ID
 from service_runtime.money import fmt, money
 from service_runtime.openapi import api, responses
-from service_runtime.web import ApiError, clamp_limit, db, json_response, require_auth, require_instructor
+from service_runtime.web import clamp_limit, db, json_response, require_auth, require_instructor
 
 from . import schemas, store
-from .domain import leaderboard, portfolio_body, roster_row
+from .views import leaderboard_json, ledger_entry, portfolio_json, roster_row
 
 bp = Blueprint("user_portfolio", __name__)
 
@@ -27,9 +28,6 @@ LEADERBOARD_DEFAULT = 1000
 LEADERBOARD_MAX = 10000
 LEDGER_DEFAULT = 200
 LEDGER_MAX = 10000
-# ledger.kind -> the kind the API shows
-LEDGER_KINDS = {"grant_cash": "starting_cash", "grant_shares": "grant", "buy": "trade", "sell": "trade",
-                "commission": "commission"}
 
 
 def _owned_user_id(who: Principal, user_id_text: str) -> int:
@@ -37,9 +35,9 @@ def _owned_user_id(who: Principal, user_id_text: str) -> int:
     ok = user_id_text.isascii() and user_id_text.isdigit() and len(user_id_text) <= 10
     user_id = int(user_id_text) if ok else -1
     if not who.is_instructor and who.user_id != user_id:
-        raise ApiError(403, "forbidden", "you may only see your own portfolio")
+        raise Forbidden("you may only see your own portfolio")
     if not 0 < user_id <= MAX_ID:
-        raise ApiError(404, "not_found", "no such portfolio")
+        raise NotFound("no such portfolio")
     return user_id
 
 
@@ -65,15 +63,7 @@ def get_ledger(who: Principal, user_id_text: str) -> Response:
     limit = clamp_limit(LEDGER_DEFAULT, LEDGER_MAX)
     with db().read() as conn:
         rows = store.ledger_rows(conn, user_id, limit)
-    return json_response([_ledger_entry(r) for r in rows])
-
-
-def _ledger_entry(r: dict[str, Any]) -> dict[str, Any]:
-    amount = r["starting_cash"] if r["kind"] == "grant_cash" else r["amount"]
-    ref = f"trade:{r['trade_id']}" if r["trade_id"] is not None else (
-        f"order:{r['order_id']}" if r["order_id"] is not None else None)
-    return {"id": r["id"], "ts": r["created_at"], "kind": LEDGER_KINDS.get(r["kind"], r["kind"]),
-            "symbol": r["symbol"], "qty": r["qty"], "amount": money(amount), "ref": ref}
+    return json_response([ledger_entry(r) for r in rows])
 
 
 @bp.get("/api/portfolios/<user_id_text>")
@@ -84,8 +74,8 @@ def get_portfolio(who: Principal, user_id_text: str) -> Response:
     with db().read() as conn:
         valuation = store.load_valuation(conn, user_id)
     if valuation is None:
-        raise ApiError(404, "not_found", f"no portfolio for user {user_id}")
-    return json_response(portfolio_body(valuation))
+        raise NotFound(f"no portfolio for user {user_id}")
+    return json_response(portfolio_json(valuation))
 
 
 @bp.get("/api/leaderboard")
@@ -99,10 +89,10 @@ def get_leaderboard(who: Principal) -> Response:
 def _leaderboard() -> list[dict[str, Any]]:
     include_bots = request.args.get("include_bots", "false")
     if include_bots not in ("true", "false"):
-        raise ApiError(422, "invalid", "include_bots must be true or false", field="include_bots")
+        raise Invalid("include_bots must be true or false", "include_bots")
     with db().read() as conn:
         valuations = store.load_valuations(conn, role=["trader", "bot"] if include_bots == "true" else "trader")
-    return leaderboard(valuations)
+    return leaderboard_json(valuations)
 
 
 # -- CSV exports (instructors) -------------------------------------------------

@@ -10,35 +10,18 @@ import { OrderTicket, type Prefill } from './components/OrderTicket';
 import { PortfolioPanel } from './components/PortfolioPanel';
 import { PriceChart } from './components/PriceChart';
 import { TradeTape } from './components/TradeTape';
+import { storedTheme, storeTheme } from './storage';
 import type { Side } from './types';
-import { useDashboard } from './useDashboard';
 import { useExchange } from './useExchange';
-
-const THEME_KEY = 'papertrade.theme';
-
-function initialTheme(): Theme {
-  try {
-    return window.localStorage.getItem(THEME_KEY) === 'light' ? 'light' : 'dark';
-  } catch {
-    return 'dark';
-  }
-}
 
 export function App() {
   const ex = useExchange();
   const { state } = ex;
-  const [theme, setTheme] = useState<Theme>(initialTheme);
+  const [theme, setTheme] = useState<Theme>(storedTheme);
   const [prefill, setPrefill] = useState<Prefill | null>(null);
   const [boardOpen, setBoardOpen] = useState(false);
-  const dash = useDashboard(ex, ex.isInstructor);
 
-  useEffect(() => {
-    try {
-      window.localStorage.setItem(THEME_KEY, theme);
-    } catch {
-      // not remembered
-    }
-  }, [theme]);
+  useEffect(() => storeTheme(theme), [theme]);
 
   // the page's colors switch before the chart (a child) reads them in its effects
   if (document.documentElement.dataset.theme !== theme) document.documentElement.dataset.theme = theme;
@@ -77,9 +60,19 @@ export function App() {
         )}
       </Header>
       <Banners market={market} connection={state.connection} />
-      {loggedIn && !ex.isInstructor && boardOpen && <TraderLeaderboard ex={ex} me={state.userId} />}
+      {loggedIn && !ex.isInstructor && boardOpen && (
+        <TraderLeaderboard rows={state.leaderboard} error={state.leaderboardError} me={state.userId} watch={ex.watchLeaderboard} />
+      )}
       {ex.isInstructor ? (
-        <Dashboard ex={ex} data={dash} users={state.users} stocks={state.stocks} market={state.market} />
+        <Dashboard
+          commands={ex.dashboard}
+          data={state.dash}
+          settings={state.settings}
+          users={state.users}
+          stocks={state.stocks}
+          market={state.market}
+          openDetail={ex.openDetail}
+        />
       ) : (
       <main className="layout">
         <div className="col col-left">
@@ -98,8 +91,8 @@ export function App() {
             <OrdersPanel
               orders={state.orders}
               loggedIn={loggedIn}
-              cancelOrder={ex.cancelOrder}
-              orderDetail={ex.orderDetail}
+              cancelOrder={ex.trading.cancelOrder}
+              orderDetail={ex.trading.orderDetail}
               onSelect={ex.select}
             />
           </div>
@@ -115,7 +108,7 @@ export function App() {
               loggedIn={loggedIn}
               orders={state.orders}
               prefill={prefill}
-              placeOrder={ex.placeOrder}
+              placeOrder={ex.trading.placeOrder}
               settings={state.settings}
             />
           </div>

@@ -1,4 +1,6 @@
 // REST client for the single origin: relative URLs, bearer token, JSON errors.
+// The only module that calls fetch; the token comes from an Auth (the session
+// keeper), so nothing outside sets it on the client.
 
 import type {
   ApiCandle,
@@ -24,20 +26,7 @@ import type {
   Trade,
   User,
 } from './types';
-
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly field?: string;
-
-  constructor(status: number, code: string, message: string, field?: string) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-    this.field = field;
-  }
-}
+import { ApiError } from './errors';
 
 /** Turns an error response into an ApiError, using the server's {"error": {...}} when present. */
 export async function errorFrom(resp: Response): Promise<ApiError> {
@@ -65,28 +54,31 @@ export interface RequestOptions {
   retried?: boolean;
 }
 
-/** The server refused a token a reset revoked (the message the services and the gateway send). */
-export function isRevoked(message: string | undefined | null): boolean {
-  return !!message && message.includes('revoked by a reset');
+/** The token requests carry, and who it belongs to. */
+export interface Credentials {
+  token: string;
+  userId: number;
+  /** that user's role ('instructor' has no trading account) */
+  role: string;
 }
 
+/** Where the client gets its token, and what it asks when the server refuses one. */
+export interface Auth {
+  credentials(): Credentials | null;
+  /** A request sent with `token` got 401 (a reset revoked it, or it expired):
+   *  true when a new token for the same user is in place. */
+  renew(token: string): Promise<boolean>;
+}
+
+const ANONYMOUS: Auth = { credentials: () => null, renew: async () => false };
+
 export class Api {
-  token: string | null = null;
-  /** The user the token belongs to: set together with it, so an account's
-   *  requests never go out with another account's token. */
-  userId: number | null = null;
-  /** that user's role ('instructor' has no trading account) */
-  role: string | null = null;
-  /** Called when a request sent with `token` got 401 (a reset revoked it, or it
-   *  expired): true when a new token for the same user is in place, and the request
-   *  is sent once more with it. */
-  onUnauthorized: ((token: string) => Promise<boolean>) | null = null;
+  constructor(private readonly auth: Auth = ANONYMOUS) {}
 
   async request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };
-    const sentToken = this.token;
-    const sentUser = this.userId;
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    const sent = this.auth.credentials();
+    if (sent) headers.Authorization = `Bearer ${sent.token}`;
     if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
     let resp: Response;
     try {
@@ -102,11 +94,12 @@ export class Api {
     }
     if (!resp.ok) {
       const err = await errorFrom(resp);
-      if (resp.status === 401 && sentToken && this.onUnauthorized && !opts.retried && path !== '/api/sessions') {
+      if (resp.status === 401 && sent && !opts.retried && path !== '/api/sessions') {
         // a demo trader logs in again by itself (no password) and the request is sent
         // again, for the same user only: a 401 means it was not carried out
-        const renewed = await this.onUnauthorized(sentToken);
-        if (renewed && this.userId === sentUser && this.token && this.token !== sentToken) {
+        const renewed = await this.auth.renew(sent.token);
+        const now = this.auth.credentials();
+        if (renewed && now && now.userId === sent.userId && now.token !== sent.token) {
           return this.request<T>(path, { ...opts, retried: true });
         }
       }
@@ -156,7 +149,7 @@ export class Api {
     return this.request<unknown>(`/api/orders/${id}`, { method: 'DELETE' });
   }
 
-  // ---- the instructor's dashboard (issue 4) ----
+  // the instructor's dashboard
   settings() {
     return this.request<Settings>('/api/settings');
   }
@@ -229,7 +222,8 @@ export class Api {
   /** A CSV export fetched with the bearer token (a plain link could not send it). */
   async download(path: string): Promise<Blob> {
     const headers: Record<string, string> = { Accept: 'text/csv' };
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    const creds = this.auth.credentials();
+    if (creds) headers.Authorization = `Bearer ${creds.token}`;
     let resp: Response;
     try {
       resp = await fetch(path, { headers });

@@ -136,3 +136,8 @@ export function rosterLeaderRows(roster: Roster): LeaderRow[] {
       trades: p.trades,
     }));
 }
+
+/** True while a user (not the instructor) has no roster entry yet: user_portfolio has not opened the account. */
+export function missingFromRoster(users: User[], roster: Roster): boolean {
+  return users.some((u) => u.role !== 'instructor' && !(u.id in roster));
+}

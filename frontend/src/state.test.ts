@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { initialState, loadTape, mergeTape, reducer, type Action, type State } from './state';
+import { initialState, reducer, type Action, type State } from './state';
+import { loadTape, mergeTape } from './tape';
 import type { Order, Portfolio, Stock, Trade } from './types';
 
 const stock = (symbol: string, last: string): Stock => ({
@@ -31,6 +32,7 @@ const portfolio: Portfolio = {
   ],
 };
 
+const signedIn = (id: number): Action => ({ type: 'signed-in', session: { token: `t${id}`, user: { id, name: `u${id}`, role: 'trader' } } });
 const run = (actions: Action[], from: State = initialState) => actions.reduce(reducer, from);
 const trade = (seq: number, price: string, qty = 1, symbol = 'AAPL'): Trade => ({
   seq,
@@ -60,7 +62,7 @@ describe('reducer', () => {
 
   it('revalues positions from price pushes in integer cents', () => {
     let s = run([
-      { type: 'account', userId: 2 },
+      signedIn(2),
       { type: 'portfolio', portfolio },
     ]);
     s = reducer(s, { type: 'price', price: { symbol: 'AAPL', last_price: '190.10', open: null, high: null, low: null, volume: 0, change_pct: '0.00' } });
@@ -73,7 +75,7 @@ describe('reducer', () => {
 
   it("values a portfolio push at the screen's last prices (user_portfolio's can lag)", () => {
     const s = run([
-      { type: 'account', userId: 2 },
+      signedIn(2),
       { type: 'stocks', stocks: [stock('AAPL', '190.10'), stock('MSFT', '420.00')] },
       { type: 'portfolio', portfolio },
     ]);
@@ -87,7 +89,7 @@ describe('reducer', () => {
   it("ignores another account's portfolio, orders and order pushes", () => {
     const o = { id: 9, user_id: 3, status: 'new' } as Order;
     const s = run([
-      { type: 'account', userId: 2 },
+      signedIn(2),
       { type: 'portfolio', portfolio: { ...portfolio, user_id: 3 } },
       { type: 'orders', userId: 3, orders: [o] },
       { type: 'order', order: o },
@@ -100,7 +102,7 @@ describe('reducer', () => {
     const old = { id: 5, user_id: 2, status: 'filled', filled_qty: 10, updated_at: '2026-01-01T10:00:00Z' } as Order;
     const fresh = { id: 1, user_id: 2, status: 'new', filled_qty: 0, updated_at: '2026-01-01T11:00:00Z' } as Order;
     let s = run([
-      { type: 'account', userId: 2 },
+      signedIn(2),
       { type: 'orders', userId: 2, orders: [old] },
     ]);
     // a merging snapshot keeps a held order newer than everything in it
@@ -163,7 +165,7 @@ describe('reducer', () => {
 
   it('a reset clears the account and symbol views', () => {
     let s = run([
-      { type: 'account', userId: 2 },
+      signedIn(2),
       { type: 'portfolio', portfolio },
       { type: 'stocks', stocks: [stock('AAPL', '1.00')] },
       { type: 'trades', symbol: 'AAPL', trades: [trade(5, '1.00')] },

@@ -1,16 +1,21 @@
-// The screen's state and the one reducer that applies REST snapshots and
-// Socket.IO pushes to it. Pure: every rule here is unit-tested.
+// The screen's state and the one reducer that applies REST snapshots,
+// Socket.IO pushes, the session's steps and the dashboard's data to it. The
+// trading screen's fields are kept here; the session and the instructor's
+// dashboard are slices with reducers of their own (sessionState.ts,
+// dashboardState.ts). Pure: every rule here is unit-tested.
 
+import type { Action, Connection } from './actions';
 import { applyBook } from './book';
 import { applyTrade, fromApi } from './candles';
+import { dashboardReducer, initialDash, type DashState } from './dashboardState';
 import { compareDecimal } from './money';
 import { applyOrder, applySnapshot, type OrderMap } from './orders';
 import { applyPrice } from './portfolio';
-import type { ApiCandle, Book, Candle, Market, Order, Portfolio, PricePush, Settings, Stock, Trade, User } from './types';
+import { initialSession, sessionReducer, type SessionState } from './sessionState';
+import { loadTape, mergeTape } from './tape';
+import type { Book, Candle, LeaderRow, Market, Portfolio, Settings, Stock, Trade, User } from './types';
 
-export const TAPE_ROWS = 30;
-
-export type Connection = 'connecting' | 'connected' | 'disconnected';
+export type { Action, Connection } from './actions';
 
 export interface Flash {
   dir: 'up' | 'down';
@@ -41,6 +46,11 @@ export interface State {
   connection: Connection;
   /** the class's commission and limits (GET /api/settings, `settings` pushes) */
   settings: Settings | null;
+  /** the class leaderboard of a trader's drop-down (null: loading) */
+  leaderboard: LeaderRow[] | null;
+  leaderboardError: string | null;
+  session: SessionState;
+  dash: DashState;
 }
 
 export const initialState: State = {
@@ -61,26 +71,11 @@ export const initialState: State = {
   bookResync: true,
   connection: 'connecting',
   settings: null,
+  leaderboard: null,
+  leaderboardError: null,
+  session: initialSession,
+  dash: initialDash,
 };
-
-export type Action =
-  | { type: 'users'; users: User[] }
-  | { type: 'account'; userId: number | null }
-  | { type: 'stocks'; stocks: Stock[] }
-  | { type: 'price'; price: PricePush }
-  | { type: 'market'; market: Market }
-  | { type: 'portfolio'; portfolio: Portfolio }
-  /** `replace`: the snapshot is the whole truth (after a reset, ids may come back) */
-  | { type: 'orders'; userId: number; orders: Order[]; replace?: boolean }
-  | { type: 'order'; order: Order }
-  | { type: 'select'; symbol: string }
-  | { type: 'book'; book: Book }
-  | { type: 'trades'; symbol: string; trades: Trade[] }
-  | { type: 'trade'; trade: Trade }
-  | { type: 'candles'; symbol: string; candles: ApiCandle[] }
-  | { type: 'connection'; connection: Connection }
-  | { type: 'settings'; settings: Settings }
-  | { type: 'reset' };
 
 function flashFor(state: State, symbol: string, oldPrice: string | undefined, newPrice: string): Record<string, Flash> {
   if (oldPrice === undefined) return state.flash;
@@ -90,34 +85,30 @@ function flashFor(state: State, symbol: string, oldPrice: string | undefined, ne
   return { ...state.flash, [symbol]: { dir: c > 0 ? 'up' : 'down', n: (prev?.n ?? 0) + 1 } };
 }
 
-/** Newest first, unique by seq, at most TAPE_ROWS. */
-export function mergeTape(tape: Trade[], incoming: Trade[]): Trade[] {
-  const bySeq = new Map<number, Trade>();
-  for (const t of tape) bySeq.set(t.seq, t);
-  for (const t of incoming) bySeq.set(t.seq, t);
-  return [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, TAPE_ROWS);
+/** The selected symbol's book, tape and candles emptied, to be loaded again (the next book is taken whatever its seq). */
+function clearedSymbolView(state: State): Partial<State> {
+  return { book: null, bookResync: true, tape: [], candles: [], candlesVersion: state.candlesVersion + 1, candleSeq: 0 };
 }
 
-/**
- * A REST tape replaces what is shown, except trades pushed after that
- * snapshot was taken (a higher seq than any in it).
- */
-export function loadTape(tape: Trade[], snapshot: Trade[]): Trade[] {
-  const top = snapshot.reduce((m, t) => Math.max(m, t.seq), 0);
-  return mergeTape(
-    tape.filter((t) => t.seq > top),
-    snapshot,
-  );
-}
-
+/** The one reducer: the trading screen's fields, then the session and dashboard slices. */
 export function reducer(state: State, action: Action): State {
+  const next = screenReducer(state, action);
+  const session = sessionReducer(next.session, action);
+  const dash = dashboardReducer(next.dash, action);
+  return session === next.session && dash === next.dash ? next : { ...next, session, dash };
+}
+
+function screenReducer(state: State, action: Action): State {
   switch (action.type) {
     case 'users':
       return { ...state, users: action.users };
 
-    case 'account':
-      if (action.userId === state.userId) return state;
-      return { ...state, userId: action.userId, portfolio: null, orders: {} };
+    case 'signed-in': {
+      // a token for another account: its portfolio and orders are loaded afresh
+      const userId = action.session.user.id;
+      if (userId === state.userId) return state;
+      return { ...state, userId, portfolio: null, orders: {} };
+    }
 
     case 'stocks': {
       const old = new Map(state.stocks.map((s) => [s.symbol, s]));
@@ -130,7 +121,7 @@ export function reducer(state: State, action: Action): State {
         state.selected && stocks.some((s) => s.symbol === state.selected) ? state.selected : (stocks[0]?.symbol ?? '');
       // the snapshot is the truth now: pushes after it apply whatever seq they carry
       const next = { ...state, stocks, flash, priceSeq: {} };
-      return selected === state.selected ? next : reducer(next, { type: 'select', symbol: selected });
+      return selected === state.selected ? next : screenReducer(next, { type: 'select', symbol: selected });
     }
 
     case 'price': {
@@ -184,16 +175,7 @@ export function reducer(state: State, action: Action): State {
 
     case 'select':
       if (action.symbol === state.selected) return state;
-      return {
-        ...state,
-        selected: action.symbol,
-        book: null,
-        bookResync: true,
-        tape: [],
-        candles: [],
-        candlesVersion: state.candlesVersion + 1,
-        candleSeq: 0,
-      };
+      return { ...state, ...clearedSymbolView(state), selected: action.symbol };
 
     case 'book': {
       if (state.bookResync && action.book.symbol === state.selected) {
@@ -235,20 +217,23 @@ export function reducer(state: State, action: Action): State {
     case 'settings':
       return { ...state, settings: action.settings };
 
+    case 'leaderboard-opened':
+      return { ...state, leaderboard: null, leaderboardError: null };
+
+    case 'leaderboard-loaded':
+      return { ...state, leaderboard: action.rows, leaderboardError: null };
+
+    case 'leaderboard':
+      return { ...state, leaderboard: action.rows };
+
+    case 'leaderboard-failed':
+      return { ...state, leaderboardError: action.message };
+
     case 'reset':
       // a new simulation epoch: every sequence starts again; refetch fills it all back
-      return {
-        ...state,
-        orders: {},
-        portfolio: null,
-        flash: {},
-        priceSeq: {},
-        book: null,
-        bookResync: true,
-        tape: [],
-        candles: [],
-        candlesVersion: state.candlesVersion + 1,
-        candleSeq: 0,
-      };
+      return { ...state, ...clearedSymbolView(state), orders: {}, portfolio: null, flash: {}, priceSeq: {} };
+
+    default:
+      return state;
   }
 }

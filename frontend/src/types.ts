@@ -166,7 +166,7 @@ export interface ApiErrorBody {
   error: { code: string; message: string; field?: string };
 }
 
-// ---- issue 4: the instructor's dashboard (see /api contract) --------------
+// ---- the instructor's dashboard (see the /api contract) ---------------------
 
 export interface Settings {
   commission_per_share: string;

@@ -31,8 +31,8 @@ import pika
 import pytest
 import requests
 
-from service_runtime.bus import blocking_connection
 from service_runtime.config import SERVICES, Settings
+from service_runtime.topology import blocking_connection
 from stack import dead_letters
 from stack.processes import all_processes
 from tests.faults.flow import OrderFlow
@@ -95,10 +95,13 @@ def record(name: str, figures: dict) -> None:
 
 def restart_worker(stack: RunningStack, name: str, env: dict[str, str] | None = None) -> None:
     """Restart a worker and wait until it relays again (it has no health URL)."""
-    before = stack.logs(name).count("relay: leader")
+    def started(log: str) -> int:  # a worker consumes its queue, or relays (user_accounts consumes nothing)
+        return log.count(" consuming ") + log.count("relay: leader")
+
+    before = started(stack.logs(name))
     stack.restart(name, env=env)
     deadline = time.monotonic() + 30
-    while stack.logs(name).count("relay: leader") == before:
+    while started(stack.logs(name)) == before:
         assert time.monotonic() < deadline, f"{name} did not come back"
         time.sleep(0.1)
 

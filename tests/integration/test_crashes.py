@@ -25,7 +25,10 @@ STALL_SECONDS = 1.0  # PAPERTRADE_OUTBOX_STALL_SECONDS for this stack (default 5
 
 @pytest.fixture(scope="module")
 def crashy():
-    with running_stack("crashes", {"PAPERTRADE_OUTBOX_STALL_SECONDS": str(STALL_SECONDS)}) as running:
+    # The order door relays its own events by default; here its worker does, so that
+    # killing the worker stops the relay while the door still takes orders.
+    env = {"PAPERTRADE_OUTBOX_STALL_SECONDS": str(STALL_SECONDS), "PAPERTRADE_RELAY_IN_API": "0"}
+    with running_stack("crashes", env) as running:
         yield running
 
 
@@ -42,7 +45,7 @@ def box(crashy):
 
 def outbox_backlog(stack: RunningStack, service: str) -> int:
     with stack.db(service) as conn:
-        return outbox.backlog(conn)
+        return outbox.lag(conn)[0]
 
 
 def wait_dead(stack: RunningStack, name: str, timeout: float = 20) -> int:

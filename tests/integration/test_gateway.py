@@ -76,6 +76,15 @@ def listeners():
         listener.close()
 
 
+def everything_pushed(sandbox, *listening: Listener) -> None:
+    """Wait until every push sent so far has reached each listener: list a marker stock
+    (pushed to everyone) and wait for it. The gateway pushes in its queue's order and
+    each client's pushes travel in order, so nothing sent earlier is still on its way."""
+    marker = sandbox.symbol("1.00")
+    for listener in listening:
+        listener.wait_for("stock", lambda s: s["symbol"] == marker)
+
+
 def token_of(api) -> str:
     return api.session.headers["Authorization"].split(" ", 1)[1]
 
@@ -101,7 +110,7 @@ def test_each_user_gets_their_own_orders_and_portfolio_and_never_anothers(stack,
     lb.wait_for("portfolio", lambda p: p["cash"] == "100.00")
     teacher.wait_for("order", lambda o: o["id"] == sell["id"] and o["status"] == "filled")
     stack.wait_quiet()
-    time.sleep(0.3)
+    everything_pushed(sandbox, la, lb, lc, anon)
     assert {o["user_id"] for o in la.got["order"]} == {alice.user_id}
     assert {p["user_id"] for p in la.got["portfolio"]} == {alice.user_id}
     assert {o["user_id"] for o in lb.got["order"]} == {bob.user_id}
@@ -136,7 +145,7 @@ def test_each_fill_reaches_the_owner_straight_from_the_trade_and_only_once(stack
     final = buyer.wait_order(buy["id"], "filled")
     assert (final["filled_qty"], final["filled_avg_price"]) == (10, "10.0000")
     stack.wait_quiet()
-    time.sleep(0.3)
+    everything_pushed(sandbox, other_tab)
     # ... and its updates that only repeat a report were not pushed a second time.
     with other_tab.lock:
         fills = [(o["status"], o["filled_qty"]) for o in other_tab.got["order"] if o["id"] == buy["id"]]
@@ -162,7 +171,7 @@ def test_symbol_rooms_get_price_trade_and_book_and_anonymous_clients_may_watch(s
     assert (price["symbol"], price["last_price"], price["volume"]) == (sym, "20.00", 5)
     later = watcher.wait_for("book", lambda b: b["seq"] > book["seq"] and not b["bids"])
     assert later["asks"] == []
-    time.sleep(0.3)
+    everything_pushed(sandbox, watcher, elsewhere)
     assert elsewhere.got["trade"] == [] and elsewhere.got["price"] == [] and elsewhere.got["book"] == []
     assert watcher.got["order"] == [] and watcher.got["portfolio"] == []
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pika
 import pytest
 
-from service_runtime.bus import blocking_connection
+from service_runtime.topology import blocking_connection
 from tests.harness import wait_for
 
 pytestmark = pytest.mark.stack

@@ -17,7 +17,7 @@ from service_runtime.metrics import parse
 from service_runtime.shards import shard_of
 from stack.processes import extra_gateway, matching_workers, standby
 from tests.harness import RunningStack, Sandbox, running_stack
-from tests.integration.test_gateway import Listener, token_of
+from tests.integration.test_gateway import Listener, everything_pushed, token_of
 
 pytestmark = pytest.mark.stack
 
@@ -125,7 +125,7 @@ def test_clients_on_either_gateway_get_their_own_and_public_events_and_nobody_el
         client.wait_for("price", lambda p: p["symbol"] == sym and p["last_price"] == "20.00")
         client.wait_for("book", lambda b: b["symbol"] == sym)
     scaled.wait_quiet()
-    time.sleep(0.3)
+    everything_pushed(box, on_first, on_second, nosy, watcher)
     assert {o["user_id"] for o in on_first.got["order"]} == {alice.user_id}
     assert {p["user_id"] for p in on_first.got["portfolio"]} == {alice.user_id}
     assert {o["user_id"] for o in on_second.got["order"]} == {bob.user_id}
@@ -166,9 +166,12 @@ def test_every_process_serves_metrics_that_move_with_an_order(scaled, box):
     assert after[gateway_url]['papertrade_http_requests_total{method="POST",process="gateway",'
                               'route="stock_ordering",status="201"}'] >= 2
     health = requests.get(worker_url.replace("/metrics", "/healthz"), timeout=5)
-    assert (health.status_code, health.json()) == (200, {
-        "status": "ok", "service": "order_matching", "broker": "connected", "database": "connected",
-        "consuming": True})
+    body = health.json()
+    assert (health.status_code, {k: body[k] for k in ("status", "service", "broker", "database", "consuming")}
+            ) == (200, {"status": "ok", "service": "order_matching", "broker": "connected",
+                        "database": "connected", "consuming": True})
+    assert body["services"]["order_matching"] == {"database": True, "consuming": True, "active": True,
+                                                  "relay_leader": True}
 
 
 def test_killing_a_shards_active_matcher_mid_flow_hands_its_symbols_to_the_standby(scaled, box):

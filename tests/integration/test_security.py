@@ -38,6 +38,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/users"): "public",
     ("POST", "/api/users"): "instructor",
     ("POST", "/api/users/bulk"): "instructor",
+    ("PATCH", "/api/users/<int:user_id>"): "instructor",
     ("GET", "/api/settings"): "auth",
     ("PUT", "/api/settings"): "instructor",
     ("GET", "/api/simulation"): "public",  # the epoch (public in /api/market too) and the token floor
@@ -108,7 +109,8 @@ def world():
         owner.wait_order(order["id"], "new")
         callers = {"anonymous": running.anonymous(), "trader": owner, "other_trader": box.trader("1000.00"),
                    "bot": box.trader("1000.00", role="bot"), "instructor": box.instructor}
-        yield running, callers, {"user_id_text": str(owner.user_id), "order_id": str(order["id"]),
+        yield running, callers, {"user_id_text": str(owner.user_id), "user_id": str(owner.user_id),
+                                 "order_id": str(order["id"]),
                                  "symbol": "NOPE9", "action": "sideways", "name": "no-such-scenario"}
 
 

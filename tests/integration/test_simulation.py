@@ -129,15 +129,24 @@ def test_reset_under_load_returns_every_service_to_the_start_and_trading_resumes
     traders = [box.trader("5000.00", {sym: 300}) for _ in range(4)]
     stop = threading.Event()
     placed: list[int] = []
-    threads = load(traders, sym, stop, placed)
-    time.sleep(3.0)
-    stop.set()
-    for thread in threads:
-        thread.join(30)
-    # The load has stopped at the door, not in the pipeline: orders are still in flight.
-    in_flight = count(sim, "stock_ordering", "SELECT count(*) AS n FROM orders WHERE status = 'pending_new'")
-    epoch = reset(sim)
-    assert len(placed) > 200 and in_flight > 0, (len(placed), in_flight)
+    # Matching is paused, so the orders are still in flight when the reset lands,
+    # however fast the rest of the pipeline is.
+    sim.pause("order_matching-worker")
+    try:
+        threads = load(traders, sym, stop, placed)
+        deadline = time.monotonic() + 60
+        while len(placed) < 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        assert len(placed) >= 200
+        in_flight = count(sim, "stock_ordering",
+                          "SELECT count(*) AS n FROM orders WHERE status IN ('pending_new', 'new')")
+        assert in_flight > 0
+        epoch = reset(sim)
+    finally:
+        sim.resume("order_matching-worker")
     wait_epoch(sim, epoch)
 
     assert_starting_state(sim, traders, "5000.00", sym, 300)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from order_matching import handlers as matching
+from order_matching.batch import Books
+from order_matching.handlers import handlers
 from service_runtime.contracts import (
     MarketStatusChanged,
     OrderApproved,
@@ -41,7 +42,7 @@ def test_reset_empties_the_books_keeps_the_sequence_and_reopens(service_db):
     runner.deliver(approved(1, 2, "buy", 10, "10.00"), approved(2, 3, "sell", 4, "10.00"),
                    approved(3, 3, "sell", 5, "11.00"))
     assert count(service_db, "SELECT count(*) AS n FROM executions") == 1
-    seq = matching.state.books["ACME"].seq
+    seq = handlers.state.books["ACME"].seq
     runner.deliver(MarketStatusChanged(status="halted", previous="open"))
     reset = runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2)
     emitted = runner.deliver(reset)
@@ -50,7 +51,7 @@ def test_reset_empties_the_books_keeps_the_sequence_and_reopens(service_db):
     assert runner.deliver(reset) == []
     assert count(service_db, "SELECT count(*) AS n FROM book_orders") == 0
     assert count(service_db, "SELECT count(*) AS n FROM executions") == 0
-    assert len(matching.state.books["ACME"]) == 0 and matching.state.market == "open"
+    assert len(handlers.state.books["ACME"]) == 0 and handlers.state.market == "open"
     # an approval of the old epoch is ignored; one of the new epoch trades at once
     assert runner.deliver(runner.envelope(approved(4, 2, "buy", 1, "12.00"), epoch=1)) == []
     runner.deliver(runner.envelope(approved(5, 3, "sell", 2, "10.00"), epoch=2))
@@ -58,8 +59,8 @@ def test_reset_empties_the_books_keeps_the_sequence_and_reopens(service_db):
     [fill] = [e.event for e in emitted if e.type == "trade.executed"]
     assert (fill.buy_order_id, fill.sell_order_id, fill.qty, fill.seq) == (6, 5, 2, seq + 2)  # the sequence goes on
     # the books rebuilt from the database agree with the ones in memory
-    matching.load_books(service_db.conn)
-    assert len(matching.state.books["ACME"]) == 0 and matching.state.market == "open"
+    handlers.state = Books.load(service_db.conn)
+    assert len(handlers.state.books["ACME"]) == 0 and handlers.state.market == "open"
 
 
 def test_delisting_cancels_resting_orders_and_rejects_orders_in_flight(service_db):
@@ -73,8 +74,22 @@ def test_delisting_cancels_resting_orders_and_rejects_orders_in_flight(service_d
     emitted = runner.deliver(approved(3, 2, "buy", 1, "9.00"))
     [rejected] = [e.event for e in emitted if e.type == "order.rejected"]
     assert (rejected.order_id, rejected.reason) == (3, "delisted")
-    matching.load_books(service_db.conn)  # survives a restart
-    assert "ACME" in matching.state.delisted and len(matching.state.books["ACME"]) == 0
+    handlers.state = Books.load(service_db.conn)  # survives a restart
+    assert "ACME" in handlers.state.delisted and len(handlers.state.books["ACME"]) == 0
     runner.deliver(StockListed(symbol="ACME", name="Acme", reference_price=D("10.00")))
     emitted = runner.deliver(approved(4, 2, "buy", 1, "9.00"))
     assert [e.type for e in emitted] == ["order.booked", "book.updated"]
+
+
+def test_fills_carry_each_orders_cumulative_notional_and_it_survives_a_restart(service_db):
+    opened(service_db)
+    runner = service_db.runner
+    runner.deliver(approved(1, 2, "sell", 10, "10.00"), approved(2, 4, "sell", 10, "10.50"))
+    emitted = runner.deliver(approved(3, 3, "buy", 15, "10.50"))
+    fills = [e.event for e in emitted if e.type == "trade.executed"]
+    assert [(f.qty, f.buy_filled_notional, f.sell_filled_notional) for f in fills] == [
+        (10, D("100.00"), D("100.00")), (5, D("152.50"), D("52.50"))]
+    handlers.state = Books.load(service_db.conn)
+    emitted = runner.deliver(approved(4, 5, "buy", 5, "10.50"))
+    [fill] = [e.event for e in emitted if e.type == "trade.executed"]
+    assert (fill.sell_order_id, fill.sell_filled_qty, fill.sell_filled_notional) == (2, 10, D("105.00"))

@@ -4,12 +4,19 @@ candles and the tape, and the events it emits."""
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
+from service_runtime import contracts
 from service_runtime.contracts import SimulationReset, TradeExecuted
-from stock_data import store
+from service_runtime.errors import Conflict
+from service_runtime.unit_of_work import unit_of_work
+from stock_data import services, store
+from stock_data.domain import new_stock
 
 SERVICE = "stock_data"
 
@@ -18,24 +25,27 @@ INSTRUCTOR = 1
 TRADER = 7
 
 
-# The test connection is not in autocommit mode: reads run in their own short
-# transaction so that a later `with conn.transaction()` commits instead of
-# becoming a savepoint the API cannot see.
-
 def outbox(conn) -> list[tuple[str, dict]]:
-    with conn.transaction():
-        rows = conn.execute("SELECT type, body FROM outbox ORDER BY id").fetchall()
+    rows = conn.execute("SELECT type, body FROM outbox ORDER BY id").fetchall()
     return [(r["type"], json.loads(r["body"])["payload"]) for r in rows]
 
 
 def count(conn, table: str) -> int:
-    with conn.transaction():
-        return conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]
+    return conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]
+
+
+def echo(sdb) -> list:
+    """The worker receives its own listings and market changes back from the broker:
+    deliver what the outbox holds to it (a redelivered one changes nothing)."""
+    rows = sdb.conn.execute("SELECT body FROM outbox WHERE type IN ('stock.listed', 'market.status_changed')"
+                            " ORDER BY id").fetchall()
+    return sdb.runner.deliver(*[contracts.parse(r["body"]) for r in rows]) if rows else []
 
 
 def list_directly(sdb, symbol: str = "ACME", price: str = "10.00", name: str = "Acme Corp") -> None:
-    with sdb.conn.transaction():
-        assert store.list_stock_and_announce(sdb.conn, symbol, name, Decimal(price)) is not None
+    with unit_of_work(sdb.conn, SERVICE) as uow:
+        services.list_stock(uow, new_stock(symbol, name, Decimal(price)))
+    echo(sdb)
 
 
 def trade(seq: int, price: str, qty: int, at: datetime, symbol: str = "ACME", trade_id: int | None = None):
@@ -168,20 +178,20 @@ def test_unknown_or_malformed_symbols_are_404(service_db):
         assert resp.json["error"]["code"] == "not_found", path
 
 
-def test_store_helpers_for_the_seed(service_db):
+def test_listing_and_market_use_cases_announce_only_changes(service_db):
     conn = service_db.conn
-    with conn.transaction():
-        row = store.list_stock(conn, "ACME", "Acme", Decimal("10.00"))
+    with unit_of_work(conn, SERVICE) as uow:
+        row = services.list_stock(uow, new_stock("ACME", "Acme", Decimal("10.00")))
         assert row["symbol"] == "ACME" and row["reference_price"] == Decimal("10.00")
-        assert store.list_stock(conn, "ACME", "Acme again", Decimal("11.00")) is None
-        assert store.set_market_status(conn, "open") == ("closed", True)
-        assert store.set_market_status(conn, "open") == ("open", False)
-    assert outbox(conn) == []
-    with conn.transaction():
-        assert store.list_stock_and_announce(conn, "ACME", "Acme", Decimal("10.00")) is None
-        assert store.change_market_and_announce(conn, "open") == ("open", False)
-        assert store.change_market_and_announce(conn, "halted") == ("open", True)
-    assert outbox(conn) == [("market.status_changed", {"status": "halted", "previous": "open", "closes_at": None})]
+        market, previous, changed = services.change_market(uow, "open")
+        assert (market["status"], previous, changed) == ("open", "closed", True)
+    with pytest.raises(Conflict), unit_of_work(conn, SERVICE) as uow:
+        services.list_stock(uow, new_stock("ACME", "Acme again", Decimal("11.00")))
+    with unit_of_work(conn, SERVICE) as uow:
+        assert services.change_market(uow, "open")[1:] == ("open", False)
+        assert services.change_market(uow, "halted")[1:] == ("open", True)
+    assert [t for t, _ in outbox(conn)] == ["stock.listed", "market.status_changed", "market.status_changed"]
+    assert outbox(conn)[2] == ("market.status_changed", {"status": "halted", "previous": "open", "closes_at": None})
 
 
 # --- trades -----------------------------------------------------------------
@@ -241,8 +251,8 @@ def test_a_batch_of_trades_emits_one_price_updated_per_symbol(service_db):
         {"symbol": "BETA", "last_price": "48.50", "open": "49.00", "high": "49.00", "low": "48.50",
          "volume": 10, "change_pct": "-3.00", "trade_seq": 2},
     ]
-    assert [t for t, _ in outbox(service_db.conn)] == ["stock.listed", "stock.listed",
-                                                       "price.updated", "price.updated"]
+    # prices are notices: published after the commit, never in the outbox
+    assert [t for t, _ in outbox(service_db.conn)] == ["stock.listed", "stock.listed"]
 
 
 def test_an_older_seq_never_moves_the_last_price_back(service_db):
@@ -268,9 +278,8 @@ def test_the_same_trade_delivered_twice_counts_once(service_db):
     envelope = service_db.runner.envelope(trade(1, "10.40", 25, T0))
     assert len(service_db.runner.deliver(envelope)) == 1
     assert service_db.runner.deliver(envelope) == []
-    # The same trade in a fresh envelope (a producer re-publishing it) is also applied once.
-    assert service_db.runner.deliver(trade(1, "10.40", 25, T0)) == []
-    # ... and twice within one batch.
+    # ... and twice within one batch. (A producer re-publishing a trade sends its
+    # envelope again, same id: matching announces each trade in one event only.)
     again = service_db.runner.envelope(trade(2, "10.60", 5, T0))
     assert len(service_db.runner.deliver(again, again)) == 1
     client = service_db.client()
@@ -286,14 +295,17 @@ def test_a_trade_for_an_unknown_symbol_waits_for_the_listing(service_db):
     client = service_db.client()
     resp = client.post("/api/stocks", json={"symbol": "LATE", "name": "Late Ltd", "reference_price": "16"},
                        headers=service_db.auth(INSTRUCTOR, "instructor"))
-    assert resp.status_code == 201
-    assert (resp.json["last_price"], resp.json["volume"], resp.json["change_pct"]) == ("20.00", 3, "25.00")
-    assert count(service_db.conn, "parked_events") == 0
+    assert resp.status_code == 201 and resp.json["volume"] == 0
     assert outbox(service_db.conn) == [
-        ("stock.listed", {"symbol": "LATE", "name": "Late Ltd", "reference_price": "16.00"}),
-        ("price.updated", {"symbol": "LATE", "last_price": "20.00", "open": "20.00", "high": "20.00",
-                           "low": "20.00", "volume": 3, "change_pct": "25.00", "trade_seq": 1}),
-    ]
+        ("stock.listed", {"symbol": "LATE", "name": "Late Ltd", "reference_price": "16.00"})]
+    # the listing reaches the worker: the trade that waited for it applies then
+    emitted = echo(service_db)
+    assert count(service_db.conn, "parked_events") == 0
+    assert payloads(emitted, "price.updated") == [
+        {"symbol": "LATE", "last_price": "20.00", "open": "20.00", "high": "20.00", "low": "20.00", "volume": 3,
+         "change_pct": "25.00", "trade_seq": 1}]
+    stock = client.get("/api/stocks/LATE").json
+    assert (stock["last_price"], stock["volume"], stock["change_pct"]) == ("20.00", 3, "25.00")
 
 
 # --- candles and tape ---------------------------------------------------------
@@ -448,8 +460,7 @@ def test_a_batch_merges_with_the_stats_and_candles_already_there(service_db):
         {"time": "2024-03-04T09:32:00+00:00", "open": "12.10", "high": "12.10", "low": "12.10",
          "close": "12.10", "volume": 6},
     ]
-    with service_db.conn.transaction():
-        row = store.get_stock(service_db.conn, "ACME")
+    row = store.get_stock(service_db.conn, "ACME")
     assert (row["last_trade_seq"], row["first_trade_seq"], row["day_open"]) == (9, 2, Decimal("11.90"))
     # An older seq than any applied, alone in its batch, moves open and low, not last.
     emitted = service_db.runner.deliver(trade(1, "9.00", 1, T0 + timedelta(seconds=40)))
@@ -461,15 +472,15 @@ def test_a_batch_merges_with_the_stats_and_candles_already_there(service_db):
     assert (first["open"], first["low"], first["close"], first["volume"]) == ("9.00", "9.00", "11.50", 23)
 
 
-def test_a_batch_skips_trades_already_on_the_tape_and_repeats_within_it(service_db):
+def test_a_batch_skips_repeated_envelopes_and_applies_the_rest(service_db):
     list_directly(service_db, "ACME", "10.00")
     list_directly(service_db, "BETA", "50.00", "Beta Inc")
-    service_db.runner.deliver(trade(1, "10.40", 25, T0))
-    # trade 1 again (a fresh envelope), trade 2 twice in two envelopes, and a BETA trade.
-    emitted = service_db.runner.deliver(
-        trade(1, "10.40", 25, T0), trade(2, "10.60", 5, T0), trade(2, "10.60", 5, T0),
-        trade(1, "51.00", 4, T0, "BETA"),
-    )
+    runner = service_db.runner
+    first = runner.envelope(trade(1, "10.40", 25, T0))
+    runner.deliver(first)
+    second = runner.envelope(trade(2, "10.60", 5, T0))
+    # trade 1 redelivered, trade 2 twice in one batch, and a BETA trade.
+    emitted = runner.deliver(first, second, second, trade(1, "51.00", 4, T0, "BETA"))
     assert payloads(emitted, "price.updated") == [
         {"symbol": "ACME", "last_price": "10.60", "open": "10.40", "high": "10.60", "low": "10.40",
          "volume": 30, "change_pct": "6.00", "trade_seq": 2},
@@ -477,7 +488,7 @@ def test_a_batch_skips_trades_already_on_the_tape_and_repeats_within_it(service_
          "volume": 4, "change_pct": "2.00", "trade_seq": 1},
     ]
     # Nothing new for ACME: no price.updated for it, only for what did change.
-    emitted = service_db.runner.deliver(trade(2, "10.60", 5, T0), trade(2, "52.00", 1, T0, "BETA"))
+    emitted = runner.deliver(second, trade(2, "52.00", 1, T0, "BETA"))
     assert [p["symbol"] for p in payloads(emitted, "price.updated")] == ["BETA"]
     assert count(service_db.conn, "trades") == 4
     assert service_db.client().get("/api/stocks/ACME/candles").json[0]["volume"] == 30
@@ -494,10 +505,11 @@ def test_a_batch_parks_trades_for_unlisted_symbols_and_applies_the_rest(service_
     resp = service_db.client().post("/api/stocks", json={"symbol": "LATE", "name": "Late", "reference_price": "20"},
                                     headers=service_db.auth(INSTRUCTOR, "instructor"))
     assert resp.status_code == 201
-    assert (resp.json["last_price"], resp.json["open"], resp.json["volume"]) == ("21.00", "20.00", 4)
+    assert [p["symbol"] for p in payloads(echo(service_db), "price.updated")] == ["LATE"]
+    late = service_db.client().get("/api/stocks/LATE").json
+    assert (late["last_price"], late["open"], late["volume"]) == ("21.00", "20.00", 4)
     assert count(service_db.conn, "parked_events") == 0
     assert [c["volume"] for c in service_db.client().get("/api/stocks/LATE/candles").json] == [3, 1]
-    assert [t for t, _ in outbox(service_db.conn)][-1] == "price.updated"
 
 
 def test_a_batch_of_trades_costs_a_constant_number_of_statements(service_db, statement_counter):
@@ -587,16 +599,19 @@ def test_a_session_sets_closes_at_and_the_worker_closes_the_market_when_it_is_du
     assert (market["closes_at"], market["epoch"]) == (resp.json["closes_at"], 1)
     [(kind, payload)] = outbox(service_db.conn)
     assert (kind, payload["status"], payload["closes_at"]) == ("market.status_changed", "open", resp.json["closes_at"])
-    from stock_data.handlers import close_when_the_session_ends
+    from stock_data.handlers import close_when_the_session_ends, handlers
 
-    with service_db.conn.transaction():
-        close_when_the_session_ends(service_db.conn)  # not due yet
+    echo(service_db)  # the worker learns when the session ends
+    hook = next(h for h in handlers.periodic_hooks if h.fn is close_when_the_session_ends)
+    handlers.state.checked_at = time.monotonic()
+    assert hook.when(handlers.state) is False  # not due: the worker does not even ask the database
+    with unit_of_work(service_db.conn, SERVICE) as uow:
+        close_when_the_session_ends(uow)  # not due yet
     assert len(outbox(service_db.conn)) == 1
-    with service_db.conn.transaction():
-        service_db.conn.execute("UPDATE market SET closes_at = now() - interval '1 second'")
-    with service_db.conn.transaction():
-        close_when_the_session_ends(service_db.conn)
-        close_when_the_session_ends(service_db.conn)  # once only
+    service_db.conn.execute("UPDATE market SET closes_at = now() - interval '1 second'")
+    with unit_of_work(service_db.conn, SERVICE) as uow:
+        close_when_the_session_ends(uow)
+        close_when_the_session_ends(uow)  # once only
     assert outbox(service_db.conn)[1:] == [
         ("market.status_changed", {"status": "closed", "previous": "open", "closes_at": None})]
     # opening without a session clears any close time
@@ -605,8 +620,8 @@ def test_a_session_sets_closes_at_and_the_worker_closes_the_market_when_it_is_du
 
 def test_reset_clears_trades_and_candles_and_reopens_the_market_once(service_db):
     list_directly(service_db, "ACME", "10.00")
-    with service_db.conn.transaction():
-        store.change_market_and_announce(service_db.conn, "halted")
+    with unit_of_work(service_db.conn, SERVICE) as uow:
+        services.change_market(uow, "halted")
     service_db.runner.deliver(trade(1, "10.50", 100, T0), trade(2, "11.00", 5, T0))
     runner = service_db.runner
     reset = runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2)

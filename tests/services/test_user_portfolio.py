@@ -3,11 +3,14 @@ events it emits, the portfolio and leaderboard API, and the ledger invariant."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from service_runtime import jsonio
 from service_runtime.contracts import (
     OrderCanceled,
     OrderExpired,
@@ -114,7 +117,13 @@ def ledger(sdb, user_id: int) -> list[tuple]:
 
 
 def of_type(emitted, type_: str) -> list[dict]:
-    return [e.event.to_payload() for e in emitted if e.type == type_]
+    """Payloads, with nested records (a portfolio, leaderboard rows) as they travel: JSON."""
+    def plain(value):
+        nested = dataclasses.is_dataclass(value) or (isinstance(value, list) and value
+                                                     and dataclasses.is_dataclass(value[0]))
+        return json.loads(jsonio.dumps(value)) if nested else value
+
+    return [{k: plain(v) for k, v in e.event.to_payload().items()} for e in emitted if e.type == type_]
 
 
 def cash_state(sdb, user_id: int) -> tuple[Decimal, Decimal]:
@@ -386,10 +395,11 @@ def test_a_rejection_from_matching_releases_the_reservation(service_db):
     setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 7}))
     service_db.runner.deliver(placed(1, 1, "buy", "market", 3, None), placed(2, 2, "sell", "limit", 7, "90.00"))
     assert cash_state(service_db, 1) == (D("1000.00"), D("315.00"))
-    emitted = service_db.runner.deliver(
+    runner = service_db.runner
+    emitted = runner.deliver(*[runner.envelope(evt, producer="order_matching") for evt in (
         OrderRejected(order_id=1, user_id=1, symbol="ACME", reason="market_halted", message="halted"),
         OrderRejected(order_id=2, user_id=2, symbol="ACME", reason="market_halted", message="halted"),
-    )
+    )])
     assert cash_state(service_db, 1) == (D("1000.00"), D("0.00"))
     assert position(service_db, 2)["reserved_qty"] == 0
     assert reservation(service_db, 1)["status"] == "closed"
@@ -1008,7 +1018,7 @@ def test_roster_ledger_and_exports(service_db):
 
 
 def test_leaderboard_is_announced_at_most_every_interval_and_never_lost(service_db, monkeypatch):
-    from service_runtime.handlers import process_batch
+    from service_runtime.apply import apply_batch
 
     monkeypatch.setattr(handlers._leaderboard, "INTERVAL", 30.0)
     monkeypatch.setattr(handlers._leaderboard, "last", float("-inf"))
@@ -1016,25 +1026,25 @@ def test_leaderboard_is_announced_at_most_every_interval_and_never_lost(service_
     service_db.runner.deliver(placed(1, 1, "buy", "limit", 30, "10.00"), placed(2, 2, "sell", "limit", 30, "10.00"))
 
     def run(*events):
-        with service_db.conn.transaction():
-            return process_batch(service_db.conn, service_db.runner.handlers,
-                                 [service_db.runner.envelope(e) for e in events])
+        runner = service_db.runner
+        return apply_batch(service_db.conn, runner.handlers, [runner.envelope(e) for e in events], runner.epochs,
+                           runner.parked)
 
     handlers._leaderboard.last = float("-inf")  # the set-up batches announced: start a fresh interval
     first = run(trade(1, (1, 1), (2, 2), "10.00", 10, buy_filled=10, sell_filled=10, buy_rem=20, sell_rem=20))
-    assert "leaderboard.updated" in service_db.runner.emitted_types(first.emitted) and first.follow_up is None
+    assert "leaderboard.updated" in service_db.runner.emitted_types(first.notices) and first.follow_up is None
     # a second change within the interval: held back, and the worker asked to come back
     second = run(trade(2, (1, 1), (2, 2), "10.00", 10, buy_filled=20, sell_filled=20, buy_rem=10, sell_rem=10))
-    assert "leaderboard.updated" not in service_db.runner.emitted_types(second.emitted)
+    assert "leaderboard.updated" not in service_db.runner.emitted_types(second.notices)
     assert 29 < second.follow_up <= 30
     # too early still: nothing, asked again
     early = run()
-    assert early.emitted == [] and early.follow_up is not None
+    assert early.notices == [] and early.follow_up is not None
     # when the interval is up the follow-up (no events) announces the held change, valued now
     handlers._leaderboard.last -= 30
     late = run()
-    assert service_db.runner.emitted_types(late.emitted) == ["leaderboard.updated"] and late.follow_up is None
-    rows = {r["user_id"]: r for r in late.emitted[0].event.rows}
-    assert rows[1]["trades"] == 2  # both fills, though only the first was announced at once
+    assert service_db.runner.emitted_types(late.notices) == ["leaderboard.updated"] and late.follow_up is None
+    rows = {r.user_id: r for r in late.notices[0].event.rows}
+    assert rows[1].trades == 2  # both fills, though only the first was announced at once
     # nothing pending: a follow-up does nothing
-    assert run().emitted == []
+    assert run().notices == []

@@ -1,6 +1,7 @@
-"""The event catalog (service_runtime.contracts): every event survives the wire unchanged,
-money travels as strings, symbol-scoped events carry a stable partition suffix, and
-every event has a real producer and at least one consumer."""
+"""The event catalog (service_runtime.contracts, service_runtime.catalog): every event
+survives the wire unchanged, money travels as strings, symbol-scoped events carry a
+stable partition suffix, ids are time-ordered, and every event has a real producer
+and at least one consumer in the handler tables."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from decimal import Decimal
 
 import pytest
 
-from service_runtime import contracts
+from service_runtime import catalog, contracts
+from service_runtime.catalog import GATEWAY
 from service_runtime.config import SERVICES
 from service_runtime.contracts import (
-    GATEWAY,
     PARTITIONS,
     REGISTRY,
     Envelope,
@@ -54,8 +55,10 @@ def _sample(name: str, hint: typing.Any) -> typing.Any:
         if args == (str, int):
             return {"AAPL": 5, "MSFT": 2}
         return {"k": "v", "n": 3, "nested": {"ok": True}}
-    if hint is list or origin is list:
-        return [["12.34", 100], ["12.35", 5]]
+    if origin is list:
+        return [_sample(name, args[0]), _sample(name, args[0])]
+    if dataclasses.is_dataclass(hint):
+        return sample_event(hint)
     raise AssertionError(f"no sample for {name}: {hint!r}")
 
 
@@ -85,7 +88,6 @@ def test_registry_is_the_catalog():
         "order.canceled",
         "order.expired",
         "book.updated",
-        "order.updated",
         "portfolio.updated",
     } <= set(REGISTRY)  # new events may be added; the starting catalog must stay
     for type_, cls in REGISTRY.items():
@@ -96,9 +98,9 @@ def test_registry_is_the_catalog():
 @pytest.mark.parametrize("cls", EVENT_CLASSES, ids=IDS)
 def test_roundtrip_through_json(cls):
     evt = sample_event(cls)
-    env = contracts.wrap(evt, producer=cls.PRODUCER, epoch=3)
+    env = contracts.wrap(evt, producer=cls.PRODUCERS[0], epoch=3)
     assert isinstance(env, Envelope)
-    assert (env.type, env.version, env.producer, env.epoch) == (cls.TYPE, cls.VERSION, cls.PRODUCER, 3)
+    assert (env.type, env.version, env.producer, env.epoch) == (cls.TYPE, cls.VERSION, cls.PRODUCERS[0], 3)
     assert isinstance(env.id, uuid.UUID)
     assert env.occurred_at.tzinfo is not None
 
@@ -107,7 +109,7 @@ def test_roundtrip_through_json(cls):
     assert back.id == env.id
     assert back.type == cls.TYPE
     assert back.version == cls.VERSION
-    assert back.producer == cls.PRODUCER
+    assert back.producer == cls.PRODUCERS[0]
     assert back.epoch == 3
     assert back.occurred_at == env.occurred_at
     assert type(back.event) is cls
@@ -120,12 +122,16 @@ def test_roundtrip_through_json(cls):
 @pytest.mark.parametrize("cls", EVENT_CLASSES, ids=IDS)
 def test_money_travels_as_strings(cls):
     evt = sample_event(cls)
-    raw = json.loads(contracts.wrap(evt, cls.PRODUCER, 1).to_json())
+    raw = json.loads(contracts.wrap(evt, cls.PRODUCERS[0], 1).to_json())
     hints = typing.get_type_hints(cls)
     assert set(raw) == {"id", "type", "version", "occurred_at", "producer", "epoch", "payload"}
     assert set(raw["payload"]) == {f.name for f in dataclasses.fields(cls)}
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
+        if typing.get_origin(hint) is list:
+            item = raw["payload"][f.name][0]
+            assert all(item[k] == "12.34" for k, h in typing.get_type_hints(typing.get_args(hint)[0]).items()
+                       if h is Decimal), f.name
         if Decimal in (set(typing.get_args(hint)) | {hint}):
             assert raw["payload"][f.name] == "12.34", f.name
         if hint is int:
@@ -264,24 +270,39 @@ def test_parse_refuses_non_objects(body):
 
 
 # ---------------------------------------------------------------------------
+# ids
+# ---------------------------------------------------------------------------
+
+
+def test_event_ids_are_time_ordered_uuid7():
+    before = datetime.now(UTC)
+    ids = [contracts.wrap(StockListed("AAPL", "Apple", Decimal("1.00")), "stock_data", 1).id for _ in range(2000)]
+    after = datetime.now(UTC)
+    assert ids == sorted(ids)  # one process's ids never go back: the inbox index grows at its end
+    assert len(set(ids)) == len(ids)
+    assert {i.version for i in ids} == {7}
+    made = contracts.event_time(ids[0])
+    assert made is not None and before - timedelta(milliseconds=1) <= made <= after
+    assert contracts.event_time(uuid.uuid4()) is None
+
+
+# ---------------------------------------------------------------------------
 # producers, consumers, catalog
 # ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("cls", EVENT_CLASSES, ids=IDS)
 def test_producer_and_consumers_declared(cls):
-    assert cls.PRODUCER in SERVICES
-    assert len(cls.CONSUMERS) >= 1
-    assert len(set(cls.CONSUMERS)) == len(cls.CONSUMERS)
-    for consumer in cls.CONSUMERS:
-        assert consumer in (*SERVICES, GATEWAY)
+    assert set(cls.PRODUCERS) <= set(SERVICES)
+    consumers = catalog.consumers_of(cls)
+    assert len(consumers) >= 1, f"nobody handles {cls.TYPE}"
+    assert len(set(consumers)) == len(consumers)
+    if cls.NOTICE:  # snapshots for screens: never a service's durable queue
+        assert consumers == [GATEWAY]
 
 
-def test_consumed_by_matches_declarations():
-    for service in (*SERVICES, GATEWAY):
-        expected = {t for t, cls in REGISTRY.items() if service in cls.CONSUMERS}
-        assert {cls.TYPE for cls in contracts.consumed_by(service)} == expected
-    assert {cls.TYPE for cls in contracts.consumed_by("order_matching")} == {
+def test_order_matching_consumes_what_it_handles():
+    assert {cls.TYPE for cls in catalog.consumed_by_services()["order_matching"]} == {
         "simulation.reset",
         "stock.listed",
         "stock.delisted",
@@ -289,25 +310,27 @@ def test_consumed_by_matches_declarations():
         "order.approved",
         "order.cancel_requested",
     }
-    assert contracts.consumed_by("nobody") == []
+    assert catalog.consumed_by_services()["user_accounts"] == []
 
 
 def test_catalog_markdown_one_row_per_event():
-    md = contracts.catalog_markdown()
+    md = catalog.catalog_markdown()
     lines = md.splitlines()
-    assert lines[0] == "| event | producer | payload | consumers |"
-    assert lines[1] == "|---|---|---|---|"
-    rows = lines[2:]
-    assert len(rows) == len(REGISTRY)
+    assert lines[0] == "| event | kind | producer | payload | consumers |"
+    assert lines[1] == "|---|---|---|---|---|"
+    rows = lines[2:2 + len(REGISTRY)]
     types = [row.split("|")[1].strip().strip("`") for row in rows]
     assert sorted(types) == sorted(REGISTRY)
     assert len(set(types)) == len(types)
     listed = next(row for row in rows if row.startswith("| `stock.listed` |"))
     assert listed == (
-        "| `stock.listed` | stock_data | `symbol`: str, `name`: str, `reference_price`: decimal string "
-        "| user_portfolio, stock_ordering, order_matching, socket_gateway |"
+        "| `stock.listed` | domain | stock_data | `symbol`: str, `name`: str, `reference_price`: decimal string "
+        "| user_portfolio, stock_data, stock_ordering, order_matching, socket_gateway |"
     )
     placed = next(row for row in rows if row.startswith("| `order.placed` |"))
     assert "`limit_price`: decimal string or null" in placed
     rejected = next(row for row in rows if row.startswith("| `order.rejected` |"))
-    assert rejected.split("|")[2].strip() == "user_portfolio, order_matching"
+    assert rejected.split("|")[3].strip() == "user_portfolio, order_matching"
+    book = next(row for row in rows if row.startswith("| `book.updated` |"))
+    assert book.split("|")[2].strip() == "notice" and "`bids`: list of BookLevel" in book
+    assert "| `BookLevel` | `price`: decimal string, `qty`: int, `orders`: int |" in md

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from service_runtime.catalog import catalog_markdown
 from service_runtime.config import API_SERVICES
-from service_runtime.contracts import catalog_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_architecture_doc_has_the_current_event_catalog():
     text = (ROOT / "docs/architecture.md").read_text()
     block = text.split("<!-- catalog:start -->")[1].split("<!-- catalog:end -->")[0].strip()
-    assert block == catalog_markdown().strip(), "regenerate with: python -m service_runtime.contracts"
+    assert block == catalog_markdown().strip(), "regenerate with: python -m service_runtime.catalog"
 
 
 def test_operations_doc_lists_every_environment_variable_the_code_reads():

@@ -1,133 +1,138 @@
-"""Execution reports: the gateway derives an order's next state from a trade exactly as
-stock_ordering will record it, or pushes nothing."""
+"""Execution reports: the gateway follows each order through the events about it, each
+carrying the order's cumulative state, so it pushes what stock_ordering records from the
+same events, and never moves an order backwards."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from service_runtime import contracts
+from service_runtime.contracts import (
+    OrderBooked,
+    OrderCanceled,
+    OrderCancelRequested,
+    OrderExpired,
+    OrderPlaced,
+    OrderRejected,
+    SimulationReset,
+    TradeExecuted,
+)
 from service_runtime.money import avg_price
 from socket_gateway.executions import OrderTracker
-from socket_gateway.push import INSTRUCTORS, pushes_for
+from socket_gateway.push import INSTRUCTORS, PUSHES
+
+T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+T1 = T0 + timedelta(seconds=1, microseconds=123)
 
 
-def _order(order_id: int, user_id: int, side: str, qty: int, status: str = "new", filled: int = 0,
-           avg: str | None = None) -> dict:
-    return {
-        "id": order_id, "client_order_id": f"c{order_id}", "user_id": user_id, "symbol": "AAPL", "side": side,
-        "type": "limit", "qty": qty, "limit_price": "10.00", "time_in_force": "day", "status": status,
-        "filled_qty": filled, "filled_avg_price": avg, "reject_reason": None,
-        "created_at": "2026-11-22T08:00:00+00:00", "updated_at": "2026-11-22T08:00:00+00:00",
-    }
+def placed(order_id: int, user_id: int, side: str, qty: int) -> OrderPlaced:
+    return OrderPlaced(order_id, user_id, "AAPL", side, "limit", qty, Decimal("10.00"), "day", f"c{order_id}", T0)
 
 
-def _updated(order: dict, notional: str | None = "0") -> dict:
-    return {"order_id": order["id"], "user_id": order["user_id"], "order": order, "filled_notional": notional}
+def trade(buy_id: int, sell_id: int, price: str, qty: int, buy: tuple[int, str], sell: tuple[int, str],
+          trade_id: int = 1) -> TradeExecuted:
+    """`buy`/`sell`: each order's cumulative (filled qty, filled notional) after this fill."""
+    return TradeExecuted(
+        trade_id=trade_id, seq=trade_id, symbol="AAPL", price=Decimal(price), qty=qty, buy_order_id=buy_id,
+        sell_order_id=sell_id, buyer_id=7, seller_id=8, taker_side="buy", buy_filled_qty=buy[0],
+        sell_filled_qty=sell[0], buy_remaining=0, sell_remaining=0, executed_at=T1,
+        buy_filled_notional=Decimal(buy[1]), sell_filled_notional=Decimal(sell[1]),
+    )
 
 
-def _trade(buy_id: int, sell_id: int, price: str, qty: int, buy_filled: int, sell_filled: int) -> dict:
-    return {
-        "trade_id": 1, "seq": 1, "symbol": "AAPL", "price": price, "qty": qty, "buy_order_id": buy_id,
-        "sell_order_id": sell_id, "buyer_id": 7, "seller_id": 8, "taker_side": "buy",
-        "buy_filled_qty": buy_filled, "sell_filled_qty": sell_filled, "buy_remaining": 0, "sell_remaining": 0,
-        "executed_at": "2026-11-22T08:00:01.000123+00:00",
-    }
+def pushes(event: contracts.Event, tracker: OrderTracker) -> list:
+    return PUSHES.pushes_for(contracts.wrap(event, event.PRODUCERS[0], 1, T1), tracker)
 
 
 def test_a_trade_reports_both_orders_with_their_new_fill_and_average():
     tracker = OrderTracker()
-    tracker.order_updated(_updated(_order(1, 7, "buy", 100, status="pending_new")))
-    tracker.order_updated(_updated(_order(2, 8, "sell", 30)))
-    buy, sell = tracker.trade(_trade(1, 2, "10.01", 30, 30, 30))
+    tracker.placed(placed(1, 7, "buy", 100))
+    tracker.placed(placed(2, 8, "sell", 30))
+    buy, sell = tracker.trade(trade(1, 2, "10.01", 30, (30, "300.30"), (30, "300.30")))
     assert (buy["id"], buy["status"], buy["filled_qty"], buy["filled_avg_price"]) == (1, "partially_filled", 30, "10.0100")
     assert (sell["id"], sell["status"], sell["filled_qty"], sell["filled_avg_price"]) == (2, "filled", 30, "10.0100")
     assert buy["updated_at"] == "2026-11-22T08:00:01.000123+00:00"
-    assert buy["client_order_id"] == "c1"
+    assert (buy["client_order_id"], buy["created_at"]) == ("c1", "2026-11-22T08:00:00+00:00")
     # The filled order is forgotten; the open one remembers its fills.
     assert len(tracker) == 1
-    [buy] = tracker.trade({**_trade(1, 3, "10.02", 70, 100, 70)})
+    [buy] = tracker.trade(trade(1, 3, "10.02", 70, (100, "1001.70"), (70, "701.40"), trade_id=2))
     assert (buy["status"], buy["filled_qty"]) == ("filled", 100)
     # (30 x 10.01 + 70 x 10.02) / 100 = 10.017, the same rule stock_ordering uses
     assert buy["filled_avg_price"] == "10.0170" == format(avg_price(100, Decimal("1001.70")), "f")
     assert len(tracker) == 0
 
 
-def test_an_unknown_order_or_a_missed_fill_reports_nothing():
+def test_reports_arriving_late_or_twice_never_move_an_order_backwards():
     tracker = OrderTracker()
-    assert tracker.trade(_trade(1, 2, "10.00", 5, 5, 5)) == []
-    tracker.order_updated(_updated(_order(1, 7, "buy", 100)))
-    # The trade says 10 were filled before this one; we know of none: leave it to stock_ordering.
-    assert tracker.trade(_trade(1, 2, "10.00", 5, 15, 5)) == []
-    # The same trade delivered twice reports once.
-    assert len(tracker.trade(_trade(1, 2, "10.00", 5, 5, 5))) == 1
-    assert tracker.trade(_trade(1, 2, "10.00", 5, 5, 5)) == []
+    assert tracker.trade(trade(1, 2, "10.00", 5, (5, "50.00"), (5, "50.00"))) == []  # unknown order
+    tracker.placed(placed(1, 7, "buy", 100))
+    later = trade(1, 2, "10.00", 5, (15, "150.00"), (5, "50.00"), trade_id=2)
+    [report] = tracker.trade(later)  # cumulative: a fill we missed is in it
+    assert (report["filled_qty"], report["filled_avg_price"]) == (15, "10.0000")
+    earlier = trade(1, 2, "10.00", 10, (10, "100.00"), (10, "100.00"), trade_id=1)
+    assert tracker.trade(earlier) == []  # older than what the owner has
+    assert tracker.trade(later) == []  # the same report twice shows nothing new
+    booked = tracker.booked(OrderBooked(1, 7, "AAPL", 10, 90, 3, Decimal("100.00")), T1)
+    assert booked is None  # an old booking after the fills
 
 
-def test_a_pending_cancel_stays_pending_cancel_until_filled_and_updates_never_go_backwards():
+def test_booking_cancel_request_and_cancel_move_the_status():
     tracker = OrderTracker()
-    tracker.order_updated(_updated(_order(1, 7, "buy", 10, status="pending_cancel")))
-    [report] = tracker.trade(_trade(1, 2, "10.00", 4, 4, 4))
-    assert report["status"] == "pending_cancel"
-    # stock_ordering's older view (no fills yet) arriving late must not erase the fill.
-    tracker.order_updated(_updated(_order(1, 7, "buy", 10, status="pending_cancel")))
-    [report] = tracker.trade(_trade(1, 2, "10.00", 6, 10, 6))
-    assert (report["status"], report["filled_qty"], report["filled_avg_price"]) == ("filled", 10, "10.0000")
-
-
-def test_final_updates_and_resets_forget_orders_and_the_tracker_is_bounded():
-    tracker = OrderTracker(capacity=2)
-    for i in (1, 2, 3):
-        tracker.order_updated(_updated(_order(i, 7, "buy", 10)))
-    assert len(tracker) == 2
-    assert tracker.trade(_trade(1, 9, "10.00", 1, 1, 1)) == []  # the oldest was evicted
-    tracker.order_updated(_updated(_order(2, 7, "buy", 10, status="canceled")))
-    assert len(tracker) == 1
-    tracker.order_updated(_updated(_order(4, 7, "buy", 10), notional=None))  # an older producer: no notional
-    assert len(tracker) == 1
-    pushes_for("simulation.reset", {"epoch": 2, "requested_by": 1}, tracker)
+    tracker.placed(placed(1, 7, "buy", 10))
+    booked = tracker.booked(OrderBooked(1, 7, "AAPL", 0, 10, 3, Decimal("0")), T1)
+    assert booked is not None and booked["status"] == "new"
+    asked = tracker.cancel_requested(OrderCancelRequested(1, 7, "AAPL"), T1)
+    assert asked is not None and asked["status"] == "pending_cancel"
+    [report] = tracker.trade(trade(1, 2, "10.00", 4, (4, "40.00"), (4, "40.00")))
+    assert report["status"] == "pending_cancel"  # a fill while the cancel is on its way
+    done = tracker.canceled(OrderCanceled(1, 7, "AAPL", 4, 6, "canceled by user", Decimal("40.00")), T1)
+    assert done is not None and (done["status"], done["filled_qty"], done["filled_avg_price"]) == (
+        "canceled", 4, "10.0000")
     assert len(tracker) == 0
 
 
-def test_pushes_for_sends_execution_reports_first_and_only_to_the_owners():
+def test_a_cancel_that_lost_the_race_with_the_last_fill_leaves_it_filled():
     tracker = OrderTracker()
-    pushes_for("order.updated", _updated(_order(1, 7, "buy", 5)), tracker)
-    pushes_for("order.updated", _updated(_order(2, 8, "sell", 5)), tracker)
-    first, second, tape = pushes_for("trade.executed", _trade(1, 2, "10.00", 5, 5, 5), tracker)
+    tracker.placed(placed(1, 7, "buy", 10))
+    tracker.cancel_requested(OrderCancelRequested(1, 7, "AAPL"), T1)
+    [report] = tracker.trade(trade(1, 2, "10.00", 10, (10, "100.00"), (10, "100.00")))
+    assert report["status"] == "filled"
+
+
+def test_expiry_and_rejection_end_an_order():
+    tracker = OrderTracker()
+    tracker.placed(placed(1, 7, "buy", 10))
+    tracker.placed(placed(2, 7, "buy", 10))
+    expired = tracker.expired(OrderExpired(1, 7, "AAPL", 0, 10, Decimal("0")), T1)
+    assert expired is not None and expired["status"] == "expired"
+    rejected = tracker.rejected(OrderRejected(2, 7, "AAPL", "insufficient_cash", "needs 100.00"), T1)
+    assert rejected is not None and (rejected["status"], rejected["reject_reason"]) == (
+        "rejected", "insufficient_cash: needs 100.00")
+    assert len(tracker) == 0
+
+
+def test_open_orders_read_at_connect_are_followed_and_the_tracker_is_bounded():
+    tracker = OrderTracker(capacity=2)
+    tracker.bootstrap([{"id": 9, "client_order_id": None, "user_id": 7, "symbol": "AAPL", "side": "buy",
+                        "type": "limit", "qty": 10, "limit_price": "10.00", "time_in_force": "gtc",
+                        "status": "partially_filled", "filled_qty": 2, "filled_avg_price": "10.0000",
+                        "reject_reason": None, "created_at": "x", "updated_at": "x"}])
+    [report] = tracker.trade(trade(9, 2, "11.00", 1, (3, "31.00"), (1, "11.00")))
+    assert (report["filled_qty"], report["filled_avg_price"]) == (3, "10.3333")
+    for i in (1, 2, 3):
+        tracker.placed(placed(i, 7, "buy", 10))
+    assert len(tracker) == 2
+    assert tracker.trade(trade(1, 8, "10.00", 1, (1, "10.00"), (1, "10.00"))) == []  # the oldest was evicted
+    pushes(SimulationReset(epoch=2, requested_by=1), tracker)
+    assert len(tracker) == 0
+
+
+def test_pushes_send_execution_reports_first_and_only_to_the_owners():
+    tracker = OrderTracker()
+    assert pushes(placed(1, 7, "buy", 5), tracker) == []  # learned, not pushed
+    pushes(placed(2, 8, "sell", 5), tracker)
+    first, second, tape = pushes(trade(1, 2, "10.00", 5, (5, "50.00"), (5, "50.00")), tracker)
     assert (first.event, first.rooms, first.data["status"]) == ("order", ("user:7", INSTRUCTORS), "filled")
     assert (second.event, second.rooms) == ("order", ("user:8", INSTRUCTORS))
     assert (tape.event, tape.rooms) == ("trade", ("sym:AAPL",))
-
-
-def _placed(order_id: int, user_id: int, side: str, qty: int) -> dict:
-    return {"order_id": order_id, "user_id": user_id, "symbol": "AAPL", "side": side, "type": "limit",
-            "qty": qty, "limit_price": "10.00", "time_in_force": "day", "client_order_id": f"c{order_id}",
-            "created_at": "2026-11-22T08:00:00+00:00"}
-
-
-def test_orders_are_learned_from_order_placed_and_updates_that_repeat_a_report_are_not_pushed():
-    tracker = OrderTracker()
-    assert pushes_for("order.placed", _placed(1, 7, "buy", 10), tracker) == []  # learned, not pushed
-    pushes_for("order.placed", {**_placed(2, 8, "sell", 4), "created_at": None}, tracker)  # an older producer
-    assert len(tracker) == 1
-    [report, tape] = pushes_for("trade.executed", _trade(1, 2, "10.00", 4, 4, 4), tracker)
-    assert (report.data["id"], report.data["status"], report.data["client_order_id"]) == (1, "partially_filled", "c1")
-    assert report.data["created_at"] == "2026-11-22T08:00:00+00:00" and tape.event == "trade"
-    [report] = [p for p in pushes_for("trade.executed", _trade(1, 3, "10.00", 6, 10, 6), tracker)
-                if p.event == "order"]
-    assert report.data["status"] == "filled"
-    # stock_ordering's updates arrive later: the stale partial and the repeated fill are not pushed
-    assert pushes_for("order.updated", _updated(_order(1, 7, "buy", 10, "partially_filled", 4, "10.0000"),
-                                                "40.00"), tracker) == []
-    assert pushes_for("order.updated", _updated(_order(1, 7, "buy", 10, "filled", 10, "10.0000"),
-                                                "100.00"), tracker) == []
-    # an order the tracker never reported on is pushed as before
-    [pushed] = pushes_for("order.updated", _updated(_order(5, 7, "buy", 10, "canceled")), tracker)
-    assert (pushed.event, pushed.data["status"]) == ("order", "canceled")
-
-
-def test_an_update_with_news_after_a_report_is_pushed():
-    tracker = OrderTracker()
-    pushes_for("order.placed", _placed(1, 7, "buy", 10), tracker)
-    pushes_for("trade.executed", _trade(1, 2, "10.00", 4, 4, 4), tracker)
-    [pushed] = pushes_for("order.updated", _updated(_order(1, 7, "buy", 10, "pending_cancel", 4, "10.0000"),
-                                                    "40.00"), tracker)
-    assert pushed.data["status"] == "pending_cancel"

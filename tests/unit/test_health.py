@@ -5,13 +5,18 @@ recover; a service API's "degraded" is in tests/services/test_stock_ordering.py)
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 
-from service_runtime.bus import EventWorker
 from service_runtime.config import Settings
 from service_runtime.entrypoints import service_handlers
 from service_runtime.metrics import serve_worker_endpoint
+from service_runtime.worker import EventWorker, ServiceRunner
 from socket_gateway.app import Gateway
 
 
@@ -24,8 +29,9 @@ def get(url: str) -> tuple[int, dict]:
 
 
 def test_a_worker_without_a_broker_connection_answers_503_naming_it():
-    worker = EventWorker("stock_data", service_handlers("stock_data"),
-                         Settings(amqp_url="amqp://guest:guest@127.0.0.1:1/%2F"))
+    settings = Settings(amqp_url="amqp://guest:guest@127.0.0.1:1/%2F")
+    worker = EventWorker(settings, [ServiceRunner(settings, "stock_data", service_handlers("stock_data"))],
+                         "stock_data-worker")
     server = serve_worker_endpoint("127.0.0.1", 0, worker.health)
     try:
         status, body = get(f"http://127.0.0.1:{server.server_address[1]}/healthz")
@@ -58,3 +64,31 @@ def test_the_gateway_answers_503_while_its_feed_is_not_connected(tmp_path):
     line, body = _healthz(gateway)
     assert line == "200 OK" and body == {"status": "ok", "service": "socket_gateway", "broker": "connected",
                                          "feed_connected": True}
+
+
+def test_a_worker_keeps_retrying_a_broker_that_accepts_but_never_speaks(tmp_path):
+    # pika raises a stack timeout outside its AMQPError family; the worker must still
+    # log it and reconnect instead of exiting.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1]
+    env = dict(os.environ, PAPERTRADE_AMQP_URL=f"amqp://guest:guest@127.0.0.1:{port}/%2F?stack_timeout=0.3",
+               PAPERTRADE_METRICS_PORT="0")
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "service_runtime.worker", "stock_data"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and log.read_text().count("reconnecting") < 2:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.1)
+        text = log.read_text()
+        assert text.count("reconnecting") >= 2, text
+        assert "stock_data-worker papertrade" in text and "AMQPConnectorStackTimeout" in text
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        silent.close()

@@ -34,8 +34,8 @@ from order_matching.domain import (
     BookOrder,
     Fill,
     MatchResult,
-    OrderBook,
 )
+from order_matching.order_book import OrderBook
 
 SYM = "ACME"
 D = Decimal

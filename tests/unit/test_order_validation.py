@@ -1,4 +1,5 @@
-"""Order request validation and status derivation (stock_ordering.domain), pure logic.
+"""Order request validation (the request model, then stock_ordering.domain's rules) and
+status derivation, pure logic.
 
 Every rejection names the exact field a client must fix; every accepted shape is
 compared field by field against the NewOrder it must produce.
@@ -13,8 +14,12 @@ import pytest
 
 from service_runtime import jsonio
 from service_runtime.auth import Principal
-from service_runtime.web import ApiError
-from stock_ordering.domain import NewOrder, avg_price, derive_status, order_json, parse_order
+from service_runtime.errors import DomainError
+from service_runtime.money import avg_price
+from service_runtime.web import ApiError, api_error
+from stock_ordering.domain import NewOrder, derive_status
+from stock_ordering.routes import parse_order
+from stock_ordering.views import order_json
 
 TRADER = Principal(7, "trader", "Tess", 1, "tok-trader")
 INSTRUCTOR = Principal(1, "instructor", "Ines", 1, "tok-instr")
@@ -33,9 +38,9 @@ def market_body(**changes):
 
 
 def rejected(body, who=TRADER) -> ApiError:
-    with pytest.raises(ApiError) as info:
+    with pytest.raises((ApiError, DomainError)) as info:
         parse_order(body, who)
-    return info.value
+    return api_error(info.value) if isinstance(info.value, DomainError) else info.value
 
 
 # ---------------------------------------------------------------------------

@@ -1,55 +1,97 @@
-"""The gateway's push table: which event goes to which room, and only there."""
+"""The gateway's push table: which event goes to which room, and only there, in the
+JSON the browser receives."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 
-from service_runtime import contracts
+from service_runtime import catalog, contracts, jsonio
+from service_runtime.contracts import (
+    BookLevel,
+    BookUpdated,
+    LeaderboardRow,
+    LeaderboardUpdated,
+    MarketStatusChanged,
+    OrderPlaced,
+    PortfolioUpdated,
+    PortfolioView,
+    SettingsChanged,
+    SimulationReset,
+    StockDelisted,
+    TradeExecuted,
+)
 from service_runtime.throttle import Throttle
-from socket_gateway.push import AUTHENTICATED, EVERYONE, INSTRUCTORS, PUSHES, Push, pushes_for
+from socket_gateway.executions import OrderTracker
+from socket_gateway.push import AUTHENTICATED, EVERYONE, INSTRUCTORS, PUSHES, Push
+
+WHEN = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 
 
-def test_the_push_table_covers_exactly_what_the_gateway_consumes():
-    assert set(PUSHES) == {cls.TYPE for cls in contracts.consumed_by(contracts.GATEWAY)}
+def pushes(event: contracts.Event, tracker: OrderTracker | None = None) -> list[Push]:
+    envelope = contracts.wrap(event, event.PRODUCERS[0], 1, WHEN)
+    return PUSHES.pushes_for(envelope, tracker or OrderTracker())
 
 
-def test_orders_and_portfolios_go_only_to_their_owner_and_instructors():
-    [order] = pushes_for("order.updated", {"order_id": 5, "user_id": 7, "order": {"id": 5, "user_id": 7}})
-    assert (order.event, order.rooms, order.data) == ("order", ("user:7", INSTRUCTORS), {"id": 5, "user_id": 7})
-    [pf] = pushes_for("portfolio.updated", {"user_id": 7, "portfolio": {"cash": "1.00"}})
-    assert (pf.event, pf.rooms, pf.data) == ("portfolio", ("user:7", INSTRUCTORS), {"cash": "1.00", "user_id": 7})
+def wire(data: object) -> object:
+    """What a browser receives (Socket.IO's JSON is service_runtime.jsonio)."""
+    return json.loads(jsonio.dumps(data))
+
+
+def test_the_gateway_consumes_exactly_what_its_push_table_lists():
+    assert set(PUSHES.table) == {cls.TYPE for cls in catalog.consumed_by_gateway()}
+    for cls in contracts.REGISTRY.values():  # every notice has a screen to go to
+        assert not cls.NOTICE or cls.TYPE in PUSHES.table
+
+
+def test_portfolios_go_only_to_their_owner_and_instructors():
+    view = PortfolioView(7, "Ann", Decimal("1.00"), Decimal("0.00"), Decimal("1.00"), Decimal("1.00"),
+                         Decimal("0.00"), Decimal("0.00"), [])
+    [pf] = pushes(PortfolioUpdated(user_id=7, portfolio=view))
+    assert (pf.event, pf.rooms) == ("portfolio", ("user:7", INSTRUCTORS))
+    assert wire(pf.data) == {"user_id": 7, "name": "Ann", "cash": "1.00", "reserved_cash": "0.00",
+                             "buying_power": "1.00", "equity": "1.00", "realized_pl": "0.00",
+                             "unrealized_pl": "0.00", "positions": []}
 
 
 def test_market_data_goes_to_the_symbol_room():
-    [trade] = pushes_for("trade.executed", {
-        "trade_id": 1, "seq": 3, "symbol": "AAPL", "price": "10.00", "qty": 2, "executed_at": "t",
-        "buy_order_id": 1, "sell_order_id": 2, "buyer_id": 3, "seller_id": 4,
-    })
-    assert trade.rooms == ("sym:AAPL",)
+    trade = TradeExecuted(trade_id=1, seq=3, symbol="AAPL", price=Decimal("10.00"), qty=2, buy_order_id=1,
+                          sell_order_id=2, buyer_id=3, seller_id=4, taker_side="buy", buy_filled_qty=2,
+                          sell_filled_qty=2, buy_remaining=0, sell_remaining=0, executed_at=WHEN,
+                          buy_filled_notional=Decimal("20.00"), sell_filled_notional=Decimal("20.00"))
+    [tape] = pushes(trade)  # the tracker knows neither order: no execution report
+    assert tape.rooms == ("sym:AAPL",)
     # The public tape does not say who traded.
-    assert trade.data == {"seq": 3, "symbol": "AAPL", "price": "10.00", "qty": 2, "ts": "t", "trade_id": 1}
-    [book] = pushes_for("book.updated", {"symbol": "AAPL", "seq": 9, "bids": [], "asks": []})
-    assert (book.event, book.rooms, book.data["seq"]) == ("book", ("sym:AAPL",), 9)
-    assert pushes_for("order.placed", {"order_id": 1}) == []
+    assert wire(tape.data) == {"seq": 3, "symbol": "AAPL", "price": "10.00", "qty": 2,
+                               "ts": "2026-01-01T10:00:00+00:00", "trade_id": 1}
+    [book] = pushes(BookUpdated("AAPL", 9, [BookLevel(Decimal("9.99"), 5, 2)], []))
+    assert (book.event, book.rooms) == ("book", ("sym:AAPL",))
+    assert wire(book.data) == {"symbol": "AAPL", "seq": 9, "bids": [{"price": "9.99", "qty": 5, "orders": 2}],
+                               "asks": []}
+    assert pushes(OrderPlaced(1, 7, "AAPL", "buy", "limit", 1, Decimal("1.00"), "day", None, WHEN)) == []
 
 
 def test_simulation_pushes():
-    [market] = pushes_for("market.status_changed", {"status": "open", "previous": "closed",
-                                                    "closes_at": "2026-01-01T10:00:00+00:00"})
-    assert (market.event, market.rooms, market.data) == (
+    [market] = pushes(MarketStatusChanged("open", "closed", WHEN))
+    assert (market.event, market.rooms, wire(market.data)) == (
         "market", (EVERYONE,), {"status": "open", "previous": "closed", "closes_at": "2026-01-01T10:00:00+00:00"})
-    [old] = pushes_for("market.status_changed", {"status": "halted", "previous": "open"})
-    assert old.data["closes_at"] is None
-    [settings] = pushes_for("settings.changed", {"commission_per_share": "0.01", "max_position": None,
-                                                 "max_order_qty": 5})
-    assert (settings.event, settings.rooms, settings.data) == (
+    [old] = pushes(MarketStatusChanged("halted", "open"))
+    assert wire(old.data)["closes_at"] is None
+    [settings] = pushes(SettingsChanged(Decimal("0.01"), None, 5))
+    assert (settings.event, settings.rooms, wire(settings.data)) == (
         "settings", (EVERYONE,), {"commission_per_share": "0.01", "max_position": None, "max_order_qty": 5})
-    [reset] = pushes_for("simulation.reset", {"epoch": 4, "requested_by": 1})
+    [reset] = pushes(SimulationReset(epoch=4, requested_by=1))
     assert (reset.event, reset.rooms, reset.data) == ("reset", (EVERYONE,), {"epoch": 4})
-    [board] = pushes_for("leaderboard.updated", {"rows": [{"user_id": 1}]})
-    assert (board.event, board.rooms, board.data) == ("leaderboard", (AUTHENTICATED,), [{"user_id": 1}])
-    [gone] = pushes_for("stock.delisted", {"symbol": "AAPL"})
-    assert (gone.event, gone.data) == ("delisted", {"symbol": "AAPL"})
+    row = LeaderboardRow(1, 3, "Ann", "trader", Decimal("10.00"), Decimal("0.00"), Decimal("0.00"),
+                         Decimal("0.00"), Decimal("10.00"), 0)
+    [board] = pushes(LeaderboardUpdated([row]))
+    assert (board.event, board.rooms) == ("leaderboard", (AUTHENTICATED,))
+    assert wire(board.data)[0]["equity"] == "10.00" and wire(board.data)[0]["user_id"] == 3
+    [gone] = pushes(StockDelisted("AAPL"))
+    assert (gone.event, wire(gone.data)) == ("delisted", {"symbol": "AAPL"})
 
 
 def test_the_leaderboard_throttle_sends_at_most_once_a_second_and_never_loses_the_last():

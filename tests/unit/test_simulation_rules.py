@@ -9,17 +9,19 @@ from decimal import Decimal
 
 import pytest
 
+from service_runtime.apply import segments as _segments
 from service_runtime.contracts import Envelope, OrderPlaced, SimulationReset, StockListed
-from service_runtime.handlers import _segments
+from service_runtime.errors import Invalid
 from service_runtime.web import ApiError
-from user_accounts.domain import next_number, parse_bulk, parse_settings_update
+from user_accounts.domain import commission, csv_users, limit, next_number, numbered_users
+from user_accounts.schemas import SettingsUpdate
 from user_portfolio.domain import Rules, decide_order
 
 D = Decimal
 
 
 def env(event, epoch: int = 1) -> Envelope:
-    return Envelope(uuid.uuid4(), event.TYPE, 1, datetime.now(UTC), event.PRODUCER, epoch, event)
+    return Envelope(uuid.uuid4(), event.TYPE, 1, datetime.now(UTC), event.PRODUCERS[0], epoch, event)
 
 
 def test_a_batch_is_split_around_each_reset():
@@ -42,28 +44,31 @@ def test_numbering_continues_after_the_highest_existing_name():
 
 
 def test_bulk_count_builds_the_names_and_applies_the_defaults():
-    users = parse_bulk({"count": 2, "prefix": " Team ", "starting_cash": 500, "holdings": {"AAPL": 2}},
-                       ["Team 3"])
+    users = numbered_users(" Team ", 2, ["Team 3"], "trader", D("500"), {"AAPL": 2})
     assert [(u.name, u.starting_cash, u.holdings) for u in users] == [
         ("Team 4", D("500"), {"AAPL": 2}), ("Team 5", D("500"), {"AAPL": 2})]
+    with pytest.raises(Invalid) as info:
+        numbered_users("Team", 501, [], "trader", D("1"), {})
+    assert info.value.field == "count"
 
 
 def test_bulk_csv_zero_shares_removes_a_default_holding():
-    [user] = parse_bulk({"csv": "name,AAPL\nAnn,0\n", "holdings": {"AAPL": 5, "MSFT": 1}}, [])
+    [user] = csv_users("name,AAPL\nAnn,0\n", "trader", D("100"), {"AAPL": 5, "MSFT": 1})
     assert user.holdings == {"MSFT": 1}
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"csv": 5}, "csv must be a non-empty string with a header row"),
-    ({"csv": "name,AAPL\nAnn,1.5\n"}, "line 2: AAPL must be a whole number of shares"),
-    ({"csv": "name\n" + "\n".join(f"U{i}" for i in range(501)) + "\n"}, "at most 500 users at once"),
-    ({"csv": "name\n\"unterminated\n"}, None),
+@pytest.mark.parametrize("text, message", [
+    ("", "csv must be a non-empty string with a header row"),
+    ("name,AAPL\nAnn,1.5\n", "line 2: AAPL must be a whole number of shares"),
+    ("name\n" + "\n".join(f"U{i}" for i in range(501)) + "\n", "at most 500 users at once"),
+    ("name,starting_cash\nAnn,abc\n", "line 2: starting_cash must be a decimal number"),
+    ("name\n\"unterminated\n", None),
 ])
-def test_bulk_csv_errors(body, message):
+def test_bulk_csv_errors(text, message):
     try:
-        parse_bulk(body, [])
-    except ApiError as err:
-        assert (err.status, err.field) == (422, "csv")
+        csv_users(text, "trader", D("100"), {})
+    except Invalid as err:
+        assert err.field == "csv"
         if message is not None:
             assert err.message == message
     else:
@@ -71,10 +76,17 @@ def test_bulk_csv_errors(body, message):
 
 
 def test_settings_update_is_partial_and_null_turns_a_limit_off():
-    assert parse_settings_update({"max_position": None}) == {"max_position": None}
-    assert parse_settings_update({"commission_per_share": "0.5"}) == {"commission_per_share": D("0.5")}
-    with pytest.raises(ApiError):
-        parse_settings_update({"max_order_qty": 1.5})
+    assert SettingsUpdate.model_validate({"max_position": None}).model_fields_set == {"max_position"}
+    assert SettingsUpdate.model_validate({"commission_per_share": "0.5"}).commission_per_share == D("0.5")
+    assert limit(None, "max_position") is None and commission(D("0.50")) == D("0.50")
+    from service_runtime.openapi import validated
+    with pytest.raises(ApiError) as info:
+        validated(SettingsUpdate, {"max_order_qty": 1.5})
+    assert info.value.field == "max_order_qty"
+    with pytest.raises(Invalid):
+        limit(0, "max_order_qty")
+    with pytest.raises(Invalid):
+        commission(D("0.001"))
 
 
 def decide(side: str = "buy", qty: int = 10, price: str = "10.00", **kw):

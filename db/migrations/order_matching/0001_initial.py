@@ -6,7 +6,7 @@ Revises:
 
 from alembic import op
 
-from service_runtime.schema import create_messaging_tables
+from db.migrations import messaging
 
 revision = "om0001"
 down_revision = None
@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_messaging_tables(op)
+    op.execute(messaging.V1_CREATE)
     op.execute(
         """
         CREATE TABLE symbols (
@@ -80,3 +80,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TABLE symbols, book_orders, executions, early_cancels, market; DROP SEQUENCE trade_ids")
+    op.execute(messaging.V1_DROP)

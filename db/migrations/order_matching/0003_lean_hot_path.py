@@ -6,7 +6,7 @@ Revises: om0002
 
 from alembic import op
 
-from service_runtime.schema import lean_outbox, undo_lean_outbox
+from db.migrations import messaging
 
 revision = "om0003"
 down_revision = "om0002"
@@ -15,11 +15,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    lean_outbox(op)
+    op.execute(messaging.V2_LEAN_OUTBOX)
     # Room on each page for a resting order's fills to stay on the page (HOT).
     op.execute("ALTER TABLE book_orders SET (fillfactor = 80)")
 
 
 def downgrade() -> None:
     op.execute("ALTER TABLE book_orders RESET (fillfactor)")
-    undo_lean_outbox(op)
+    op.execute(messaging.V2_UNDO)

@@ -6,7 +6,7 @@ Revises:
 
 from alembic import op
 
-from service_runtime.schema import create_messaging_tables, drop_messaging_tables
+from db.migrations import messaging
 
 revision = "sd0001"
 down_revision = None
@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_messaging_tables(op)
+    op.execute(messaging.V1_CREATE)
     op.execute(
         """
         -- One row per listed stock with its running day statistics. last_trade_seq is
@@ -76,4 +76,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TABLE trades, candles, market, stocks")
-    drop_messaging_tables(op)
+    op.execute(messaging.V1_DROP)

@@ -6,7 +6,7 @@ Revises: sd0002
 
 from alembic import op
 
-from service_runtime.schema import lean_outbox, undo_lean_outbox
+from db.migrations import messaging
 
 revision = "sd0003"
 down_revision = "sd0002"
@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    lean_outbox(op)
+    op.execute(messaging.V2_LEAN_OUTBOX)
     op.execute(
         """
         -- Each trade and candle insert locked its stock row for the foreign key.
@@ -32,4 +32,4 @@ def downgrade() -> None:
         "ALTER TABLE trades ADD FOREIGN KEY (symbol) REFERENCES stocks (symbol);"
         " ALTER TABLE candles ADD FOREIGN KEY (symbol) REFERENCES stocks (symbol)"
     )
-    undo_lean_outbox(op)
+    op.execute(messaging.V2_UNDO)

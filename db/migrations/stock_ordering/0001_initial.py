@@ -6,7 +6,7 @@ Revises:
 
 from alembic import op
 
-from service_runtime.schema import create_messaging_tables
+from db.migrations import messaging
 
 revision = "so0001"
 down_revision = None
@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_messaging_tables(op)
+    op.execute(messaging.V1_CREATE)
     op.execute(
         """
         CREATE TABLE orders (
@@ -75,3 +75,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TABLE order_history, orders, known_users, known_symbols, market")
+    op.execute(messaging.V1_DROP)

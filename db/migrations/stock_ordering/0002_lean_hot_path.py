@@ -6,7 +6,7 @@ Revises: so0001
 
 from alembic import op
 
-from service_runtime.schema import lean_outbox, undo_lean_outbox
+from db.migrations import messaging
 
 revision = "so0002"
 down_revision = "so0001"
@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    lean_outbox(op)
+    op.execute(messaging.V2_LEAN_OUTBOX)
     op.execute(
         """
         -- The foreign key made every history insert lock its order row (FOR KEY
@@ -34,4 +34,4 @@ def downgrade() -> None:
         "ALTER TABLE orders RESET (fillfactor);"
         " ALTER TABLE order_history ADD FOREIGN KEY (order_id) REFERENCES orders (id)"
     )
-    undo_lean_outbox(op)
+    op.execute(messaging.V2_UNDO)

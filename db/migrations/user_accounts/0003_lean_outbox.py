@@ -6,7 +6,7 @@ Revises: ua0002
 
 from alembic import op
 
-from service_runtime.schema import lean_outbox, undo_lean_outbox
+from db.migrations import messaging
 
 revision = "ua0003"
 down_revision = "ua0002"
@@ -15,8 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    lean_outbox(op)
+    op.execute(messaging.V2_LEAN_OUTBOX)
 
 
 def downgrade() -> None:
-    undo_lean_outbox(op)
+    op.execute(messaging.V2_UNDO)

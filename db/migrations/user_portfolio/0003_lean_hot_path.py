@@ -6,7 +6,7 @@ Revises: up0002
 
 from alembic import op
 
-from service_runtime.schema import lean_outbox, undo_lean_outbox
+from db.migrations import messaging
 
 revision = "up0003"
 down_revision = "up0002"
@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    lean_outbox(op)
+    op.execute(messaging.V2_LEAN_OUTBOX)
     op.execute(
         """
         -- Each insert into these tables locked its account row for the foreign key
@@ -44,4 +44,4 @@ def downgrade() -> None:
         ALTER TABLE ledger ADD FOREIGN KEY (user_id) REFERENCES accounts (user_id);
         """
     )
-    undo_lean_outbox(op)
+    op.execute(messaging.V2_UNDO)

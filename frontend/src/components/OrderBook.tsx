@@ -1,5 +1,6 @@
 import { formatCents, toCents } from '../money';
 import type { Book, BookLevel, Side } from '../types';
+import { Panel } from './Panel';
 
 interface Props {
   book: Book | null;
@@ -32,13 +33,17 @@ export function OrderBook({ book, symbol, onPick }: Props) {
   const bestBid = toCents(bids[0]?.price);
   const spread = bestAsk !== null && bestBid !== null ? formatCents(bestAsk - bestBid) : null;
   return (
-    <section className="panel book" data-testid="book" aria-label="Order book">
-      <div className="panel-head">
-        <h2>Order book</h2>
+    <Panel
+      className="book"
+      label="Order book"
+      testid="book"
+      title="Order book"
+      head={
         <span className="muted small">
           {symbol} · seq <span data-testid="book-seq">{book ? book.seq : ''}</span>
         </span>
-      </div>
+      }
+    >
       <div className="book-cols muted tiny">
         <span>Price</span>
         <span className="num">Qty</span>
@@ -67,6 +72,6 @@ export function OrderBook({ book, symbol, onPick }: Props) {
           {book && bids.length === 0 && <div className="empty tiny">no bids</div>}
         </div>
       </div>
-    </section>
+    </Panel>
   );
 }

@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { ApiError } from '../api';
+import { orderErrorText } from '../errors';
 import { formatCents } from '../money';
 import { freeShares } from '../portfolio';
 import { checkTicket, newClientOrderId } from '../ticket';
 import type { MarketStatus, Order, OrderRequest, OrderType, Portfolio, Settings, Side, Stock, TimeInForce } from '../types';
+import { Panel } from './Panel';
 
 export interface Prefill {
   price: string;
@@ -23,6 +24,22 @@ interface Props {
   placeOrder(order: OrderRequest): Promise<Order>;
   /** the class's commission and limits, when known */
   settings?: Settings | null;
+}
+
+interface SideProps {
+  side: Side;
+  testid: string;
+  chosen: Side;
+  onChoose(side: Side): void;
+  children: string;
+}
+
+function SideButton({ side, testid, chosen, onChoose, children }: SideProps) {
+  return (
+    <button type="button" data-testid={testid} className={`side ${side} ${chosen === side ? 'active' : ''}`} aria-pressed={chosen === side} onClick={() => onChoose(side)}>
+      {children}
+    </button>
+  );
 }
 
 const TIFS: { value: TimeInForce; label: string }[] = [
@@ -114,8 +131,7 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
       const order = await placeOrder({ ...check.body, client_order_id: newClientOrderId() });
       setLastOrderId(order.id);
     } catch (exc) {
-      if (exc instanceof ApiError) setError(exc.message + (exc.field && !exc.message.includes(exc.field) ? ` (${exc.field})` : ''));
-      else setError('The order could not be sent');
+      setError(orderErrorText(exc));
     } finally {
       setBusy(false);
     }
@@ -130,31 +146,15 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
   const halted = market !== null && market !== 'open';
 
   return (
-    <section className="panel ticket" aria-label="Order ticket">
-      <div className="panel-head">
-        <h2>Order ticket</h2>
-        {stock && <span className="muted small">last {stock.last_price}</span>}
-      </div>
+    <Panel className="ticket" label="Order ticket" title="Order ticket" head={stock && <span className="muted small">last {stock.last_price}</span>}>
       <form className="ticket-form" onSubmit={submit} noValidate>
         <div className="side-toggle" role="group" aria-label="Side">
-          <button
-            type="button"
-            data-testid="ticket-side-buy"
-            className={`side buy ${side === 'buy' ? 'active' : ''}`}
-            aria-pressed={side === 'buy'}
-            onClick={() => edit(setSide)('buy')}
-          >
+          <SideButton side="buy" testid="ticket-side-buy" chosen={side} onChoose={edit(setSide)}>
             Buy
-          </button>
-          <button
-            type="button"
-            data-testid="ticket-side-sell"
-            className={`side sell ${side === 'sell' ? 'active' : ''}`}
-            aria-pressed={side === 'sell'}
-            onClick={() => edit(setSide)('sell')}
-          >
+          </SideButton>
+          <SideButton side="sell" testid="ticket-side-sell" chosen={side} onChoose={edit(setSide)}>
             Sell
-          </button>
+          </SideButton>
         </div>
         <div className="fields">
           <label>
@@ -279,6 +279,6 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
           {busy ? 'Sending…' : `${side === 'buy' ? 'Buy' : 'Sell'} ${check.body ? check.body.qty : ''} ${symbol}`.replace(/\s+/g, ' ')}
         </button>
       </form>
-    </section>
+    </Panel>
   );
 }

@@ -1,8 +1,11 @@
 import { Fragment, useEffect, useState } from 'react';
-import { ApiError } from '../api';
+import { cancelErrorText } from '../errors';
 import { clock, stamp } from '../format';
 import { closedOrders, openOrders } from '../orders';
 import type { Order, OrderDetail } from '../types';
+import { Status } from './cells';
+import { Panel } from './Panel';
+import { num, Table } from './Table';
 
 interface Props {
   orders: Record<number, Order>;
@@ -12,14 +15,6 @@ interface Props {
   onSelect(symbol: string): void;
 }
 
-function Status({ status, testid }: { status: string; testid: string }) {
-  return (
-    <span className={`status status-${status}`} data-testid={testid}>
-      {status}
-    </span>
-  );
-}
-
 function Side({ side }: { side: string }) {
   return <span className={side === 'buy' ? 'up' : 'down'}>{side}</span>;
 }
@@ -27,6 +22,32 @@ function Side({ side }: { side: string }) {
 function price(o: Order): string {
   return o.type === 'market' ? 'MKT' : (o.limit_price ?? '');
 }
+
+const OPEN_COLUMNS = [
+  '#',
+  'Time',
+  'Symbol',
+  'Side',
+  num('Qty'),
+  num('Price'),
+  'TIF',
+  'Status',
+  num('Filled'),
+  num('Avg'),
+  '',
+];
+const CLOSED_COLUMNS = [
+  '#',
+  'Updated',
+  'Symbol',
+  'Side',
+  num('Qty'),
+  num('Price'),
+  'Status',
+  num('Filled'),
+  num('Avg price'),
+  'Reason',
+];
 
 /** The order's status history (GET /api/orders/{id}), refreshed when the order changes. */
 function Detail({ order, load, cols }: { order: Order; load(id: number): Promise<OrderDetail>; cols: number }) {
@@ -75,7 +96,7 @@ export function OrdersPanel({ orders, loggedIn, cancelOrder, orderDetail, onSele
     try {
       await cancelOrder(id);
     } catch (exc) {
-      setError(`Cancel #${id}: ${exc instanceof ApiError ? exc.message : 'failed'}`);
+      setError(cancelErrorText(id, exc));
     } finally {
       setCanceling((c) => {
         const next = { ...c };
@@ -89,150 +110,108 @@ export function OrdersPanel({ orders, loggedIn, cancelOrder, orderDetail, onSele
 
   return (
     <div className="orders">
-      <section className="panel open-orders" aria-label="Open orders">
-        <div className="panel-head">
-          <h2>Open orders</h2>
-          <span className="muted small">{open.length}</span>
-          {error && (
-            <span className="down small push-right" role="alert" data-testid="cancel-error">
-              {error}
-            </span>
-          )}
-        </div>
+      <Panel
+        className="open-orders"
+        label="Open orders"
+        title="Open orders"
+        head={
+          <>
+            <span className="muted small">{open.length}</span>
+            {error && (
+              <span className="down small push-right" role="alert" data-testid="cancel-error">
+                {error}
+              </span>
+            )}
+          </>
+        }
+      >
         <div className="panel-body scroll">
-          <table className="grid" data-testid="open-orders">
-            <thead>
-              <tr>
-                <th>#</th>
-                <th>Time</th>
-                <th>Symbol</th>
-                <th>Side</th>
-                <th className="num">Qty</th>
-                <th className="num">Price</th>
-                <th>TIF</th>
-                <th>Status</th>
-                <th className="num">Filled</th>
-                <th className="num">Avg</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {open.map((o) => (
-                <Fragment key={o.id}>
-                  <tr data-testid={`order-${o.id}`} className="clickable" onClick={() => toggle(o.id)} title="Show the order's history">
-                    <td className="muted">{o.id}</td>
-                    <td className="muted">{clock(o.created_at)}</td>
-                    <td
-                      className="sym"
+          <Table columns={OPEN_COLUMNS} testid="open-orders" empty={open.length === 0 && (loggedIn ? 'No open orders.' : 'Choose a trader account.')}>
+            {open.map((o) => (
+              <Fragment key={o.id}>
+                <tr data-testid={`order-${o.id}`} className="clickable" onClick={() => toggle(o.id)} title="Show the order's history">
+                  <td className="muted">{o.id}</td>
+                  <td className="muted">{clock(o.created_at)}</td>
+                  <td
+                    className="sym"
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      onSelect(o.symbol);
+                    }}
+                  >
+                    {o.symbol}
+                  </td>
+                  <td>
+                    <Side side={o.side} />
+                  </td>
+                  <td className="num">{o.qty}</td>
+                  <td className="num">{price(o)}</td>
+                  <td className="muted upper">{o.time_in_force}</td>
+                  <td>
+                    <Status status={o.status} testid={`order-status-${o.id}`} />
+                  </td>
+                  <td className="num" data-testid={`order-filled-${o.id}`}>
+                    {o.filled_qty}
+                  </td>
+                  <td className="num muted">{o.filled_avg_price ?? ''}</td>
+                  <td className="actions">
+                    <button
+                      type="button"
+                      className="small-button"
+                      data-testid={`cancel-${o.id}`}
+                      disabled={!!canceling[o.id] || o.status === 'pending_cancel'}
                       onClick={(e) => {
                         e.stopPropagation();
-                        onSelect(o.symbol);
+                        void cancel(o.id);
                       }}
                     >
-                      {o.symbol}
-                    </td>
-                    <td>
-                      <Side side={o.side} />
-                    </td>
-                    <td className="num">{o.qty}</td>
-                    <td className="num">{price(o)}</td>
-                    <td className="muted upper">{o.time_in_force}</td>
-                    <td>
-                      <Status status={o.status} testid={`order-status-${o.id}`} />
-                    </td>
-                    <td className="num" data-testid={`order-filled-${o.id}`}>
-                      {o.filled_qty}
-                    </td>
-                    <td className="num muted">{o.filled_avg_price ?? ''}</td>
-                    <td className="actions">
-                      <button
-                        type="button"
-                        className="small-button"
-                        data-testid={`cancel-${o.id}`}
-                        disabled={!!canceling[o.id] || o.status === 'pending_cancel'}
-                        onClick={(e) => {
-                          e.stopPropagation();
-                          void cancel(o.id);
-                        }}
-                      >
-                        {o.status === 'pending_cancel' || canceling[o.id] ? 'Canceling…' : 'Cancel'}
-                      </button>
-                    </td>
-                  </tr>
-                  {expanded === o.id && <Detail order={o} load={orderDetail} cols={11} />}
-                </Fragment>
-              ))}
-              {open.length === 0 && (
-                <tr>
-                  <td colSpan={11} className="empty">
-                    {loggedIn ? 'No open orders.' : 'Choose a trader account.'}
+                      {o.status === 'pending_cancel' || canceling[o.id] ? 'Canceling…' : 'Cancel'}
+                    </button>
                   </td>
                 </tr>
-              )}
-            </tbody>
-          </table>
+                {expanded === o.id && <Detail order={o} load={orderDetail} cols={OPEN_COLUMNS.length} />}
+              </Fragment>
+            ))}
+          </Table>
         </div>
-      </section>
-      <section className="panel order-history" aria-label="Order history">
-        <div className="panel-head">
-          <h2>Order history</h2>
-          <span className="muted small">{closed.length}</span>
-        </div>
+      </Panel>
+      <Panel className="order-history" label="Order history" title="Order history" head={<span className="muted small">{closed.length}</span>}>
         <div className="panel-body scroll">
-          <table className="grid" data-testid="order-history">
-            <thead>
-              <tr>
-                <th>#</th>
-                <th>Updated</th>
-                <th>Symbol</th>
-                <th>Side</th>
-                <th className="num">Qty</th>
-                <th className="num">Price</th>
-                <th>Status</th>
-                <th className="num">Filled</th>
-                <th className="num">Avg price</th>
-                <th>Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {closed.map((o) => (
-                <Fragment key={o.id}>
-                  <tr data-testid={`history-${o.id}`} className="clickable" onClick={() => toggle(o.id)} title="Show the order's history">
-                    <td className="muted">{o.id}</td>
-                    <td className="muted">{clock(o.updated_at)}</td>
-                    <td className="sym">{o.symbol}</td>
-                    <td>
-                      <Side side={o.side} />
-                    </td>
-                    <td className="num">{o.qty}</td>
-                    <td className="num">{price(o)}</td>
-                    <td>
-                      <Status status={o.status} testid={`history-status-${o.id}`} />
-                    </td>
-                    <td className="num" data-testid={`history-filled-${o.id}`}>
-                      {o.filled_qty}
-                    </td>
-                    <td className="num" data-testid={`history-avg-${o.id}`}>
-                      {o.filled_avg_price ?? ''}
-                    </td>
-                    <td className="reason" data-testid={`history-reason-${o.id}`} title={o.reject_reason ?? undefined}>
-                      {o.reject_reason ?? ''}
-                    </td>
-                  </tr>
-                  {expanded === o.id && <Detail order={o} load={orderDetail} cols={10} />}
-                </Fragment>
-              ))}
-              {closed.length === 0 && (
-                <tr>
-                  <td colSpan={10} className="empty">
-                    {loggedIn ? 'No finished orders yet.' : 'Choose a trader account.'}
+          <Table
+            columns={CLOSED_COLUMNS}
+            testid="order-history"
+            empty={closed.length === 0 && (loggedIn ? 'No finished orders yet.' : 'Choose a trader account.')}
+          >
+            {closed.map((o) => (
+              <Fragment key={o.id}>
+                <tr data-testid={`history-${o.id}`} className="clickable" onClick={() => toggle(o.id)} title="Show the order's history">
+                  <td className="muted">{o.id}</td>
+                  <td className="muted">{clock(o.updated_at)}</td>
+                  <td className="sym">{o.symbol}</td>
+                  <td>
+                    <Side side={o.side} />
+                  </td>
+                  <td className="num">{o.qty}</td>
+                  <td className="num">{price(o)}</td>
+                  <td>
+                    <Status status={o.status} testid={`history-status-${o.id}`} />
+                  </td>
+                  <td className="num" data-testid={`history-filled-${o.id}`}>
+                    {o.filled_qty}
+                  </td>
+                  <td className="num" data-testid={`history-avg-${o.id}`}>
+                    {o.filled_avg_price ?? ''}
+                  </td>
+                  <td className="reason" data-testid={`history-reason-${o.id}`} title={o.reject_reason ?? undefined}>
+                    {o.reject_reason ?? ''}
                   </td>
                 </tr>
-              )}
-            </tbody>
-          </table>
+                {expanded === o.id && <Detail order={o} load={orderDetail} cols={CLOSED_COLUMNS.length} />}
+              </Fragment>
+            ))}
+          </Table>
         </div>
-      </section>
+      </Panel>
     </div>
   );
 }

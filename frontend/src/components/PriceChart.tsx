@@ -13,6 +13,7 @@ import { useEffect, useRef } from 'react';
 import { int, pct, tone } from '../format';
 import type { Candle, Stock } from '../types';
 import type { Theme } from './Header';
+import { Panel } from './Panel';
 
 interface Props {
   stock: Stock | undefined;
@@ -159,9 +160,12 @@ export function PriceChart({ stock, candles, version, theme }: Props) {
   }, [candles, version, theme]);
 
   return (
-    <section className="panel chart-panel" aria-label="Price chart">
-      <div className="panel-head chart-head">
-        {stock ? (
+    <Panel
+      className="chart-panel"
+      label="Price chart"
+      headClass="chart-head"
+      head={
+        stock ? (
           <>
             <h2 className="chart-symbol">{stock.symbol}</h2>
             <span className="muted ellipsis chart-name">{stock.name}</span>
@@ -175,12 +179,13 @@ export function PriceChart({ stock, candles, version, theme }: Props) {
           </>
         ) : (
           <h2>Chart</h2>
-        )}
-      </div>
+        )
+      }
+    >
       <div className="chart-box" data-testid="chart">
         <div className="chart-canvas" ref={box} />
         {candles.length === 0 && <div className="chart-empty muted">No trades yet for {stock?.symbol ?? 'this symbol'}</div>}
       </div>
-    </section>
+    </Panel>
   );
 }

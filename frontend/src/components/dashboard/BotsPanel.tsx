@@ -1,17 +1,20 @@
 import { useEffect, useState } from 'react';
-import type { Api } from '../../api';
+import type { DashboardCommands } from '../../commands';
 import { configFromForm, DEFAULT_CONFIG, formFromConfig, KINDS, type BotsForm } from '../../botsForm';
 import { stamp } from '../../format';
 import type { BotsState } from '../../types';
-import { message } from '../../useDashboard';
+import { Form, Messages } from '../forms';
+import { Panel } from '../Panel';
+import { num, Table } from '../Table';
+import { useTask } from '../useTask';
 
 interface Props {
-  api: Api;
+  commands: DashboardCommands;
   bots: BotsState | null;
   error: string | null;
-  onBots(b: BotsState): void;
-  onRetry(): void;
 }
+
+const COLUMNS = ['Bot', 'Kind', num('Sent'), num('Rejected'), 'Last error'];
 
 const LABELS: Record<string, string> = {
   market_makers: 'makers',
@@ -21,12 +24,10 @@ const LABELS: Record<string, string> = {
 };
 
 /** Start, stop and tune the house bots; each bot's orders sent and rejected. */
-export function BotsPanel({ api, bots, error, onBots, onRetry }: Props) {
+export function BotsPanel({ commands, bots, error }: Props) {
   const [form, setForm] = useState<BotsForm>(() => formFromConfig(bots?.config ?? DEFAULT_CONFIG));
   const [dirty, setDirty] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [formError, setFormError] = useState<string | null>(null);
-  const [note, setNote] = useState<string | null>(null);
+  const task = useTask();
   const configKey = bots ? JSON.stringify(bots.config) : '';
 
   // follow the server's config until the instructor starts editing
@@ -40,72 +41,65 @@ export function BotsPanel({ api, bots, error, onBots, onRetry }: Props) {
   };
 
   const act = async (what: 'apply' | 'start' | 'stop') => {
-    setFormError(null);
-    setNote(null);
+    task.clear();
     let config = undefined;
     if (what !== 'stop') {
       const parsed = configFromForm(form, bots?.config ?? DEFAULT_CONFIG);
-      if ('error' in parsed) {
-        setFormError(parsed.error);
-        return;
-      }
+      if ('error' in parsed) return task.fail(parsed.error);
       config = parsed.config;
     }
-    setBusy(true);
-    try {
+    const wasRunning = bots?.running;
+    await task.run(async () => {
+      let note: string | undefined;
       if (what === 'apply' && config) {
-        await api.putBotsConfig(config);
-        onBots(await api.bots());
-        setNote(bots?.running ? 'applied to the running bots' : 'saved');
+        await commands.saveBotsConfig(config);
+        note = wasRunning ? 'applied to the running bots' : 'saved';
       } else if (what === 'start') {
-        onBots(await api.startBots(config));
+        await commands.startBots(config);
       } else {
-        onBots(await api.stopBots());
+        await commands.stopBots();
       }
       setDirty(false);
-    } catch (exc) {
-      setFormError(`${what}: ${message(exc)}`);
-    } finally {
-      setBusy(false);
-    }
+      return note;
+    }, what);
   };
 
   const running = bots?.running ?? false;
   return (
-    <section className="panel bots" aria-label="House bots" data-testid="bots-panel">
-      <div className="panel-head">
-        <h2>House bots</h2>
-        <span
-          className={`badge ${running ? 'market-open' : ''}`}
-          data-testid="bots-status"
-          title={running && bots?.started_at ? `running since ${stamp(bots.started_at)}` : undefined}
-        >
-          {bots ? (running ? 'running' : 'stopped') : '…'}
-        </span>
-        <span className="push-right" />
-        <button type="button" className="small-button ok" data-testid="bots-start" disabled={busy || running || !bots} onClick={() => void act('start')}>
-          Start
-        </button>
-        <button type="button" className="small-button danger" data-testid="bots-stop" disabled={busy || !running} onClick={() => void act('stop')}>
-          Stop
-        </button>
-      </div>
+    <Panel
+      className="bots"
+      label="House bots"
+      testid="bots-panel"
+      title="House bots"
+      head={
+        <>
+          <span
+            className={`badge ${running ? 'market-open' : ''}`}
+            data-testid="bots-status"
+            title={running && bots?.started_at ? `running since ${stamp(bots.started_at)}` : undefined}
+          >
+            {bots ? (running ? 'running' : 'stopped') : '…'}
+          </span>
+          <span className="push-right" />
+          <button type="button" className="small-button ok" data-testid="bots-start" disabled={task.busy || running || !bots} onClick={() => void act('start')}>
+            Start
+          </button>
+          <button type="button" className="small-button danger" data-testid="bots-stop" disabled={task.busy || !running} onClick={() => void act('stop')}>
+            Stop
+          </button>
+        </>
+      }
+    >
       <div className="panel-body scroll">
         {error && (
           <div className="form-error pad" data-testid="bots-error">
             {error}{' '}
-            <button type="button" className="small-button" onClick={onRetry}>
+            <button type="button" className="small-button" onClick={commands.retryBots}>
               retry
             </button>
           </div>
         )}
-        <form
-          className="form-grid"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void act('apply');
-          }}
-        >
+        <Form className="form-grid" onSubmit={() => void act('apply')}>
           {KINDS.map((k) => (
             <label key={k}>
               <span>{LABELS[k]}</span>
@@ -133,28 +127,13 @@ export function BotsPanel({ api, bots, error, onBots, onRetry }: Props) {
             <input data-testid="bots-cfg-symbols" placeholder="all listed" value={form.symbols} onChange={(e) => set('symbols', e.target.value)} />
           </label>
           <div className="wide form-actions">
-            <button type="submit" className="small-button primary" data-testid="bots-apply" disabled={busy || !bots}>
+            <button type="submit" className="small-button primary" data-testid="bots-apply" disabled={task.busy || !bots}>
               {running ? 'Apply live' : 'Save config'}
             </button>
-            {formError && (
-              <span className="form-error" data-testid="bots-form-error">
-                {formError}
-              </span>
-            )}
-            {note && !formError && <span className="form-ok">{note}</span>}
+            <Messages error={task.error} note={task.note} error_testid="bots-form-error" />
           </div>
-        </form>
-        <table className="grid compact">
-          <thead>
-            <tr>
-              <th>Bot</th>
-              <th>Kind</th>
-              <th className="num">Sent</th>
-              <th className="num">Rejected</th>
-              <th>Last error</th>
-            </tr>
-          </thead>
-          <tbody>
+        </Form>
+        <Table columns={COLUMNS} className="grid compact" empty={bots && bots.bots.length === 0 && 'No bots running.'}>
             {(bots?.bots ?? []).map((b) => (
               <tr key={b.user_id} data-testid={`bot-row-${b.user_id}`}>
                 <td className="ellipsis name-cell">{b.name}</td>
@@ -170,16 +149,8 @@ export function BotsPanel({ api, bots, error, onBots, onRetry }: Props) {
                 </td>
               </tr>
             ))}
-            {bots && bots.bots.length === 0 && (
-              <tr>
-                <td colSpan={5} className="empty">
-                  No bots running.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
+        </Table>
       </div>
-    </section>
+    </Panel>
   );
 }

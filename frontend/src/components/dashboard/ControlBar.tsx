@@ -1,66 +1,56 @@
 import { useState } from 'react';
-import type { Api } from '../../api';
+import type { CsvExport, DashboardCommands } from '../../commands';
 import { parseSessionMinutes } from '../../countdown';
 import type { Market } from '../../types';
-import { message } from '../../useDashboard';
 import { Countdown } from '../Countdown';
+import { Messages } from '../forms';
+import { useTask } from '../useTask';
 
 interface Props {
-  api: Api;
+  commands: DashboardCommands;
   market: Market | null;
   sessionMinutes: string;
   onSessionMinutes(text: string): void;
 }
 
-const EXPORTS: { key: string; label: string; path: string }[] = [
-  { key: 'trades', label: 'Trades', path: '/api/exports/trades.csv' },
-  { key: 'orders', label: 'Orders', path: '/api/exports/orders.csv' },
-  { key: 'leaderboard', label: 'Leaderboard', path: '/api/exports/leaderboard.csv' },
-  { key: 'portfolios', label: 'Portfolios', path: '/api/exports/portfolios.csv' },
+const EXPORTS: { key: CsvExport; label: string }[] = [
+  { key: 'trades', label: 'Trades' },
+  { key: 'orders', label: 'Orders' },
+  { key: 'leaderboard', label: 'Leaderboard' },
+  { key: 'portfolios', label: 'Portfolios' },
 ];
 
-/** Hands a fetched file to the browser as a download (a Blob link, clicked once). */
-function save(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = filename;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+function SmallButton({ tone, testid, disabled, onClick, children }: { tone: string; testid: string; disabled: boolean; onClick(): void; children: string }) {
+  return (
+    <button type="button" className={`small-button ${tone}`} data-testid={testid} disabled={disabled} onClick={onClick}>
+      {children}
+    </button>
+  );
 }
 
 /** Market open / halt / close with an optional session length, the reset (confirmed), the CSV exports. */
-export function ControlBar({ api, market, sessionMinutes, onSessionMinutes }: Props) {
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+export function ControlBar({ commands, market, sessionMinutes, onSessionMinutes }: Props) {
+  const task = useTask();
   const [confirmReset, setConfirmReset] = useState(false);
   const [revokeTokens, setRevokeTokens] = useState(false);
-  const [note, setNote] = useState<string | null>(null);
   const minutes = parseSessionMinutes(sessionMinutes);
   const status = market?.status ?? null;
-
-  const run = async (what: string, fn: () => Promise<unknown>, done?: string) => {
-    setBusy(what);
-    setError(null);
-    setNote(null);
-    try {
-      await fn();
-      if (done) setNote(done);
-    } catch (exc) {
-      setError(`${what}: ${message(exc)}`);
-    } finally {
-      setBusy(null);
-    }
-  };
+  const busy = task.busy;
 
   const open = () => {
-    if ('error' in minutes) {
-      setError(minutes.error);
-      return;
-    }
-    void run('open', () => api.marketAction('open', minutes.minutes));
+    if ('error' in minutes) return task.fail(minutes.error);
+    void task.run(() => commands.market('open', minutes.minutes), 'open');
+  };
+
+  const stop = (action: 'halt' | 'close') => void task.run(() => commands.market(action), action);
+
+  const reset = () => {
+    const revoke = revokeTokens;
+    setConfirmReset(false);
+    void task.run(async () => {
+      await commands.reset(revoke);
+      return revoke ? 'reset done: everyone is back at the start and signed out' : 'reset done: everyone is back at the start';
+    }, 'reset');
   };
 
   return (
@@ -88,27 +78,15 @@ export function ControlBar({ api, market, sessionMinutes, onSessionMinutes }: Pr
           />
           <span className="muted">min</span>
         </label>
-        <button type="button" className="small-button ok" data-testid="market-open" disabled={busy !== null} onClick={open}>
+        <SmallButton tone="ok" testid="market-open" disabled={busy} onClick={open}>
           Open
-        </button>
-        <button
-          type="button"
-          className="small-button warn"
-          data-testid="market-halt"
-          disabled={busy !== null || status === 'halted'}
-          onClick={() => void run('halt', () => api.marketAction('halt'))}
-        >
+        </SmallButton>
+        <SmallButton tone="warn" testid="market-halt" disabled={busy || status === 'halted'} onClick={() => stop('halt')}>
           Halt
-        </button>
-        <button
-          type="button"
-          className="small-button danger"
-          data-testid="market-close"
-          disabled={busy !== null || status === 'closed'}
-          onClick={() => void run('close', () => api.marketAction('close'))}
-        >
+        </SmallButton>
+        <SmallButton tone="danger" testid="market-close" disabled={busy || status === 'closed'} onClick={() => stop('close')}>
           Close
-        </button>
+        </SmallButton>
       </div>
       <div className="dash-group">
         <h2>Simulation</h2>
@@ -117,7 +95,7 @@ export function ControlBar({ api, market, sessionMinutes, onSessionMinutes }: Pr
             type="button"
             className="small-button danger"
             data-testid="reset-button"
-            disabled={busy !== null}
+            disabled={busy}
             onClick={() => {
               setRevokeTokens(false);
               setConfirmReset(true);
@@ -132,31 +110,10 @@ export function ControlBar({ api, market, sessionMinutes, onSessionMinutes }: Pr
               className="inline-field"
               title="Every trader's and bot's login stops working: demo traders' screens and the house bots log in again by themselves, scripts must log in again. Your own login is kept."
             >
-              <input
-                type="checkbox"
-                data-testid="reset-revoke"
-                checked={revokeTokens}
-                onChange={(e) => setRevokeTokens(e.target.checked)}
-              />
+              <input type="checkbox" data-testid="reset-revoke" checked={revokeTokens} onChange={(e) => setRevokeTokens(e.target.checked)} />
               <span>also sign everyone out (revoke tokens)</span>
             </label>
-            <button
-              type="button"
-              className="small-button danger solid"
-              data-testid="reset-confirm"
-              disabled={busy !== null}
-              onClick={() => {
-                const revoke = revokeTokens;
-                setConfirmReset(false);
-                void run(
-                  'reset',
-                  () => api.reset(revoke),
-                  revoke
-                    ? 'reset done: everyone is back at the start and signed out'
-                    : 'reset done: everyone is back at the start',
-                );
-              }}
-            >
+            <button type="button" className="small-button danger solid" data-testid="reset-confirm" disabled={busy} onClick={reset}>
               Reset now
             </button>
             <button type="button" className="small-button" data-testid="reset-cancel" onClick={() => setConfirmReset(false)}>
@@ -173,28 +130,17 @@ export function ControlBar({ api, market, sessionMinutes, onSessionMinutes }: Pr
             type="button"
             className="small-button"
             data-testid={`export-${x.key}`}
-            disabled={busy !== null}
-            onClick={() =>
-              void run(`export ${x.key}`, async () => save(await api.download(x.path), `papertrade-${x.key}.csv`))
-            }
+            disabled={busy}
+            onClick={() => void task.run(() => commands.exportCsv(x.key), `export ${x.key}`)}
           >
             {x.label}
           </button>
         ))}
       </div>
-      {(error || note || busy) && (
+      {(task.error || task.note || busy) && (
         <div className="dash-group dash-messages">
-          {busy && <span className="muted">{busy}…</span>}
-          {error && (
-            <span className="form-error" data-testid="control-error">
-              {error}
-            </span>
-          )}
-          {note && (
-            <span className="form-ok" data-testid="control-status">
-              {note}
-            </span>
-          )}
+          {busy && <span className="muted">{task.running}…</span>}
+          <Messages error={task.error} note={task.note} error_testid="control-error" note_testid="control-status" />
         </div>
       )}
     </div>

@@ -1,9 +1,9 @@
 import { useMemo, useState } from 'react';
 import { parseSessionMinutes } from '../../countdown';
 import { rosterLeaderRows } from '../../roster';
-import type { Market, Stock, User } from '../../types';
-import type { Dashboard as Data } from '../../useDashboard';
-import type { Exchange } from '../../useExchange';
+import type { DashboardCommands } from '../../commands';
+import type { DashState } from '../../dashboardState';
+import type { Market, Settings, Stock, User } from '../../types';
 import { LeaderboardPanel } from '../LeaderboardPanel';
 import { BotsPanel } from './BotsPanel';
 import { ControlBar } from './ControlBar';
@@ -23,15 +23,17 @@ const TABS: { key: Tab; label: string }[] = [
 ];
 
 interface Props {
-  ex: Exchange;
-  data: Data;
+  commands: DashboardCommands;
+  data: DashState;
+  settings: Settings | null;
   users: User[];
   stocks: Stock[];
   market: Market | null;
+  openDetail(userId: number | null): void;
 }
 
 /** The instructor's screen: run a whole class session from here. */
-export function Dashboard({ ex, data, users, stocks, market }: Props) {
+export function Dashboard({ commands, data, settings, users, stocks, market, openDetail }: Props) {
   const [tab, setTab] = useState<Tab>('traders');
   const [showBots, setShowBots] = useState(false);
   const [sessionMinutes, setSessionMinutes] = useState('');
@@ -42,14 +44,14 @@ export function Dashboard({ ex, data, users, stocks, market }: Props) {
 
   return (
     <main className="dash" data-testid="dashboard">
-      <ControlBar api={ex.api} market={market} sessionMinutes={sessionMinutes} onSessionMinutes={setSessionMinutes} />
+      <ControlBar commands={commands} market={market} sessionMinutes={sessionMinutes} onSessionMinutes={setSessionMinutes} />
       <div className="dash-grid">
         <div className="dash-col dash-main">
           <div className="area-roster">
-            <RosterPanel users={users} roster={data.roster} error={data.rosterError} selected={data.detail?.userId ?? null} onSelect={data.openDetail} />
+            <RosterPanel users={users} roster={data.roster} error={data.rosterError} selected={data.detail?.userId ?? null} onSelect={openDetail} />
           </div>
           <div className="area-detail">
-            <TraderDetail detail={data.detail} roster={data.roster} users={users} onClose={() => data.openDetail(null)} />
+            <TraderDetail detail={data.detail} roster={data.roster} users={users} onClose={() => openDetail(null)} />
           </div>
         </div>
         <div className="dash-col dash-side">
@@ -57,7 +59,7 @@ export function Dashboard({ ex, data, users, stocks, market }: Props) {
             <LeaderboardPanel rows={data.rosterError ? null : leaders} showBots={showBots} onShowBots={setShowBots} error={data.rosterError} />
           </div>
           <div className="area-bots">
-            <BotsPanel api={ex.api} bots={data.bots} error={data.botsError} onBots={data.setBots} onRetry={() => void data.refreshBots()} />
+            <BotsPanel commands={commands} bots={data.bots} error={data.botsError} />
           </div>
         </div>
         <div className="dash-col dash-setup">
@@ -79,20 +81,19 @@ export function Dashboard({ ex, data, users, stocks, market }: Props) {
               ))}
             </div>
             <div className="panel-body scroll pad">
-              {tab === 'traders' && <TradersForm api={ex.api} defaults={defaults} onDefaults={setDefaults} />}
-              {tab === 'stocks' && <StocksForm api={ex.api} stocks={stocks} onChanged={ex.reloadStocks} />}
-              {tab === 'settings' && <SettingsForm api={ex.api} settings={data.settings} onSettings={data.setSettings} />}
+              {tab === 'traders' && <TradersForm commands={commands} defaults={defaults} onDefaults={setDefaults} />}
+              {tab === 'stocks' && <StocksForm commands={commands} stocks={stocks} />}
+              {tab === 'settings' && <SettingsForm commands={commands} settings={settings} />}
               {tab === 'scenarios' && (
                 <ScenariosForm
-                  api={ex.api}
+                  commands={commands}
                   scenarios={data.scenarios}
                   error={data.scenariosError}
-                  onChanged={() => void data.refreshScenarios()}
                   current={{
                     stocks,
                     traderCount,
                     defaults,
-                    settings: data.settings,
+                    settings,
                     bots: data.bots?.config ?? null,
                     sessionMinutes: 'minutes' in minutes ? minutes.minutes : null,
                   }}

@@ -1,16 +1,16 @@
 import { useState } from 'react';
-import type { Api } from '../../api';
+import type { DashboardCommands } from '../../commands';
 import { DEFAULT_CONFIG } from '../../botsForm';
 import { isAmount, parseHoldings } from '../../csv';
 import type { BotsConfig, ScenarioInfo, Settings, Stock } from '../../types';
-import { message } from '../../useDashboard';
+import { Form, Messages } from '../forms';
+import { useTask } from '../useTask';
 import type { TraderDefaults } from './TradersForm';
 
 interface Props {
-  api: Api;
+  commands: DashboardCommands;
   scenarios: ScenarioInfo[] | null;
   error: string | null;
-  onChanged(): void;
   /** what "save the current setup" saves */
   current: {
     stocks: Stock[];
@@ -23,45 +23,31 @@ interface Props {
 }
 
 /** Load a scenario (reset, stocks, traders, settings, bots) in one action; save the current setup as one. */
-export function ScenariosForm({ api, scenarios, error, onChanged, current }: Props) {
+export function ScenariosForm({ commands, scenarios, error, current }: Props) {
   const [confirm, setConfirm] = useState<string | null>(null);
   const [startBots, setStartBots] = useState(true);
-  const [busy, setBusy] = useState(false);
-  const [fail, setFail] = useState<string | null>(null);
-  const [note, setNote] = useState<string | null>(null);
+  const task = useTask();
+  const busy = task.busy;
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
 
-  const run = async (fn: () => Promise<string>) => {
-    setBusy(true);
-    setFail(null);
-    setNote(null);
-    try {
-      setNote(await fn());
-    } catch (exc) {
-      setFail(message(exc));
-    } finally {
-      setBusy(false);
-    }
-  };
-
   const load = (scenario: string) =>
-    run(async () => {
-      const r = await api.loadScenario(scenario, startBots);
+    task.run(async () => {
+      const r = await commands.loadScenario(scenario, startBots);
       return `loaded ${scenario}: ${r.stocks.length} stocks, ${r.traders.length} traders${startBots ? ', bots started' : ''}`;
     });
 
   const save = () => {
     const n = name.trim();
     if (!/^[a-z0-9][a-z0-9_-]{0,39}$/i.test(n)) {
-      setFail('name: letters, digits, - and _ (up to 40)');
+      task.fail('name: letters, digits, - and _ (up to 40)');
       return;
     }
     const holdings = parseHoldings(current.defaults.holdings);
-    if ('error' in holdings) return setFail(`holdings (Traders tab): ${holdings.error}`);
-    if (!isAmount(current.defaults.cash)) return setFail('starting cash (Traders tab) is not an amount');
-    void run(async () => {
-      await api.saveScenario({
+    if ('error' in holdings) return task.fail(`holdings (Traders tab): ${holdings.error}`);
+    if (!isAmount(current.defaults.cash)) return task.fail('starting cash (Traders tab) is not an amount');
+    void task.run(async () => {
+      await commands.saveScenario({
         name: n,
         description: description.trim(),
         stocks: current.stocks.map((s) => ({ symbol: s.symbol, name: s.name, reference_price: s.reference_price })),
@@ -75,7 +61,6 @@ export function ScenariosForm({ api, scenarios, error, onChanged, current }: Pro
         bots: current.bots ?? DEFAULT_CONFIG,
         session_minutes: current.sessionMinutes,
       });
-      onChanged();
       return `saved scenario ${n}`;
     });
   };
@@ -128,13 +113,7 @@ export function ScenariosForm({ api, scenarios, error, onChanged, current }: Pro
         {scenarios?.length === 0 && <li className="empty">No scenarios.</li>}
       </ul>
       {confirm && <p className="warn small">Loading resets the simulation first: every order, trade and position is erased.</p>}
-      <form
-        className="form-grid"
-        onSubmit={(e) => {
-          e.preventDefault();
-          save();
-        }}
-      >
+      <Form className="form-grid" onSubmit={save}>
         <label>
           <span>save current setup as</span>
           <input data-testid="scenario-save-name" value={name} placeholder="my-class" onChange={(e) => setName(e.target.value)} />
@@ -151,18 +130,9 @@ export function ScenariosForm({ api, scenarios, error, onChanged, current }: Pro
             {current.stocks.length} stocks · {current.traderCount} traders · settings · bot config
           </span>
         </div>
-      </form>
+      </Form>
       {busy && <div className="muted">working…</div>}
-      {fail && (
-        <div className="form-error" data-testid="scenario-error">
-          {fail}
-        </div>
-      )}
-      {note && (
-        <div className="form-ok" data-testid="scenario-status">
-          {note}
-        </div>
-      )}
+      <Messages as="div" error={task.error} note={task.note} error_testid="scenario-error" note_testid="scenario-status" />
     </div>
   );
 }

@@ -1,22 +1,22 @@
 import { useEffect, useState } from 'react';
-import type { Api } from '../../api';
+import type { DashboardCommands } from '../../commands';
 import { isAmount } from '../../csv';
 import type { Settings } from '../../types';
-import { message } from '../../useDashboard';
+import { Form, Messages } from '../forms';
+import { useTask } from '../useTask';
 
 interface Props {
-  api: Api;
+  commands: DashboardCommands;
   settings: Settings | null;
-  onSettings(s: Settings): void;
 }
 
-interface Form {
+interface Fields {
   commission: string;
   maxPosition: string;
   maxOrder: string;
 }
 
-function toForm(s: Settings | null): Form {
+function toFields(s: Settings | null): Fields {
   return {
     commission: s?.commission_per_share ?? '0.00',
     maxPosition: s?.max_position === null || s?.max_position === undefined ? '' : String(s.max_position),
@@ -31,57 +31,37 @@ function limit(text: string): number | null | 'bad' {
 }
 
 /** Commission per share (both sides of a trade), max position, max order size (empty = no limit). */
-export function SettingsForm({ api, settings, onSettings }: Props) {
-  const [form, setForm] = useState<Form>(() => toForm(settings));
+export function SettingsForm({ commands, settings }: Props) {
+  const [form, setForm] = useState<Fields>(() => toFields(settings));
   const [dirty, setDirty] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [note, setNote] = useState<string | null>(null);
+  const task = useTask();
   const key = JSON.stringify(settings);
 
   useEffect(() => {
-    if (!dirty) setForm(toForm(settings));
+    if (!dirty) setForm(toFields(settings));
   }, [key, dirty, settings]);
 
-  const set = (k: keyof Form, v: string) => {
+  const set = (k: keyof Fields, v: string) => {
     setForm((f) => ({ ...f, [k]: v }));
     setDirty(true);
   };
 
   const save = async () => {
-    setError(null);
-    setNote(null);
-    if (!isAmount(form.commission)) return setError('commission: an amount per share, like 0.01 (0 for none)');
+    task.clear();
+    if (!isAmount(form.commission)) return task.fail('commission: an amount per share, like 0.01 (0 for none)');
     const maxPosition = limit(form.maxPosition);
     const maxOrder = limit(form.maxOrder);
-    if (maxPosition === 'bad') return setError('max position: a whole number of shares, or empty for no limit');
-    if (maxOrder === 'bad') return setError('max order size: a whole number of shares, or empty for no limit');
-    setBusy(true);
-    try {
-      const saved = await api.putSettings({
-        commission_per_share: form.commission.trim(),
-        max_position: maxPosition,
-        max_order_qty: maxOrder,
-      });
-      onSettings(saved);
+    if (maxPosition === 'bad') return task.fail('max position: a whole number of shares, or empty for no limit');
+    if (maxOrder === 'bad') return task.fail('max order size: a whole number of shares, or empty for no limit');
+    await task.run(async () => {
+      await commands.saveSettings({ commission_per_share: form.commission.trim(), max_position: maxPosition, max_order_qty: maxOrder });
       setDirty(false);
-      setNote('saved');
-    } catch (exc) {
-      setError(message(exc));
-    } finally {
-      setBusy(false);
-    }
+      return 'saved';
+    });
   };
 
   return (
-    <form
-      className="setup-form"
-      data-testid="settings-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save();
-      }}
-    >
+    <Form className="setup-form" testid="settings-form" onSubmit={() => void save()}>
       <div className="form-grid">
         <label title="Charged to both buyer and seller of each trade, credited to the house">
           <span>commission / share</span>
@@ -97,7 +77,7 @@ export function SettingsForm({ api, settings, onSettings }: Props) {
         </label>
       </div>
       <div className="form-actions">
-        <button type="submit" className="small-button primary" data-testid="settings-save" disabled={busy || !dirty}>
+        <button type="submit" className="small-button primary" data-testid="settings-save" disabled={task.busy || !dirty}>
           Save settings
         </button>
         {dirty && (
@@ -106,28 +86,19 @@ export function SettingsForm({ api, settings, onSettings }: Props) {
             className="small-button"
             onClick={() => {
               setDirty(false);
-              setForm(toForm(settings));
+              setForm(toFields(settings));
             }}
           >
             Undo
           </button>
         )}
-        {error && (
-          <span className="form-error" data-testid="settings-error">
-            {error}
-          </span>
-        )}
-        {note && !dirty && (
-          <span className="form-ok" data-testid="settings-status">
-            {note}
-          </span>
-        )}
+        <Messages error={task.error} note={dirty ? null : task.note} error_testid="settings-error" note_testid="settings-status" />
       </div>
       <p className="muted small" data-testid="settings-current">
         {settings
           ? `now: commission ${settings.commission_per_share}/share · max position ${settings.max_position ?? 'none'} · max order ${settings.max_order_qty ?? 'none'}`
           : 'loading…'}
       </p>
-    </form>
+    </Form>
   );
 }

@@ -1,8 +1,10 @@
 import { useMemo, useState } from 'react';
-import type { Api } from '../../api';
+import type { DashboardCommands } from '../../commands';
 import { isAmount, parseHoldings, previewRoster } from '../../csv';
 import type { BulkUsersRequest } from '../../types';
-import { message } from '../../useDashboard';
+import { Form, Messages } from '../forms';
+import { NoteRow, num, Table } from '../Table';
+import { useTask } from '../useTask';
 
 export interface TraderDefaults {
   prefix: string;
@@ -11,66 +13,53 @@ export interface TraderDefaults {
 }
 
 interface Props {
-  api: Api;
+  commands: DashboardCommands;
   defaults: TraderDefaults;
   onDefaults(d: TraderDefaults): void;
 }
 
+const PREVIEW_COLUMNS = [num('Line'), 'Name', num('Cash'), 'Holdings'];
+
 /** Create traders in bulk: N named "<prefix> k", or one per line of a CSV file. */
-export function TradersForm({ api, defaults, onDefaults }: Props) {
+export function TradersForm({ commands, defaults, onDefaults }: Props) {
   const [mode, setMode] = useState<'count' | 'csv'>('count');
   const [count, setCount] = useState('10');
   const [csv, setCsv] = useState('');
   const [fileName, setFileName] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [note, setNote] = useState<string | null>(null);
+  const task = useTask();
   const preview = useMemo(() => (mode === 'csv' && csv.trim() ? previewRoster(csv) : null), [mode, csv]);
   const holdings = parseHoldings(defaults.holdings);
 
   const set = (key: keyof TraderDefaults, value: string) => onDefaults({ ...defaults, [key]: value });
 
   const submit = async () => {
-    setError(null);
-    setNote(null);
-    if (!isAmount(defaults.cash)) return setError('starting cash: an amount like 100000 or 2500.50');
-    if ('error' in holdings) return setError(`holdings: ${holdings.error}`);
+    task.clear();
+    if (!isAmount(defaults.cash)) return task.fail('starting cash: an amount like 100000 or 2500.50');
+    if ('error' in holdings) return task.fail(`holdings: ${holdings.error}`);
     const body: BulkUsersRequest = { starting_cash: defaults.cash.trim(), holdings: holdings.holdings };
     if (mode === 'count') {
       const n = Number(count);
-      if (!/^\d+$/.test(count.trim()) || n < 1 || n > 500) return setError('count: 1 to 500 traders');
-      if (!defaults.prefix.trim()) return setError('prefix: the traders are named "<prefix> 1", "<prefix> 2", …');
+      if (!/^\d+$/.test(count.trim()) || n < 1 || n > 500) return task.fail('count: 1 to 500 traders');
+      if (!defaults.prefix.trim()) return task.fail('prefix: the traders are named "<prefix> 1", "<prefix> 2", …');
       body.count = n;
       body.prefix = defaults.prefix.trim();
     } else {
-      if (!preview) return setError('choose a CSV file or paste its text');
-      if (preview.errors.length) return setError(preview.errors[0]);
+      if (!preview) return task.fail('choose a CSV file or paste its text');
+      if (preview.errors.length) return task.fail(preview.errors[0]);
       body.csv = csv;
     }
-    setBusy(true);
-    try {
-      const created = await api.bulkUsers(body);
+    await task.run(async () => {
+      const created = await commands.createTraders(body);
       const names = created.map((u) => u.name);
-      setNote(
+      return (
         `created ${created.length} trader${created.length === 1 ? '' : 's'}` +
-          (names.length ? `: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` … ${names[names.length - 1]}` : ''}` : ''),
+        (names.length ? `: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` … ${names[names.length - 1]}` : ''}` : '')
       );
-    } catch (exc) {
-      setError(message(exc));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
-    <form
-      className="setup-form"
-      data-testid="bulk-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
+    <Form className="setup-form" testid="bulk-form" onSubmit={() => void submit()}>
       <div className="segmented">
         <button type="button" className={mode === 'count' ? 'active' : ''} data-testid="bulk-mode-count" onClick={() => setMode('count')}>
           By count
@@ -158,54 +147,33 @@ export function TradersForm({ api, defaults, onDefaults }: Props) {
               {preview.errors.length > 5 && <li>… {preview.errors.length - 5} more</li>}
             </ul>
           )}
-          <table className="grid compact">
-            <thead>
-              <tr>
-                <th className="num">Line</th>
-                <th>Name</th>
-                <th className="num">Cash</th>
-                <th>Holdings</th>
+          <Table columns={PREVIEW_COLUMNS} className="grid compact">
+            {preview.rows.slice(0, 8).map((r) => (
+              <tr key={r.line}>
+                <td className="num muted">{r.line}</td>
+                <td>{r.name}</td>
+                <td className="num">{r.starting_cash ?? <span className="muted">{defaults.cash}</span>}</td>
+                <td className="muted">
+                  {Object.entries(r.holdings)
+                    .map(([s, n]) => `${s} ${n}`)
+                    .join(' · ')}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {preview.rows.slice(0, 8).map((r) => (
-                <tr key={r.line}>
-                  <td className="num muted">{r.line}</td>
-                  <td>{r.name}</td>
-                  <td className="num">{r.starting_cash ?? <span className="muted">{defaults.cash}</span>}</td>
-                  <td className="muted">
-                    {Object.entries(r.holdings)
-                      .map(([s, n]) => `${s} ${n}`)
-                      .join(' · ')}
-                  </td>
-                </tr>
-              ))}
-              {preview.rows.length > 8 && (
-                <tr>
-                  <td colSpan={4} className="muted">
-                    … {preview.rows.length - 8} more
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
+            ))}
+            {preview.rows.length > 8 && (
+              <NoteRow cols={PREVIEW_COLUMNS.length} className="muted">
+                … {preview.rows.length - 8} more
+              </NoteRow>
+            )}
+          </Table>
         </div>
       )}
       <div className="form-actions">
-        <button type="submit" className="small-button primary" data-testid="bulk-submit" disabled={busy}>
-          {busy ? 'Creating…' : 'Create traders'}
+        <button type="submit" className="small-button primary" data-testid="bulk-submit" disabled={task.busy}>
+          {task.busy ? 'Creating…' : 'Create traders'}
         </button>
-        {error && (
-          <span className="form-error" data-testid="bulk-error">
-            {error}
-          </span>
-        )}
-        {note && (
-          <span className="form-ok" data-testid="bulk-status">
-            {note}
-          </span>
-        )}
+        <Messages error={task.error} note={task.note} error_testid="bulk-error" note_testid="bulk-status" />
       </div>
-    </form>
+    </Form>
   );
 }

@@ -1,14 +1,15 @@
-"""The messaging tables every service database has: outbox, inbox, parked events, state.
+"""The messaging tables every service database has (outbox, inbox, parked events,
+state), as each messaging migration applied them.
 
-Each service's first migration calls `create_messaging_tables(op)`, so the five
-databases hold the same messaging schema, migrated the one way.
+Append-only: each constant is the DDL of one step, exactly as it shipped, so an old
+revision never changes when a newer one does. A new step is a new constant, used
+by a new migration in every service's history.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-MESSAGING_DDL = """
+# step 1: every service's first migration
+V1_CREATE = """
 CREATE TABLE outbox (
     id          bigserial PRIMARY KEY,
     event_id    uuid NOT NULL UNIQUE,
@@ -43,38 +44,23 @@ CREATE TABLE service_state (
 );
 INSERT INTO service_state (key, value) VALUES ('epoch', '1');
 """
+V1_DROP = "DROP TABLE IF EXISTS outbox, inbox, parked_events, service_state"
 
-
-# The outbox as every service's second messaging migration leaves it: only
-# unsent rows, the relay deleting what the broker confirmed. Marking rows sent
-# (the first design) rewrote each row, body included, and indexed it again: a
-# second full write per event, about as costly as the insert. The broker, the
-# inboxes and the dead-letter queue are the record of what was sent.
-LEAN_OUTBOX_DDL = """
+# step 2: the outbox holds only unsent rows; the relay deletes what the broker
+# confirmed (marking rows sent rewrote each row, body included, and indexed it again)
+V2_LEAN_OUTBOX = """
 DELETE FROM outbox WHERE sent_at IS NOT NULL;
 DROP INDEX outbox_unsent;
 ALTER TABLE outbox DROP CONSTRAINT outbox_event_id_key;
 ALTER TABLE outbox DROP COLUMN sent_at;
 """
-
-UNDO_LEAN_OUTBOX_DDL = """
+V2_UNDO = """
 ALTER TABLE outbox ADD COLUMN sent_at timestamptz;
 ALTER TABLE outbox ADD CONSTRAINT outbox_event_id_key UNIQUE (event_id);
 CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
 """
 
-
-def create_messaging_tables(op: Any) -> None:
-    op.execute(MESSAGING_DDL)
-
-
-def lean_outbox(op: Any) -> None:
-    op.execute(LEAN_OUTBOX_DDL)
-
-
-def undo_lean_outbox(op: Any) -> None:
-    op.execute(UNDO_LEAN_OUTBOX_DDL)
-
-
-def drop_messaging_tables(op: Any) -> None:
-    op.execute("DROP TABLE IF EXISTS outbox, inbox, parked_events, service_state")
+# step 3: the inbox is pruned by age; a BRIN index finds old rows without a scan and
+# costs next to nothing per insert (processed_at grows with the table)
+V3_INBOX_PRUNING = "CREATE INDEX inbox_processed_at ON inbox USING brin (processed_at)"
+V3_UNDO = "DROP INDEX inbox_processed_at"

@@ -1,0 +1,190 @@
+"""order_matching's use cases: book and match approved orders, cancel, open and close
+books, expire day orders at the close, start over at a reset.
+
+Events about one symbol arrive in order (its queue has a single active consumer);
+within a batch the writes are gathered (MatchingBatch) while events are emitted in
+the order things happened.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from service_runtime.contracts import (
+    BookLevel,
+    BookUpdated,
+    MarketStatusChanged,
+    OrderApproved,
+    OrderBooked,
+    OrderCanceled,
+    OrderCancelRequested,
+    OrderExpired,
+    OrderRejected,
+    SimulationReset,
+    StockDelisted,
+    StockListed,
+    TradeExecuted,
+)
+from service_runtime.handlers import NotReady
+
+from . import store
+from .batch import MatchingBatch
+from .domain import DAY, BookOrder, MatchResult
+from .order_book import OrderBook
+
+log = logging.getLogger("papertrade.matching")
+DEPTH_LEVELS = 10
+
+
+def open_book(batch: MatchingBatch, event: StockListed) -> None:
+    store.add_symbol(batch.uow.conn, event.symbol, event.reference_price)
+    batch.state.books.setdefault(event.symbol, OrderBook(event.symbol))
+    batch.state.delisted.discard(event.symbol)
+    batch.uow.release(f"symbol:{event.symbol}")
+
+
+def close_book(batch: MatchingBatch, event: StockDelisted) -> None:
+    """Cancel every resting order of the symbol (reason `delisted`); orders still in
+    flight are rejected when they arrive."""
+    book = batch.book(event.symbol)
+    if book is None:
+        return
+    store.set_listed(batch.uow.conn, event.symbol, False)
+    batch.state.delisted.add(event.symbol)
+    for order in list(book.orders()):
+        removed = book.cancel(order.order_id)
+        if removed is not None:
+            batch.save(removed, "done", "canceled")
+            batch.uow.emit(_canceled(removed, removed.remaining, "delisted"))
+    batch.moved(book)
+
+
+def reset(batch: MatchingBatch, event: SimulationReset) -> None:
+    """Empty books, no executions, market open."""
+    uow = batch.uow
+    if not uow.begin_epoch(event.epoch):
+        return
+    store.reset_all(uow.conn)
+    batch.start_over()
+    batch.orders.clear()
+    batch.symbols.update(batch.state.books)  # an empty book.updated for every symbol
+    log.info("simulation reset: epoch %s", event.epoch)
+    uow.release(f"epoch:{event.epoch}")
+
+
+def change_market(batch: MatchingBatch, event: MarketStatusChanged) -> None:
+    store.set_market_status(batch.uow.conn, event.status)
+    batch.state.market = event.status
+    if event.status != "closed":
+        return
+    for symbol, book in batch.state.books.items():
+        for order in book.expire(DAY):
+            batch.save(order, "done", "expired")
+            batch.uow.emit(OrderExpired(order.order_id, order.user_id, symbol, order.filled_qty, order.remaining,
+                                        order.filled_notional))
+        batch.moved(book)
+
+
+def match_order(batch: MatchingBatch, event: OrderApproved) -> None:
+    state = batch.state
+    book = batch.book(event.symbol)
+    if book is None:
+        raise NotReady(f"symbol:{event.symbol}")
+    order = BookOrder(
+        order_id=event.order_id, user_id=event.user_id, symbol=event.symbol, side=event.side, type=event.type,
+        qty=event.qty, limit_price=event.limit_price, time_in_force=event.time_in_force,
+        priority=state.next_priority(), collar_price=event.collar_price,
+    )
+    uow = batch.uow
+    if event.order_id in state.early_cancels:
+        state.early_cancels.discard(event.order_id)
+        store.remove_early_cancel(uow.conn, event.order_id)
+        batch.save(order, "done", "canceled")
+        uow.emit(_canceled(order, order.qty, "canceled by user"))
+        return
+    refusal = _refusal(state.market, event.symbol in state.delisted, order.symbol)
+    if refusal is not None:
+        batch.save(order, "done", "rejected")
+        uow.emit(OrderRejected(order.order_id, order.user_id, order.symbol, *refusal))
+        return
+    _record(batch, book, book.submit(order))
+
+
+def _refusal(market: str, delisted: bool, symbol: str) -> tuple[str, str] | None:
+    if delisted:
+        return "delisted", f"{symbol} was delisted while the order was in flight"
+    if market != "open":
+        return f"market_{market}", f"the market is {market}: the order reached the book too late"
+    return None
+
+
+def _record(batch: MatchingBatch, book: OrderBook, result: MatchResult) -> None:
+    order = result.order
+    uow = batch.uow
+    taker_notional = order.filled_notional
+    for fill, resting in zip(result.fills, result.touched, strict=True):
+        notional = fill.price * fill.qty
+        taker_notional += notional
+        resting.filled_notional += notional
+        buy, sell = (order, resting) if fill.buy_order_id == order.order_id else (resting, order)
+        trade_id = batch.next_trade_id()
+        batch.executions.append(
+            (trade_id, fill.symbol, fill.seq, fill.price, fill.qty, fill.buy_order_id, fill.sell_order_id,
+             fill.buyer_id, fill.seller_id, fill.taker_side, uow.now)
+        )
+        uow.emit(TradeExecuted(
+            trade_id=trade_id, seq=fill.seq, symbol=fill.symbol, price=fill.price, qty=fill.qty,
+            buy_order_id=fill.buy_order_id, sell_order_id=fill.sell_order_id, buyer_id=fill.buyer_id,
+            seller_id=fill.seller_id, taker_side=fill.taker_side, buy_filled_qty=fill.buy_filled_qty,
+            sell_filled_qty=fill.sell_filled_qty, buy_remaining=fill.buy_remaining,
+            sell_remaining=fill.sell_remaining, executed_at=uow.now,
+            buy_filled_notional=taker_notional if buy is order else buy.filled_notional,
+            sell_filled_notional=taker_notional if sell is order else sell.filled_notional,
+        ))
+        log.info("trade %s %s %s @ %s (buy %s / sell %s)", trade_id, fill.symbol, fill.qty, fill.price,
+                 fill.buy_order_id, fill.sell_order_id)
+    order.filled_notional = taker_notional
+    for resting in result.touched:
+        batch.save(resting, "resting" if resting.remaining else "done", None if resting.remaining else "filled")
+    if result.rested:
+        batch.save(order, "resting")
+        uow.emit(OrderBooked(order.order_id, order.user_id, order.symbol, order.filled_qty, order.remaining,
+                             book.seq, order.filled_notional))
+    elif result.canceled_qty:
+        batch.save(order, "done", "canceled")
+        uow.emit(_canceled(order, result.canceled_qty, result.cancel_reason or "canceled"))
+    else:
+        batch.save(order, "done", "filled")
+    batch.moved(book)
+
+
+def _canceled(order: BookOrder, qty: int, reason: str) -> OrderCanceled:
+    return OrderCanceled(order.order_id, order.user_id, order.symbol, order.filled_qty, qty, reason,
+                         order.filled_notional)
+
+
+def cancel_order(batch: MatchingBatch, event: OrderCancelRequested) -> None:
+    book = batch.book(event.symbol)
+    removed = book.cancel(event.order_id) if book is not None else None
+    uow = batch.uow
+    if removed is not None:
+        batch.save(removed, "done", "canceled")
+        batch.moved(book)  # type: ignore[arg-type]
+        uow.emit(_canceled(removed, removed.remaining, "canceled by user"))
+        return
+    if event.order_id not in batch.orders and store.order_status(uow.conn, event.order_id) is None:
+        # The cancel overtook its order (they come from different producers):
+        # keep it, and cancel the order the moment it arrives.
+        store.add_early_cancel(uow.conn, event.order_id, event.user_id, event.symbol)
+        batch.state.early_cancels.add(event.order_id)
+    # Otherwise the order is already done (filled, canceled, rejected): the cancel lost the race.
+
+
+def announce_books(batch: MatchingBatch) -> None:
+    """One book.updated per symbol whose depth the batch changed."""
+    for symbol in sorted(batch.symbols):
+        book = batch.state.books[symbol]
+        bids, asks = book.depth(DEPTH_LEVELS)
+        batch.uow.notify(BookUpdated(symbol=symbol, seq=book.seq,
+                                     bids=[BookLevel(p, q, n) for p, q, n in bids],
+                                     asks=[BookLevel(p, q, n) for p, q, n in asks]))
