@@ -53,3 +53,16 @@ def test_soak_benchmark_runs_and_reports(stack):
     assert set(result["rss_growth_mb"]) >= {"stock_ordering-api", "order_matching-worker", "gateway"}
     assert result["windows"][0]["rss_mb"]["order_matching-worker"] > 10
     assert result["audit_violations"] == []
+
+
+def test_steady_benchmark_runs_and_reports(stack):
+    from bench import steady
+
+    result = steady.run(stack, [20], seconds=1.5, symbols=1, pairs=1, idle_seconds=0.5, ceiling_seconds=0)
+    (phase,) = result["phases"]
+    assert phase["orders"] >= 20 and phase["send_errors"] == 0 and phase["traded_orders"] > 0
+    assert phase["rest_ack"]["n"] == phase["orders"]
+    assert phase["trade_to_order_push"]["n"] > 0 and phase["placed_to_filled"]["n"] > 0
+    assert phase["cpu_ms_per_order_exchange"] > 0 and phase["rss_mb"]
+    assert result["idle"]["exchange_pct_of_one_core"] >= 0
+    assert result["audit_violations"] == []
