@@ -26,7 +26,6 @@ the screen receiving it. Not a test: nothing here asserts a target.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing
 import os
@@ -229,16 +228,10 @@ def run(stack: RunningStack, rate: float, seconds: float, symbols: int, pairs: i
 
     def place(api: Api, body: dict[str, Any]) -> None:
         t0 = time.time()
-        try:
-            status, answer = sender.post(tokens[api.user_id], "/api/orders", body)
-        except (OSError, http.client.HTTPException) as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
-            return
-        if status != 201:
-            errors.append(f"{status} {str(answer)[:200]}")
-            return
-        with lock:
-            sent[answer["id"]] = (api.user_id, t0)
+        order_id = sender.place(tokens[api.user_id], body, errors)
+        if order_id is not None:
+            with lock:
+                sent[order_id] = (api.user_id, t0)
 
     interval = 1.0 / rate
     total = int(rate * seconds)

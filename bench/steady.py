@@ -26,7 +26,6 @@ Results also go to bench/results/steady.json. Not a test: nothing asserts a targ
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import threading
 import time
@@ -109,18 +108,12 @@ def phase(stack: RunningStack, rate: float, seconds: float, syms: list[str], mak
 
     def place(api: Api, body: dict[str, Any]) -> None:
         t0 = time.time()
-        try:
-            status, answer = sender.post(tokens[api.user_id], "/api/orders", body)
-        except (OSError, http.client.HTTPException) as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
-            return
+        order_id = sender.place(tokens[api.user_id], body, errors)
         took = (time.time() - t0) * 1000
-        if status != 201:
-            errors.append(f"{status} {str(answer)[:200]}")
-            return
-        with lock:
-            acks.append(took)
-            sent[answer["id"]] = (api.user_id, t0)
+        if order_id is not None:
+            with lock:
+                acks.append(took)
+                sent[order_id] = (api.user_id, t0)
 
     total = int(rate * seconds)
     interval = 1.0 / rate
