@@ -62,6 +62,19 @@ class OrderSender:
             self.local.conn = None
             raise
 
+    def place(self, token: str, body: dict[str, Any], errors: list[str]) -> int | None:
+        """POST /api/orders: the new order's id, or None with what went wrong added to
+        `errors` (a benchmark counts failures rather than stopping at the first)."""
+        try:
+            status, answer = self.post(token, "/api/orders", body)
+        except (OSError, http.client.HTTPException) as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+            return None
+        if status != 201:
+            errors.append(f"{status} {str(answer)[:200]}")
+            return None
+        return answer["id"]
+
 
 @dataclass
 class ProcSample:

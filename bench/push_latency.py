@@ -26,7 +26,6 @@ the screen receiving it. Not a test: nothing here asserts a target.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing
 import os
@@ -181,6 +180,24 @@ def first_showing(times: list[tuple[float, int]], fills: int) -> float | None:
     return min(showing) if showing else None
 
 
+def order_fills(stack: RunningStack) -> tuple[dict[int, float], dict[int, int], int]:
+    """From matching's executions, in trade order: when each order first filled, its
+    owner's fill count at that moment (which portfolio push shows that fill), and the trades."""
+    with stack.db("order_matching") as conn:
+        rows = conn.execute("SELECT buy_order_id, sell_order_id, buyer_id, seller_id, executed_at"
+                            " FROM executions ORDER BY trade_id").fetchall()
+    executed: dict[int, float] = {}
+    nth_fill: dict[int, int] = {}  # order id -> its owner's fill count once it filled
+    fills: dict[int, int] = {}
+    for r in rows:
+        ts = r["executed_at"].timestamp() if isinstance(r["executed_at"], datetime) else float(r["executed_at"])
+        for order_id, user_id in ((r["buy_order_id"], r["buyer_id"]), (r["sell_order_id"], r["seller_id"])):
+            executed.setdefault(order_id, ts)
+            fills[user_id] = fills.get(user_id, 0) + 1
+            nth_fill.setdefault(order_id, fills[user_id])
+    return executed, nth_fill, len(rows)
+
+
 def run(stack: RunningStack, rate: float, seconds: float, symbols: int, pairs: int) -> dict[str, Any]:
     teacher = stack.instructor()
     syms = []
@@ -211,16 +228,10 @@ def run(stack: RunningStack, rate: float, seconds: float, symbols: int, pairs: i
 
     def place(api: Api, body: dict[str, Any]) -> None:
         t0 = time.time()
-        try:
-            status, answer = sender.post(tokens[api.user_id], "/api/orders", body)
-        except (OSError, http.client.HTTPException) as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
-            return
-        if status != 201:
-            errors.append(f"{status} {str(answer)[:200]}")
-            return
-        with lock:
-            sent[answer["id"]] = (api.user_id, t0)
+        order_id = sender.place(tokens[api.user_id], body, errors)
+        if order_id is not None:
+            with lock:
+                sent[order_id] = (api.user_id, t0)
 
     interval = 1.0 / rate
     total = int(rate * seconds)
@@ -252,18 +263,7 @@ def run(stack: RunningStack, rate: float, seconds: float, symbols: int, pairs: i
     seen = screens.stop()  # user id -> what their screen received, and when
     tapped = tap.stop()
 
-    with stack.db("order_matching") as conn:
-        rows = conn.execute("SELECT buy_order_id, sell_order_id, buyer_id, seller_id, executed_at"
-                            " FROM executions ORDER BY trade_id").fetchall()
-    executed: dict[int, float] = {}
-    nth_fill: dict[int, int] = {}  # order id -> its owner's fill count once it filled
-    fills: dict[int, int] = {}
-    for r in rows:
-        ts = r["executed_at"].timestamp() if isinstance(r["executed_at"], datetime) else float(r["executed_at"])
-        for order_id, user_id in ((r["buy_order_id"], r["buyer_id"]), (r["sell_order_id"], r["seller_id"])):
-            executed.setdefault(order_id, ts)
-            fills[user_id] = fills.get(user_id, 0) + 1
-            nth_fill.setdefault(order_id, fills[user_id])
+    executed, nth_fill, trades = order_fills(stack)
 
     trade_to_order, trade_to_portfolio, rest_to_first = [], [], []
     hops: dict[str, list[float]] = {"trade_published": [], "portfolio_written": [], "portfolio_published": []}
@@ -293,7 +293,7 @@ def run(stack: RunningStack, rate: float, seconds: float, symbols: int, pairs: i
 
     return {
         "rate_target": rate, "seconds": seconds, "orders_sent": len(sent), "send_errors": len(errors),
-        "achieved_rate": round(len(sent) / elapsed, 1), "trades": len(rows), "orders_without_push": missing,
+        "achieved_rate": round(len(sent) / elapsed, 1), "trades": trades, "orders_without_push": missing,
         "trade_to_order_push": summary(trade_to_order),
         "trade_to_portfolio_push": summary(trade_to_portfolio),
         "rest_to_first_order_push": summary(rest_to_first),

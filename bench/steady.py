@@ -26,20 +26,18 @@ Results also go to bench/results/steady.json. Not a test: nothing asserts a targ
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
 from stack.local import Api, RunningStack, running_stack
 
 from . import ceilings
 from .common import OrderSender, process_groups, sample_processes, save_result, summary, token_of
-from .push_latency import Observer, Screens, first_showing
+from .push_latency import Observer, Screens, first_showing, order_fills
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 EXCHANGE_EXTRA = ("postgresql", "rabbitmq")  # counted with the exchange's own processes
@@ -110,18 +108,12 @@ def phase(stack: RunningStack, rate: float, seconds: float, syms: list[str], mak
 
     def place(api: Api, body: dict[str, Any]) -> None:
         t0 = time.time()
-        try:
-            status, answer = sender.post(tokens[api.user_id], "/api/orders", body)
-        except (OSError, http.client.HTTPException) as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
-            return
+        order_id = sender.place(tokens[api.user_id], body, errors)
         took = (time.time() - t0) * 1000
-        if status != 201:
-            errors.append(f"{status} {str(answer)[:200]}")
-            return
-        with lock:
-            acks.append(took)
-            sent[answer["id"]] = (api.user_id, t0)
+        if order_id is not None:
+            with lock:
+                acks.append(took)
+                sent[order_id] = (api.user_id, t0)
 
     total = int(rate * seconds)
     interval = 1.0 / rate
@@ -156,18 +148,7 @@ def phase(stack: RunningStack, rate: float, seconds: float, syms: list[str], mak
 
 
 def report(stack: RunningStack, raw: dict[str, Any], shares: dict[int, int]) -> dict[str, Any]:
-    with stack.db("order_matching") as conn:
-        rows = conn.execute("SELECT buy_order_id, sell_order_id, buyer_id, seller_id, executed_at"
-                            " FROM executions ORDER BY trade_id").fetchall()
-    executed: dict[int, float] = {}
-    nth_fill: dict[int, int] = {}
-    fills: dict[int, int] = {}
-    for r in rows:
-        ts = r["executed_at"].timestamp() if isinstance(r["executed_at"], datetime) else float(r["executed_at"])
-        for order_id, user_id in ((r["buy_order_id"], r["buyer_id"]), (r["sell_order_id"], r["seller_id"])):
-            executed.setdefault(order_id, ts)
-            fills[user_id] = fills.get(user_id, 0) + 1
-            nth_fill.setdefault(order_id, fills[user_id])
+    executed, nth_fill, _ = order_fills(stack)
     trade_to_order, trade_to_portfolio, placed_to_filled = [], [], []
     for order_id, (user_id, t0) in raw["sent"].items():
         screen = raw["seen"].get(user_id)

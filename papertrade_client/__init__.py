@@ -1,5 +1,5 @@
 """papertrade's Python client: typed REST calls, idempotent order entry with retries,
-live pushes over Socket.IO, and the `papertrade` command line tool (cli.py)."""
+live pushes over Socket.IO, and the `papertrade` command line tool (the cli package)."""
 
 from .client import DEFAULT_URL, Client
 from .errors import PapertradeError

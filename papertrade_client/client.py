@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import requests
 import urllib3
 
+from .closing import Closing
 from .errors import PapertradeError
 from .orders import MAX_BATCH, OrderRequest
 from .types import (
@@ -66,7 +67,7 @@ def _not_sent(exc: Exception) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
-class Client:
+class Client(Closing):
     def __init__(self, base_url: str = DEFAULT_URL, token: str | None = None, *, timeout: float = 30.0,
                  retries: int = 3, backoff: float = 0.1, max_retry_wait: float = 10.0,
                  session: requests.Session | None = None) -> None:
@@ -90,12 +91,6 @@ class Client:
 
     def close(self) -> None:
         self.session.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def user_id(self) -> int:

@@ -24,6 +24,7 @@ from typing import Any
 
 import socketio
 
+from .closing import Closing
 from .types import Book, Market, Order, Portfolio, Price, Trade, parse
 
 EVENTS = ("order", "portfolio", "price", "trade", "book", "market")
@@ -39,7 +40,7 @@ class StreamEvent:
     received_at: float  # time.time() when it arrived
 
 
-class Stream:
+class Stream(Closing):
     def __init__(self, base_url: str, token: str | None = None, symbols: Sequence[str] = (),
                  events: Sequence[str] = EVENTS, transports: Sequence[str] | None = None,
                  connect_timeout: float = 10.0, keep: int = 10_000) -> None:
@@ -126,9 +127,3 @@ class Stream:
 
     def close(self) -> None:
         self.sio.disconnect()
-
-    def __enter__(self) -> Stream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

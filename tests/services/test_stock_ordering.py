@@ -11,16 +11,7 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from service_runtime.contracts import (
-    OrderBooked,
-    OrderCanceled,
-    OrderExpired,
-    OrderRejected,
-    SimulationReset,
-    StockDelisted,
-    StockListed,
-    TradeExecuted,
-)
+from service_runtime import contracts
 from service_runtime.unit_of_work import unit_of_work
 from stock_ordering import services, store
 from stock_ordering.domain import NewOrder
@@ -51,12 +42,12 @@ def place(sdb, *specs: tuple[int, str, int, str | None]) -> list[int]:
     return [o.order["id"] for o in outcomes]
 
 
-def rejected(order_id: int, reason: str = "insufficient_cash", message: str = "needs 100.00") -> OrderRejected:
-    return OrderRejected(order_id=order_id, user_id=2, symbol="ACME", reason=reason, message=message)
+def rejected(order_id: int, reason: str = "insufficient_cash", message: str = "needs 100.00") -> contracts.OrderRejected:
+    return contracts.OrderRejected(order_id=order_id, user_id=2, symbol="ACME", reason=reason, message=message)
 
 
-def booked(order_id: int, filled: int = 0, remaining: int = 10, notional: str = "0") -> OrderBooked:
-    return OrderBooked(order_id=order_id, user_id=2, symbol="ACME", filled_qty=filled, remaining_qty=remaining,
+def booked(order_id: int, filled: int = 0, remaining: int = 10, notional: str = "0") -> contracts.OrderBooked:
+    return contracts.OrderBooked(order_id=order_id, user_id=2, symbol="ACME", filled_qty=filled, remaining_qty=remaining,
                        book_seq=1, filled_notional=D(notional))
 
 
@@ -64,7 +55,7 @@ _trade_ids = itertools.count(1)
 
 
 def trade(buy: int, sell: int, px: str, qty: int, buy_filled: tuple[int, str] | int,
-          sell_filled: tuple[int, str] | int, trade_id: int | None = None) -> TradeExecuted:
+          sell_filled: tuple[int, str] | int, trade_id: int | None = None) -> contracts.TradeExecuted:
     """`buy_filled`/`sell_filled`: each order's cumulative (filled qty, filled notional)
     after this fill, or just the qty when its notional is this fill's alone."""
     tid = trade_id if trade_id is not None else next(_trade_ids)
@@ -73,7 +64,7 @@ def trade(buy: int, sell: int, px: str, qty: int, buy_filled: tuple[int, str] | 
         return (value[0], D(value[1])) if isinstance(value, tuple) else (value, D(px) * qty)
 
     (bq, bn), (sq, sn) = cumulative(buy_filled), cumulative(sell_filled)
-    return TradeExecuted(
+    return contracts.TradeExecuted(
         trade_id=tid, seq=tid, symbol="ACME", price=D(px), qty=qty, buy_order_id=buy, sell_order_id=sell,
         buyer_id=2, seller_id=3, taker_side="buy", buy_filled_qty=bq, sell_filled_qty=sq,
         buy_remaining=0, sell_remaining=0, executed_at=T0, buy_filled_notional=bn, sell_filled_notional=sn,
@@ -81,13 +72,13 @@ def trade(buy: int, sell: int, px: str, qty: int, buy_filled: tuple[int, str] | 
 
 
 def canceled(order_id: int, filled: int, canceled_qty: int, reason: str = "user", notional: str = "0"
-             ) -> OrderCanceled:
-    return OrderCanceled(order_id=order_id, user_id=2, symbol="ACME", filled_qty=filled,
+             ) -> contracts.OrderCanceled:
+    return contracts.OrderCanceled(order_id=order_id, user_id=2, symbol="ACME", filled_qty=filled,
                          canceled_qty=canceled_qty, reason=reason, filled_notional=D(notional))
 
 
-def expired(order_id: int, filled: int, expired_qty: int, notional: str = "0") -> OrderExpired:
-    return OrderExpired(order_id=order_id, user_id=2, symbol="ACME", filled_qty=filled, expired_qty=expired_qty,
+def expired(order_id: int, filled: int, expired_qty: int, notional: str = "0") -> contracts.OrderExpired:
+    return contracts.OrderExpired(order_id=order_id, user_id=2, symbol="ACME", filled_qty=filled, expired_qty=expired_qty,
                         filled_notional=D(notional))
 
 
@@ -353,7 +344,7 @@ def test_reset_deletes_every_order_reopens_the_market_and_is_idempotent(service_
     with service_db.conn.transaction():
         service_db.conn.execute("UPDATE market SET status = 'halted'")
     runner = service_db.runner
-    reset = runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2)
+    reset = runner.envelope(contracts.SimulationReset(epoch=2, requested_by=1), epoch=2)
     assert runner.deliver(reset) == []
     assert runner.deliver(reset) == []
     assert service_db.conn.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == 0
@@ -406,9 +397,9 @@ def test_a_reset_that_revokes_tokens_refuses_older_trader_and_bot_tokens_here_wi
     body = {"symbol": "ACME", "side": "buy", "type": "limit", "qty": 1, "limit_price": "10.00"}
     assert client.post("/api/orders", headers=service_db.auth(2), json=body).status_code == 201
     runner = service_db.runner
-    runner.deliver(runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2))
+    runner.deliver(runner.envelope(contracts.SimulationReset(epoch=2, requested_by=1), epoch=2))
     assert client.get("/api/orders", headers=service_db.auth(2)).status_code == 200  # not revoked: kept
-    runner.deliver(runner.envelope(SimulationReset(epoch=3, requested_by=1, tokens_valid_from_epoch=3), epoch=3))
+    runner.deliver(runner.envelope(contracts.SimulationReset(epoch=3, requested_by=1, tokens_valid_from_epoch=3), epoch=3))
     started = time.monotonic()
     while client.get("/api/orders", headers=service_db.auth(2)).status_code == 200:
         assert time.monotonic() - started < 1.5, "the API process keeps the floor for a second at most"
@@ -421,7 +412,7 @@ def test_a_reset_that_revokes_tokens_refuses_older_trader_and_bot_tokens_here_wi
     assert client.post("/api/orders", headers={"Authorization": f"Bearer {fresh}"}, json=body).status_code == 201
     assert client.get("/api/orders", headers=service_db.auth(1, "instructor")).status_code == 200
     # a later reset carrying a lower floor does not lower it
-    runner.deliver(runner.envelope(SimulationReset(epoch=4, requested_by=1, tokens_valid_from_epoch=1), epoch=4))
+    runner.deliver(runner.envelope(contracts.SimulationReset(epoch=4, requested_by=1, tokens_valid_from_epoch=1), epoch=4))
     service_db._app.extensions["papertrade.token_floor"].invalidate()
     assert client.get("/api/orders", headers=service_db.auth(2)).status_code == 401
     row = service_db.conn.execute("SELECT value FROM service_state WHERE key = 'tokens_valid_from'").fetchone()
@@ -465,10 +456,10 @@ def test_a_delisted_symbol_is_refused_at_the_door(service_db):
     client = service_db.client()
     body = {"symbol": "ACME", "side": "buy", "type": "limit", "qty": 1, "limit_price": "10.00"}
     assert client.post("/api/orders", json=body, headers=service_db.auth(2)).status_code == 201
-    service_db.runner.deliver(StockDelisted(symbol="ACME"))
+    service_db.runner.deliver(contracts.StockDelisted(symbol="ACME"))
     refused = client.post("/api/orders", json=body, headers=service_db.auth(2))
     assert (refused.status_code, refused.json["error"]["code"]) == (422, "unknown_symbol")
-    service_db.runner.deliver(StockListed(symbol="ACME", name="Acme", reference_price=D("10.00")))
+    service_db.runner.deliver(contracts.StockListed(symbol="ACME", name="Acme", reference_price=D("10.00")))
     assert client.post("/api/orders", json=body, headers=service_db.auth(2)).status_code == 201
 
 

@@ -10,18 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from service_runtime import jsonio
-from service_runtime.contracts import (
-    OrderCanceled,
-    OrderExpired,
-    OrderPlaced,
-    OrderRejected,
-    SettingsChanged,
-    SimulationReset,
-    StockListed,
-    TradeExecuted,
-    UserCreated,
-)
+from service_runtime import contracts, jsonio
 from user_portfolio import handlers
 
 SERVICE = "user_portfolio"
@@ -40,18 +29,18 @@ def announce_leaderboard_every_batch(monkeypatch):
 
 
 def user(user_id: int, cash: str = "10000.00", holdings: dict | None = None, role: str = "trader",
-         name: str | None = None) -> UserCreated:
-    return UserCreated(user_id=user_id, name=name or f"user{user_id}", role=role, starting_cash=D(cash),
+         name: str | None = None) -> contracts.UserCreated:
+    return contracts.UserCreated(user_id=user_id, name=name or f"user{user_id}", role=role, starting_cash=D(cash),
                        holdings=holdings or {})
 
 
-def listed(symbol: str = "ACME", ref: str = "100.00") -> StockListed:
-    return StockListed(symbol=symbol, name=f"{symbol} Corp", reference_price=D(ref))
+def listed(symbol: str = "ACME", ref: str = "100.00") -> contracts.StockListed:
+    return contracts.StockListed(symbol=symbol, name=f"{symbol} Corp", reference_price=D(ref))
 
 
 def placed(order_id: int, user_id: int, side: str = "buy", type_: str = "limit", qty: int = 10,
-           limit: str | None = "100.00", symbol: str = "ACME") -> OrderPlaced:
-    return OrderPlaced(order_id=order_id, user_id=user_id, symbol=symbol, side=side, type=type_, qty=qty,
+           limit: str | None = "100.00", symbol: str = "ACME") -> contracts.OrderPlaced:
+    return contracts.OrderPlaced(order_id=order_id, user_id=user_id, symbol=symbol, side=side, type=type_, qty=qty,
                        limit_price=D(limit) if limit is not None else None, time_in_force="day")
 
 
@@ -60,9 +49,9 @@ _seq = iter(range(1, 1_000_000))
 
 def trade(trade_id: int, buy: tuple[int, int], sell: tuple[int, int], px: str, qty: int, *,
           buy_filled: int, sell_filled: int, buy_rem: int, sell_rem: int, symbol: str = "ACME",
-          seq: int | None = None) -> TradeExecuted:
+          seq: int | None = None) -> contracts.TradeExecuted:
     """buy / sell are (order_id, user_id)."""
-    return TradeExecuted(
+    return contracts.TradeExecuted(
         trade_id=trade_id, seq=next(_seq) if seq is None else seq, symbol=symbol, price=D(px), qty=qty,
         buy_order_id=buy[0], sell_order_id=sell[0], buyer_id=buy[1], seller_id=sell[1], taker_side="buy",
         buy_filled_qty=buy_filled, sell_filled_qty=sell_filled, buy_remaining=buy_rem, sell_remaining=sell_rem,
@@ -86,8 +75,8 @@ def bots_trade(sdb, symbol: str, px: str, seq: int | None = None) -> None:
                              symbol=symbol, seq=seq))
 
 
-def canceled(order_id: int, user_id: int, filled: int, canceled_qty: int, symbol: str = "ACME") -> OrderCanceled:
-    return OrderCanceled(order_id=order_id, user_id=user_id, symbol=symbol, filled_qty=filled,
+def canceled(order_id: int, user_id: int, filled: int, canceled_qty: int, symbol: str = "ACME") -> contracts.OrderCanceled:
+    return contracts.OrderCanceled(order_id=order_id, user_id=user_id, symbol=symbol, filled_qty=filled,
                          canceled_qty=canceled_qty, reason="user")
 
 
@@ -131,7 +120,7 @@ def cash_state(sdb, user_id: int) -> tuple[Decimal, Decimal]:
     return a["cash"], a["reserved_cash"]
 
 
-def setup_market(sdb, *users: UserCreated, symbols: tuple[StockListed, ...] = ()) -> None:
+def setup_market(sdb, *users: contracts.UserCreated, symbols: tuple[contracts.StockListed, ...] = ()) -> None:
     sdb.runner.deliver(*(symbols or (listed(),)), *users)
 
 
@@ -232,7 +221,7 @@ def test_insufficient_cash_rejects_and_reserves_nothing(service_db):
     assert cash_state(service_db, 1) == (D("1000.00"), D("1000.00"))
 
     # our own rejection coming back releases nothing
-    service_db.runner.deliver(OrderRejected(order_id=1, user_id=1, symbol="ACME", reason="insufficient_cash",
+    service_db.runner.deliver(contracts.OrderRejected(order_id=1, user_id=1, symbol="ACME", reason="insufficient_cash",
                                             message="x"))
     assert cash_state(service_db, 1) == (D("1000.00"), D("1000.00"))
 
@@ -374,7 +363,7 @@ def test_partial_fills_then_cancel_release_exactly_the_rest(service_db):
     assert cash_state(service_db, 1) == (D("9754.00"), D("0.00"))
 
     # the seller's order expires: the 15 unfilled shares are free again
-    service_db.runner.deliver(OrderExpired(order_id=2, user_id=2, symbol="ACME", filled_qty=5, expired_qty=15))
+    service_db.runner.deliver(contracts.OrderExpired(order_id=2, user_id=2, symbol="ACME", filled_qty=5, expired_qty=15))
     p = position(service_db, 2)
     assert (p["qty"], p["reserved_qty"]) == (15, 0)
     assert reservation(service_db, 2)["status"] == "closed"
@@ -386,7 +375,7 @@ def test_expired_buy_releases_what_it_still_holds(service_db):
     service_db.runner.deliver(trade(1, (1, 1), (2, 2), "12.34", 5, buy_filled=5, sell_filled=5, buy_rem=3,
                                     sell_rem=0))
     assert cash_state(service_db, 1) == (D("938.30"), D("37.02"))
-    service_db.runner.deliver(OrderExpired(order_id=1, user_id=1, symbol="ACME", filled_qty=5, expired_qty=3))
+    service_db.runner.deliver(contracts.OrderExpired(order_id=1, user_id=1, symbol="ACME", filled_qty=5, expired_qty=3))
     assert cash_state(service_db, 1) == (D("938.30"), D("0.00"))
     assert reservation(service_db, 1)["status"] == "closed"
 
@@ -397,8 +386,8 @@ def test_a_rejection_from_matching_releases_the_reservation(service_db):
     assert cash_state(service_db, 1) == (D("1000.00"), D("315.00"))
     runner = service_db.runner
     emitted = runner.deliver(*[runner.envelope(evt, producer="order_matching") for evt in (
-        OrderRejected(order_id=1, user_id=1, symbol="ACME", reason="market_halted", message="halted"),
-        OrderRejected(order_id=2, user_id=2, symbol="ACME", reason="market_halted", message="halted"),
+        contracts.OrderRejected(order_id=1, user_id=1, symbol="ACME", reason="market_halted", message="halted"),
+        contracts.OrderRejected(order_id=2, user_id=2, symbol="ACME", reason="market_halted", message="halted"),
     )])
     assert cash_state(service_db, 1) == (D("1000.00"), D("0.00"))
     assert position(service_db, 2)["reserved_qty"] == 0
@@ -637,7 +626,7 @@ def test_ledger_invariant_after_a_sequence_of_trades(service_db):
     run(placed(6, 2, "sell", "limit", 5, "10.00", symbol="BETA"), placed(7, 3, "buy", "limit", 5, "10.01",
                                                                           symbol="BETA"))
     run(trade(4, (7, 3), (6, 2), "10.00", 2, buy_filled=2, sell_filled=2, buy_rem=3, sell_rem=3, symbol="BETA"))
-    run(OrderExpired(order_id=7, user_id=3, symbol="BETA", filled_qty=2, expired_qty=3))
+    run(contracts.OrderExpired(order_id=7, user_id=3, symbol="BETA", filled_qty=2, expired_qty=3))
     run(canceled(6, 2, filled=2, canceled_qty=3, symbol="BETA"))
 
     conn = service_db.conn
@@ -803,8 +792,8 @@ def test_an_overfill_fails_the_batch_and_writes_nothing(service_db):
 
 
 def rules(commission: str = "0.00", max_position: int | None = None, max_order_qty: int | None = None
-          ) -> SettingsChanged:
-    return SettingsChanged(commission_per_share=D(commission), max_position=max_position,
+          ) -> contracts.SettingsChanged:
+    return contracts.SettingsChanged(commission_per_share=D(commission), max_position=max_position,
                            max_order_qty=max_order_qty)
 
 
@@ -894,7 +883,7 @@ def test_limits_reject_with_the_rule_named_and_are_off_by_default(service_db):
 
 
 def reset_to(epoch: int, sdb) -> list:
-    return sdb.runner.deliver(sdb.runner.envelope(SimulationReset(epoch=epoch, requested_by=1), epoch=epoch))
+    return sdb.runner.deliver(sdb.runner.envelope(contracts.SimulationReset(epoch=epoch, requested_by=1), epoch=epoch))
 
 
 def test_reset_returns_every_account_to_its_start_and_is_idempotent(service_db):
@@ -904,7 +893,7 @@ def test_reset_returns_every_account_to_its_start_and_is_idempotent(service_db):
     service_db.runner.deliver(trade(1, (1, 1), (2, 2), "100.00", 4, buy_filled=4, sell_filled=4, buy_rem=6,
                                     sell_rem=6))
     assert cash_state(service_db, 1) == (D("1599.96"), D("600.06"))
-    envelope = service_db.runner.envelope(SimulationReset(epoch=2, requested_by=9), epoch=2)
+    envelope = service_db.runner.envelope(contracts.SimulationReset(epoch=2, requested_by=9), epoch=2)
     emitted = service_db.runner.deliver(envelope)
     assert [e.type for e in emitted] == ["leaderboard.updated"] and emitted[0].epoch == 2
     for _ in range(2):
@@ -952,7 +941,7 @@ def test_a_batch_with_a_reset_in_the_middle_applies_each_side_in_its_epoch(servi
     runner = service_db.runner
     emitted = runner.deliver(
         runner.envelope(placed(1, 1, "buy", "limit", 10, "10.00"), epoch=1),
-        runner.envelope(SimulationReset(epoch=2, requested_by=1), epoch=2),
+        runner.envelope(contracts.SimulationReset(epoch=2, requested_by=1), epoch=2),
         runner.envelope(placed(2, 1, "buy", "limit", 5, "10.00"), epoch=2),
         runner.envelope(placed(3, 1, "buy", "limit", 5, "10.00"), epoch=1),
     )

@@ -1,4 +1,4 @@
-"""The house bots' agent logic (house_bots/agents.py): pure, deterministic given a seed."""
+"""The house bots' agent logic (house_bots/agents/): pure, deterministic given a seed."""
 
 from __future__ import annotations
 

@@ -8,16 +8,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from service_runtime import contracts
-from service_runtime.contracts import (
-    OrderBooked,
-    OrderCanceled,
-    OrderCancelRequested,
-    OrderExpired,
-    OrderPlaced,
-    OrderRejected,
-    SimulationReset,
-    TradeExecuted,
-)
 from service_runtime.money import avg_price
 from socket_gateway.executions import OrderTracker
 from socket_gateway.push import INSTRUCTORS, PUSHES
@@ -26,14 +16,14 @@ T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 T1 = T0 + timedelta(seconds=1, microseconds=123)
 
 
-def placed(order_id: int, user_id: int, side: str, qty: int) -> OrderPlaced:
-    return OrderPlaced(order_id, user_id, "AAPL", side, "limit", qty, Decimal("10.00"), "day", f"c{order_id}", T0)
+def placed(order_id: int, user_id: int, side: str, qty: int) -> contracts.OrderPlaced:
+    return contracts.OrderPlaced(order_id, user_id, "AAPL", side, "limit", qty, Decimal("10.00"), "day", f"c{order_id}", T0)
 
 
 def trade(buy_id: int, sell_id: int, price: str, qty: int, buy: tuple[int, str], sell: tuple[int, str],
-          trade_id: int = 1) -> TradeExecuted:
+          trade_id: int = 1) -> contracts.TradeExecuted:
     """`buy`/`sell`: each order's cumulative (filled qty, filled notional) after this fill."""
-    return TradeExecuted(
+    return contracts.TradeExecuted(
         trade_id=trade_id, seq=trade_id, symbol="AAPL", price=Decimal(price), qty=qty, buy_order_id=buy_id,
         sell_order_id=sell_id, buyer_id=7, seller_id=8, taker_side="buy", buy_filled_qty=buy[0],
         sell_filled_qty=sell[0], buy_remaining=0, sell_remaining=0, executed_at=T1,
@@ -73,20 +63,20 @@ def test_reports_arriving_late_or_twice_never_move_an_order_backwards():
     earlier = trade(1, 2, "10.00", 10, (10, "100.00"), (10, "100.00"), trade_id=1)
     assert tracker.trade(earlier) == []  # older than what the owner has
     assert tracker.trade(later) == []  # the same report twice shows nothing new
-    booked = tracker.booked(OrderBooked(1, 7, "AAPL", 10, 90, 3, Decimal("100.00")), T1)
+    booked = tracker.booked(contracts.OrderBooked(1, 7, "AAPL", 10, 90, 3, Decimal("100.00")), T1)
     assert booked is None  # an old booking after the fills
 
 
 def test_booking_cancel_request_and_cancel_move_the_status():
     tracker = OrderTracker()
     tracker.placed(placed(1, 7, "buy", 10))
-    booked = tracker.booked(OrderBooked(1, 7, "AAPL", 0, 10, 3, Decimal("0")), T1)
+    booked = tracker.booked(contracts.OrderBooked(1, 7, "AAPL", 0, 10, 3, Decimal("0")), T1)
     assert booked is not None and booked["status"] == "new"
-    asked = tracker.cancel_requested(OrderCancelRequested(1, 7, "AAPL"), T1)
+    asked = tracker.cancel_requested(contracts.OrderCancelRequested(1, 7, "AAPL"), T1)
     assert asked is not None and asked["status"] == "pending_cancel"
     [report] = tracker.trade(trade(1, 2, "10.00", 4, (4, "40.00"), (4, "40.00")))
     assert report["status"] == "pending_cancel"  # a fill while the cancel is on its way
-    done = tracker.canceled(OrderCanceled(1, 7, "AAPL", 4, 6, "canceled by user", Decimal("40.00")), T1)
+    done = tracker.canceled(contracts.OrderCanceled(1, 7, "AAPL", 4, 6, "canceled by user", Decimal("40.00")), T1)
     assert done is not None and (done["status"], done["filled_qty"], done["filled_avg_price"]) == (
         "canceled", 4, "10.0000")
     assert len(tracker) == 0
@@ -95,7 +85,7 @@ def test_booking_cancel_request_and_cancel_move_the_status():
 def test_a_cancel_that_lost_the_race_with_the_last_fill_leaves_it_filled():
     tracker = OrderTracker()
     tracker.placed(placed(1, 7, "buy", 10))
-    tracker.cancel_requested(OrderCancelRequested(1, 7, "AAPL"), T1)
+    tracker.cancel_requested(contracts.OrderCancelRequested(1, 7, "AAPL"), T1)
     [report] = tracker.trade(trade(1, 2, "10.00", 10, (10, "100.00"), (10, "100.00")))
     assert report["status"] == "filled"
 
@@ -104,9 +94,9 @@ def test_expiry_and_rejection_end_an_order():
     tracker = OrderTracker()
     tracker.placed(placed(1, 7, "buy", 10))
     tracker.placed(placed(2, 7, "buy", 10))
-    expired = tracker.expired(OrderExpired(1, 7, "AAPL", 0, 10, Decimal("0")), T1)
+    expired = tracker.expired(contracts.OrderExpired(1, 7, "AAPL", 0, 10, Decimal("0")), T1)
     assert expired is not None and expired["status"] == "expired"
-    rejected = tracker.rejected(OrderRejected(2, 7, "AAPL", "insufficient_cash", "needs 100.00"), T1)
+    rejected = tracker.rejected(contracts.OrderRejected(2, 7, "AAPL", "insufficient_cash", "needs 100.00"), T1)
     assert rejected is not None and (rejected["status"], rejected["reject_reason"]) == (
         "rejected", "insufficient_cash: needs 100.00")
     assert len(tracker) == 0
@@ -124,7 +114,7 @@ def test_open_orders_read_at_connect_are_followed_and_the_tracker_is_bounded():
         tracker.placed(placed(i, 7, "buy", 10))
     assert len(tracker) == 2
     assert tracker.trade(trade(1, 8, "10.00", 1, (1, "10.00"), (1, "10.00"))) == []  # the oldest was evicted
-    pushes(SimulationReset(epoch=2, requested_by=1), tracker)
+    pushes(contracts.SimulationReset(epoch=2, requested_by=1), tracker)
     assert len(tracker) == 0
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from service_runtime import jsonio, money
 from service_runtime.jsonio import MAX_DEPTH, JSONInputError
+from tests.inputs import NOT_FINITE
 
 # ---------------------------------------------------------------------------
 # jsonio.loads
@@ -222,15 +223,7 @@ def test_to_decimal_keeps_decimal_identity():
         "abc",
         "",
         "   ",
-        "NaN",
-        "nan",
-        "sNaN",
-        "Infinity",
-        "-Infinity",
-        "inf",
-        Decimal("NaN"),
-        Decimal("Infinity"),
-        Decimal("-Infinity"),
+        *NOT_FINITE,
         "1" * 41,
         "1" * 10_000,
         "1.2.3",

@@ -20,6 +20,7 @@ from service_runtime.web import ApiError, api_error
 from stock_ordering.domain import NewOrder, derive_status
 from stock_ordering.routes import parse_order
 from stock_ordering.views import order_json
+from tests.inputs import NOT_FINITE
 
 TRADER = Principal(7, "trader", "Tess", 1, "tok-trader")
 INSTRUCTOR = Principal(1, "instructor", "Ines", 1, "tok-instr")
@@ -180,14 +181,7 @@ def test_limit_price_present_for_market(price):
         "10.001",
         "10.005",
         Decimal("0.001"),
-        "NaN",
-        "nan",
-        "sNaN",
-        "Infinity",
-        "-Infinity",
-        "inf",
-        Decimal("NaN"),
-        Decimal("Infinity"),
+        *NOT_FINITE,
         "1000000.01",
         1_000_001,
         Decimal("1E+7"),
