@@ -33,7 +33,7 @@ from .agents import FairValue, Market, derive_seed
 from .config import BotConfig, RunnerSettings
 from .execution import MarketGate, execute, settle_pending
 from .observation import observe, read_markets
-from .public_api import ApiCallError, PublicApi
+from .public_api import ApiCallError, PublicApi, requests_made
 from .roster import KIND_NAMES, Bot, BotsUnavailable, create_bot_user, make_agent, plural
 
 log = logging.getLogger("papertrade.house_bots")
@@ -99,7 +99,8 @@ class BotEngine:
                 {"user_id": u["user_id"], "name": u["name"], "kind": u["kind"], "orders_sent": 0, "rejected": 0,
                  "last_error": None} for u in active]
         return {"running": state["running"], "config": state["config"].to_json(), "bots": bots,
-                "started_at": state["started_at"].isoformat() if state["started_at"] else None}
+                "started_at": state["started_at"].isoformat() if state["started_at"] else None,
+                "requests": requests_made()}
 
     # ----------------------------------------------------------------- control
     def start(self, config: BotConfig, instructor_id: int, admin: PublicApi | None = None) -> None:

@@ -10,12 +10,20 @@ orders carry no client_order_id that would make a blind retry safe.
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from typing import Any
 
 from papertrade_client import Client, PapertradeError
 
 TIMEOUT = 10.0
+_calls_lock = threading.Lock()
+_calls = 0  # every request any bot session made: what the bots cost the exchange
+
+
+def requests_made() -> int:
+    """How many REST requests the bots have made since this process started."""
+    return _calls
 
 
 class ApiCallError(Exception):
@@ -41,6 +49,9 @@ class PublicApi:
         self.client.close()
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        global _calls
+        with _calls_lock:
+            _calls += 1
         try:
             return self.client.request(method, path, params=params, body=body, safe=False)[1]
         except PapertradeError as exc:

@@ -58,6 +58,7 @@ class BotsStatus(Out):
     config: BotConfig
     bots: list[Bot]
     started_at: Timestamp | None
+    requests: int = Field(description="REST requests the bots have made since this process started")
 
 
 class ScenarioSummary(Out):

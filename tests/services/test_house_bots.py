@@ -4,6 +4,8 @@ cannot be reached (the whole-stack behaviour is in tests/integration/test_house_
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 SERVICE = "house_bots"
@@ -11,8 +13,8 @@ UNREACHABLE = "http://127.0.0.1:9"  # the discard port: connection refused at on
 
 
 @pytest.fixture
-def bots(service_db, monkeypatch):
-    monkeypatch.setenv("PAPERTRADE_GATEWAY_URL", UNREACHABLE)
+def bots(service_db):
+    service_db.settings = dataclasses.replace(service_db.settings, gateway_url=UNREACHABLE)
     client = service_db.client()
     client.instr = service_db.auth(1, "instructor")
     return client
@@ -55,6 +57,7 @@ def test_defaults_before_anything_is_configured(bots):
                    "fair_value": {"volatility_pct": "0.5", "drift_pct": "0", "reversion_pct": "1", "seed": None}},
         "bots": [],
         "started_at": None,
+        "requests": 0,
     }
 
 
