@@ -1,8 +1,8 @@
 """The runtime every papertrade service runs on.
 
 One place for what the five services share: configuration (`config`), database
-sessions (`db`), the event contracts (`contracts`), the event bus with its outbox
-and inbox (`outbox`, `inbox`, `bus`), the Flask app factory (`web`), tokens
+sessions (`db`), the event contracts (`contracts`), the event worker with its outbox
+and inbox (`worker`, `outbox`, `inbox`, `relay`), the Flask app factory (`web`), tokens
 (`auth`) and money (`money`). A service imports from here and never from
 another service.
 """

@@ -1,7 +1,7 @@
 """Configuration: every setting comes from one environment variable with a local default.
 
 One `Settings` object per process, read once. The names are documented in
-docs/operations.md; tests/test_config_docs.py keeps the two in step.
+docs/operations.md; tests/unit/test_docs.py keeps the two in step.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ Two ways to claim a batch's ids:
 - `claim_new`: skip ids seen before and answer which were new.
 
 Rows older than the retention are pruned (`prune`); an event older than what was
-pruned cannot be checked any more and is refused (`Horizon`).
+pruned cannot be checked any more: the worker dead-letters it (`read_horizon`,
+service_runtime/service_runner.py).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     python -m stack dead-letters replay [--service S] [--id EVENT_ID]
 
 A worker dead-letters a message it cannot parse, or whose handler failed three
-times in a row (service_runtime/bus.py); a quorum queue also dead-letters a
+times in a row (service_runtime/consumer.py); a quorum queue also dead-letters a
 message redelivered 20 times (a crash loop). They wait in `<ns>.<service>.dead`.
 
 `list` prints one line per message (event id, type, why, how often replayed) and
