@@ -80,6 +80,7 @@ class Settings:
     # how long processed event ids stay in the inboxes: longer than any redelivery
     # (docs/reliability.md, "The inbox's retention")
     inbox_retention_hours: float = 168.0
+    inbox_prune_seconds: float = 60.0  # how often a worker deletes what is past the retention
     # fault points for the crash tests (service_runtime/faults.py); empty in production
     faults: str = ""
     # a service API's gunicorn: address, processes, threads per process
@@ -187,6 +188,7 @@ def settings_from_env() -> Settings:
         metrics_port=_env_int("PAPERTRADE_METRICS_PORT", Settings.metrics_port),
         outbox_stall_seconds=_env_float("PAPERTRADE_OUTBOX_STALL_SECONDS", Settings.outbox_stall_seconds),
         inbox_retention_hours=_env_float("PAPERTRADE_INBOX_RETENTION_HOURS", Settings.inbox_retention_hours),
+        inbox_prune_seconds=_env_float("PAPERTRADE_INBOX_PRUNE_SECONDS", Settings.inbox_prune_seconds),
         faults=_env("PAPERTRADE_FAULTS", ""),
         api_bind=_env("PAPERTRADE_BIND", Settings.api_bind),
         api_processes=_env_int("PAPERTRADE_API_PROCESSES", Settings.api_processes),

@@ -40,7 +40,6 @@ from .worker_stats import (
 log = logging.getLogger("papertrade.worker")
 
 GAUGE_INTERVAL = 15.0  # seconds between reads of the queue depth and the outbox backlog
-PRUNE_INTERVAL = 60.0
 
 
 class ServiceRunner:
@@ -259,7 +258,7 @@ class ServiceRunner:
         if now - self._last_gauges >= GAUGE_INTERVAL and (self.consumer is None or self.consumer.consuming):
             self._last_gauges = now
             self._observe()
-        if self.active and now - self._last_prune >= PRUNE_INTERVAL:
+        if self.active and now - self._last_prune >= self.settings.inbox_prune_seconds:
             self._last_prune = now
             self._prune()
         self.stats.maybe_report(self.relay)

@@ -4,7 +4,7 @@ Checks PostgreSQL and RabbitMQ, creates and migrates the five databases, seeds
 the demo class, starts every process (five APIs, five workers, the gateway),
 prints the address and the instructor's credentials, and stops everything on
 Ctrl-C. `python -m stack setup` does the database part only.
-`python -m stack dead-letters list|replay [--service S] [--id EVENT_ID]` shows or
+`python -m stack dead-letters list|replay [--service S] [--id EVENT_ID] [--force]` shows or
 replays the messages a worker set aside (stack/dead_letters.py).
 """
 
@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="dead-letters only: list them (default) or replay them to their service's queue")
     parser.add_argument("--service", help="dead-letters only: one service's dead letters")
     parser.add_argument("--id", help="dead-letters replay only: the one event id to replay")
+    parser.add_argument("--force", action="store_true",
+                        help="dead-letters replay only: apply events older than the inbox's retention "
+                             "(only for events you know were never applied)")
     parser.add_argument("--standbys", action="store_true", help="up: a hot standby for every worker")
     parser.add_argument("--gateways", type=int, default=1, help="up: gateway processes (the second on port+7, ...)")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """Dead letters: see and replay what a service's worker set aside.
 
     python -m stack dead-letters list   [--service S]
-    python -m stack dead-letters replay [--service S] [--id EVENT_ID]
+    python -m stack dead-letters replay [--service S] [--id EVENT_ID] [--force]
 
 A worker dead-letters a message it cannot parse, or whose handler failed three
 times in a row (service_runtime/consumer.py); a quorum queue also dead-letters a
@@ -14,6 +14,9 @@ is lost if the command dies half way (a message may then be listed twice, never
 dropped). `replay` publishes each message (or the one with `--id`) to the
 service's own queue with publisher confirms, then acks it in the dead-letter
 queue; the consumer's inbox makes a replay of an event already applied harmless.
+An event older than the inbox's retention is refused (its inbox row may be pruned,
+so a duplicate could not be recognised); `--force` applies it anyway, for events the
+operator knows were never applied.
 A message that still fails comes back to the dead-letter queue, with its
 `x-papertrade-replays` header one higher.
 """
@@ -28,6 +31,7 @@ import pika
 
 from service_runtime import catalog
 from service_runtime.config import Settings
+from service_runtime.consumer import FORCE_HEADER
 from service_runtime.topology import blocking_connection
 
 REPLAYS_HEADER = "x-papertrade-replays"
@@ -70,7 +74,8 @@ def _describe(service: str, body: bytes, props: pika.BasicProperties) -> DeadLet
     return DeadLetter(service, event_id, kind, reason, int(headers.get(REPLAYS_HEADER, 0)), body)
 
 
-def _drain(settings: Settings, service: str, replay: bool, event_id: str | None) -> list[DeadLetter]:
+def _drain(settings: Settings, service: str, replay: bool, event_id: str | None,
+           force: bool = False) -> list[DeadLetter]:
     """Take every message present now; send each back to the dead-letter queue (list)
     or to the service's queue (replay), acking only after the broker confirmed."""
     seen: list[DeadLetter] = []
@@ -88,6 +93,8 @@ def _drain(settings: Settings, service: str, replay: bool, event_id: str | None)
             headers = dict(props.headers or {})
             if replay and (event_id is None or letter.event_id == event_id):
                 headers[REPLAYS_HEADER] = letter.replays + 1
+                if force:  # past the inbox's retention: the operator vouches it was never applied
+                    headers[FORCE_HEADER] = True
                 exchange, key = "", settings.queue(service)  # the default exchange: straight to the queue
             else:
                 exchange, key = settings.dead_letter_exchange, service
@@ -101,12 +108,13 @@ def list_dead_letters(settings: Settings, service: str | None = None) -> list[De
     return [d for s in consuming_services(service) for d in _drain(settings, s, False, None)]
 
 
-def replay_dead_letters(settings: Settings, service: str | None = None, event_id: str | None = None
-                        ) -> list[DeadLetter]:
-    """Replay and return the messages replayed."""
+def replay_dead_letters(settings: Settings, service: str | None = None, event_id: str | None = None,
+                        force: bool = False) -> list[DeadLetter]:
+    """Replay and return the messages replayed; `force` lets through events older than
+    the inbox's retention (the worker refuses them otherwise: they may be duplicates)."""
     out = []
     for s in consuming_services(service):
-        out += [d for d in _drain(settings, s, True, event_id) if event_id is None or d.event_id == event_id]
+        out += [d for d in _drain(settings, s, True, event_id, force) if event_id is None or d.event_id == event_id]
     return out
 
 
@@ -117,7 +125,7 @@ def main(settings: Settings, args: Any) -> None:
             print(d.line())
         print(f"{len(letters)} dead letter(s)")
     else:
-        letters = replay_dead_letters(settings, args.service, args.id)
+        letters = replay_dead_letters(settings, args.service, args.id, getattr(args, "force", False))
         for d in letters:
             print("replayed " + d.line())
         print(f"{len(letters)} replayed")

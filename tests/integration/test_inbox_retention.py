@@ -1,0 +1,90 @@
+"""Inbox rows go once past their retention, and exactly-once holds across it: a
+delivery recent enough to have its row is recognised, and one older than what was
+pruned is dead-lettered rather than risked twice, until an operator forces it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from stack.dead_letters import replay_dead_letters
+from tests.harness import Sandbox, running_stack, wait_for
+from tests.integration.test_poison import dead_letters, publish
+
+pytestmark = pytest.mark.stack
+
+RETENTION_S = 6.0
+
+
+@pytest.fixture(scope="module")
+def short_memory():
+    env = {"PAPERTRADE_INBOX_RETENTION_HOURS": str(RETENTION_S / 3600), "PAPERTRADE_INBOX_PRUNE_SECONDS": "0.5"}
+    with running_stack("inbox-retention", env) as stack:
+        yield stack
+
+
+def inbox_has(stack, service: str, event_id: str) -> bool:
+    with stack.db(service) as conn:
+        return conn.execute("SELECT 1 FROM inbox WHERE event_id = %s", (event_id,)).fetchone() is not None
+
+
+def user_created(user_id: int, occurred_at: datetime) -> dict:
+    return {"id": str(uuid.uuid4()), "type": "user.created", "version": 1, "occurred_at": occurred_at.isoformat(),
+            "producer": "user_accounts", "epoch": 1,
+            "payload": {"user_id": user_id, "name": f"Replayed {user_id}", "role": "trader",
+                        "starting_cash": "10.00", "holdings": {}}}
+
+
+def has_account(stack, user_id: int) -> bool:
+    with stack.db("user_portfolio") as conn:
+        return conn.execute("SELECT 1 FROM accounts WHERE user_id = %s", (user_id,)).fetchone() is not None
+
+
+def test_rows_past_the_retention_are_pruned_and_newer_ones_kept(short_memory):
+    stack = short_memory
+    fresh = user_created(900_001, datetime.now(UTC))
+    publish(stack, "user.created", json.dumps(fresh).encode())
+    wait_for("user_portfolio to apply it", lambda: has_account(stack, 900_001))
+    assert inbox_has(stack, "user_portfolio", fresh["id"])  # inside the window: a redelivery is recognised
+    wait_for("its inbox row to be pruned", lambda: not inbox_has(stack, "user_portfolio", fresh["id"]),
+             RETENTION_S + 15)
+    with stack.db("user_portfolio") as conn:
+        horizon = conn.execute("SELECT value #>> '{}' AS t FROM service_state"
+                               " WHERE key = 'inbox_pruned_before'").fetchone()
+    assert horizon is not None and datetime.fromisoformat(horizon["t"]) > datetime.fromisoformat(fresh["occurred_at"])
+    # pruning changed nothing else: the exchange still trades
+    box = Sandbox(stack)
+    sym = box.symbol("10.00")
+    buyer, seller = box.trader("100.00"), box.trader("0.00", {sym: 1})
+    bid = buyer.order(sym, "buy", 1, "10.00")
+    buyer.wait_order(bid["id"], "new")
+    seller.order(sym, "sell", 1, "10.00")
+    assert buyer.wait_order(bid["id"], "filled")["filled_qty"] == 1
+
+
+def test_an_event_older_than_what_was_pruned_is_dead_lettered_until_forced(short_memory):
+    stack = short_memory
+    wait_for("a pruning horizon", lambda: _horizon(stack) is not None, RETENTION_S + 15)
+    before = dead_letters(stack, "user_portfolio")
+    old = user_created(900_002, datetime.now(UTC) - timedelta(hours=1))
+    publish(stack, "user.created", json.dumps(old).encode())
+    wait_for("the old event dead-lettered", lambda: dead_letters(stack, "user_portfolio") == before + 1)
+    assert not has_account(stack, 900_002)
+
+    replayed = replay_dead_letters(stack.settings, "user_portfolio", old["id"])  # without --force: refused again
+    assert [d.event_id for d in replayed] == [old["id"]]
+    wait_for("refused again", lambda: dead_letters(stack, "user_portfolio") == before + 1)
+    assert not has_account(stack, 900_002)
+
+    replay_dead_letters(stack.settings, "user_portfolio", old["id"], force=True)
+    wait_for("the forced replay applied", lambda: has_account(stack, 900_002))
+    assert dead_letters(stack, "user_portfolio") == before
+
+
+def _horizon(stack) -> str | None:
+    with stack.db("user_portfolio") as conn:
+        row = conn.execute("SELECT value #>> '{}' AS t FROM service_state WHERE key = 'inbox_pruned_before'").fetchone()
+    return row["t"] if row else None
