@@ -180,12 +180,18 @@ def first_showing(times: list[tuple[float, int]], fills: int) -> float | None:
     return min(showing) if showing else None
 
 
-def order_fills(stack: RunningStack) -> tuple[dict[int, float], dict[int, int], int]:
-    """From matching's executions, in trade order: when each order first filled, its
-    owner's fill count at that moment (which portfolio push shows that fill), and the trades."""
+def last_trade_id(stack: RunningStack) -> int:
+    with stack.db("order_matching") as conn:
+        return conn.execute("SELECT coalesce(max(trade_id), 0) AS n FROM executions").fetchone()["n"]
+
+
+def order_fills(stack: RunningStack, after_trade: int = 0) -> tuple[dict[int, float], dict[int, int], int]:
+    """From matching's executions after `after_trade`, in trade order: when each order
+    first filled, its owner's fill count at that moment counted from there (which
+    portfolio push shows that fill), and the trades."""
     with stack.db("order_matching") as conn:
         rows = conn.execute("SELECT buy_order_id, sell_order_id, buyer_id, seller_id, executed_at"
-                            " FROM executions ORDER BY trade_id").fetchall()
+                            " FROM executions WHERE trade_id > %s ORDER BY trade_id", (after_trade,)).fetchall()
     executed: dict[int, float] = {}
     nth_fill: dict[int, int] = {}  # order id -> its owner's fill count once it filled
     fills: dict[int, int] = {}

@@ -37,7 +37,7 @@ from stack.local import Api, RunningStack, running_stack
 
 from . import ceilings
 from .common import OrderSender, process_groups, sample_processes, save_result, summary, token_of
-from .push_latency import Observer, Screens, first_showing, order_fills
+from .push_latency import Observer, Screens, first_showing, last_trade_id, order_fills
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 EXCHANGE_EXTRA = ("postgresql", "rabbitmq")  # counted with the exchange's own processes
@@ -147,8 +147,8 @@ def phase(stack: RunningStack, rate: float, seconds: float, syms: list[str], mak
             "seconds": seconds}
 
 
-def report(stack: RunningStack, raw: dict[str, Any], shares: dict[int, int]) -> dict[str, Any]:
-    executed, nth_fill, _ = order_fills(stack)
+def report(stack: RunningStack, raw: dict[str, Any], after_trade: int) -> dict[str, Any]:
+    executed, nth_fill, _ = order_fills(stack, after_trade)
     trade_to_order, trade_to_portfolio, placed_to_filled = [], [], []
     for order_id, (user_id, t0) in raw["sent"].items():
         screen = raw["seen"].get(user_id)
@@ -210,8 +210,9 @@ def run(stack: RunningStack, rates: list[float], seconds: float, symbols: int = 
         screens = Observer(Screens, stack.url, {api.user_id: (token_of(api), shares[api.user_id])
                                                 for api in makers + takers})
         groups["benchmark (screens)"] = [screens.process.pid]
+        after_trade = last_trade_id(stack)  # the screens count this phase's fills only
         raw = phase(stack, rate, seconds, syms, makers, takers, passives, shares, groups, screens)
-        phases.append(report(stack, raw, shares))
+        phases.append(report(stack, raw, after_trade))
         groups.pop("benchmark (screens)")
         # the next phase's screens count fills from where this one left them
         for api in makers:

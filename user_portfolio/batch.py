@@ -25,6 +25,7 @@ from service_runtime.handlers import Batch
 
 from . import store
 from .domain import HOUSE_ID, Account, Listing, Position, Reservation, Rules
+from .ranking import Ranking
 from .valuation import Holding, Valuation, value
 
 
@@ -35,6 +36,7 @@ class Portfolios:
     listings: dict[str, Listing] = field(default_factory=dict)
     reservations: dict[int, Reservation] = field(default_factory=dict)  # open ones
     rules: Rules = field(default_factory=Rules)
+    ranking: Ranking = field(default_factory=Ranking)  # starts over with the state
 
     @classmethod
     def load(cls, conn: psycopg.Connection) -> Portfolios:
@@ -168,11 +170,6 @@ class PortfolioBatch(Batch):
         if account is None:
             return None
         return value(account, [self._holding(p) for p in self.view_positions(user_id)])
-
-    def valuations(self, role: str) -> list[Valuation]:
-        ids = set(self.state.accounts) | set(self.accounts)
-        found = (self.valuation(u) for u in sorted(ids))
-        return [v for v in found if v is not None and v.role == role]
 
     def _holding(self, p: Position) -> Holding:
         listing = self.view_listing(p.symbol)

@@ -29,7 +29,7 @@ from service_runtime.handlers import NotReady
 from . import domain, store
 from .batch import PortfolioBatch
 from .domain import HOUSE_ID, Reservation, Rules, decide_order
-from .valuation import leaderboard, portfolio_view
+from .valuation import portfolio_view
 
 log = logging.getLogger("papertrade.user_portfolio")
 
@@ -278,8 +278,8 @@ class LeaderboardAnnouncer:
     """When the leaderboard is announced: after a batch that moved it, at most every
     INTERVAL seconds (the gateway pushes it at most once a second). A change within the
     interval is announced when the interval is up (the worker runs the announcers
-    again then, `run_again_in`), so the last change is always announced. Its cost is
-    one valuation of every trader per announcement, not per batch or per trade."""
+    again then, `run_again_in`), so the last change is always announced. Each
+    announcement revalues only what changed since the last (ranking.Ranking)."""
 
     INTERVAL = 1.0
 
@@ -288,6 +288,7 @@ class LeaderboardAnnouncer:
         self.last = float("-inf")
 
     def after(self, batch: PortfolioBatch) -> None:
+        batch.state.ranking.note(batch)
         if batch.ranking_moved:
             self.pending = True
         if not self.pending:
@@ -298,4 +299,4 @@ class LeaderboardAnnouncer:
             batch.uow.run_again_in(wait)
             return
         self.pending, self.last = False, now
-        batch.uow.notify(LeaderboardUpdated(rows=leaderboard(batch.valuations(role="trader"))))
+        batch.uow.notify(LeaderboardUpdated(rows=batch.state.ranking.rows(batch)))

@@ -163,3 +163,68 @@ def test_valuation_and_announcement_use_the_last_price_and_the_starting_equity()
     board.after(batch)
     [rows] = [n.rows for n in uow.notices if hasattr(n, "rows")]
     assert [(r.rank, r.user_id, r.equity) for r in rows] == [(1, 1, D("1000.00")), (2, 2, D("120.00"))]
+
+
+class Counting(PortfolioBatch):
+    """A batch that records whom it valued."""
+
+    revalued: list[int]
+
+    def valuation(self, user_id: int):  # noqa: ANN201
+        self.__dict__.setdefault("revalued", []).append(user_id)
+        return super().valuation(user_id)
+
+
+def test_the_ranking_revalues_only_what_changed_and_always_equals_a_full_recount():
+    """Trades in two symbols by some traders, announcements in between: each ranking
+    equals the leaderboard recomputed over every account, and an announcement after a
+    trade in one symbol revalues its two traders and that symbol's holders only."""
+    import random
+
+    from user_portfolio.valuation import leaderboard
+
+    def order(order_id: int, user_id: int, symbol: str, side: str, price: str) -> OrderPlaced:
+        return OrderPlaced(order_id, user_id, symbol, side, "limit", 1, D(price), "day")
+
+    def trade(trade_id: int, symbol: str, price: str, buy: tuple[int, int], sell: tuple[int, int]) -> TradeExecuted:
+        return TradeExecuted(trade_id, trade_id, symbol, D(price), 1, buy[0], sell[0], buy[1], sell[1], "buy",
+                             1, 1, 0, 0, NOW)
+
+    def full_recount(state: Portfolios) -> list:
+        batch = PortfolioBatch(FakeUnitOfWork(), state)  # type: ignore[arg-type]
+        found = [batch.valuation(u) for u in state.accounts]
+        return leaderboard([v for v in found if v is not None and v.role == "trader"])
+
+    def batch_of(state: Portfolios, *events: Event) -> None:
+        uow = FakeUnitOfWork()
+        batch = PortfolioBatch(uow, state)  # type: ignore[arg-type]
+        for event in events:
+            {UserCreated: services.open_account, StockListed: services.list_symbol,
+             OrderPlaced: services.reserve_for_order, TradeExecuted: services.settle_trade}[type(event)](batch, event)
+        batch.committed()
+        state.ranking.note(batch)
+
+    rnd = random.Random(5)
+    state = exchange()
+    batch_of(state, StockListed("ACME", "Acme", D("10.00")), StockListed("BOLT", "Bolt", D("20.00")))
+    users = [UserCreated(u, f"T{u}", "trader", D("1000.00"), {"ACME" if u <= 15 else "BOLT": 50})
+             for u in range(1, 31)]
+    batch_of(state, *users, UserCreated(99, "Bot", "bot", D("5000.00"), {"ACME": 100}))
+    reader = PortfolioBatch(FakeUnitOfWork(), state)  # type: ignore[arg-type]
+    assert state.ranking.rows(reader) == full_recount(state)  # the first one values everybody
+
+    order_id = trade_id = 0
+    for round_ in range(12):
+        symbol = "ACME" if round_ % 3 else "BOLT"
+        sellers = [u for u in range(1, 31) if (p := state.positions.get(u, {}).get(symbol)) and p.qty > p.reserved_qty]
+        seller = rnd.choice(sellers)
+        buyer = rnd.choice([u for u in range(1, 31) if u != seller])
+        price = f"{rnd.choice([9, 10, 11, 19, 20, 21])}.00"
+        order_id, trade_id = order_id + 2, trade_id + 1
+        batch_of(state, order(order_id - 1, buyer, symbol, "buy", price), order(order_id, seller, symbol, "sell", price))
+        batch_of(state, trade(trade_id, symbol, price, (order_id - 1, buyer), (order_id, seller)))
+        counting = Counting(FakeUnitOfWork(), state)  # type: ignore[arg-type]
+        assert state.ranking.rows(counting) == full_recount(state), round_
+        assert set(counting.revalued) == {buyer, seller} | state.ranking.holders[symbol]
+        assert len(counting.revalued) < 31  # the other symbol's holders were not
+    assert 99 not in {r.user_id for r in full_recount(state)}
