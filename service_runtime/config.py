@@ -81,6 +81,7 @@ class Settings:
     # (docs/reliability.md, "The inbox's retention")
     inbox_retention_hours: float = 168.0
     inbox_prune_seconds: float = 60.0  # how often a worker deletes what is past the retention
+    parked_expiry_hours: float = 24.0  # an event parked longer goes to the dead letters
     # fault points for the crash tests (service_runtime/faults.py); empty in production
     faults: str = ""
     # a service API's gunicorn: address, processes, threads per process
@@ -189,6 +190,7 @@ def settings_from_env() -> Settings:
         outbox_stall_seconds=_env_float("PAPERTRADE_OUTBOX_STALL_SECONDS", Settings.outbox_stall_seconds),
         inbox_retention_hours=_env_float("PAPERTRADE_INBOX_RETENTION_HOURS", Settings.inbox_retention_hours),
         inbox_prune_seconds=_env_float("PAPERTRADE_INBOX_PRUNE_SECONDS", Settings.inbox_prune_seconds),
+        parked_expiry_hours=_env_float("PAPERTRADE_PARKED_EXPIRY_HOURS", Settings.parked_expiry_hours),
         faults=_env("PAPERTRADE_FAULTS", ""),
         api_bind=_env("PAPERTRADE_BIND", Settings.api_bind),
         api_processes=_env_int("PAPERTRADE_API_PROCESSES", Settings.api_processes),

@@ -36,6 +36,7 @@ from .config import Settings
 from .contracts import Envelope
 from .db import connect
 from .outbox import OutboxRow
+from .parked import DEAD_LETTER_PREFIX
 
 log = logging.getLogger("papertrade.relay")
 
@@ -223,8 +224,11 @@ class OutboxRelay:
         copies = 2 if faults.enabled("publish_twice") else 1
         now = time.perf_counter()
         for row in rows:
+            exchange, key = self.settings.exchange, row.routing_key
+            if key.startswith(DEAD_LETTER_PREFIX):  # an expired parked event (parked.py)
+                exchange, key = self.settings.dead_letter_exchange, key[len(DEAD_LETTER_PREFIX):]
             for _ in range(copies):
-                self._channel.basic_publish(self.settings.exchange, row.routing_key, row.body, DOMAIN_PROPS)
+                self._channel.basic_publish(exchange, key, row.body, DOMAIN_PROPS)
                 flight.by_tag[flight.next_tag] = (row.id, now)
                 flight.next_tag += 1
 

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from pika.adapters.select_connection import SelectConnection
 
-from . import faults, inbox, topology
+from . import faults, inbox, parked, topology
 from .activation import take_activation_lock
 from .apply import ParkedKeys, apply_announcers, apply_batch
 from .config import Settings
@@ -279,22 +279,30 @@ class ServiceRunner:
         OUTBOX_LAG.set(age, service=self.service, database=self.database)
 
     def _prune(self) -> None:
-        """Inbox rows past the retention go, one chunk per tick and transaction, so a
-        large backlog of them never holds up the batches in between."""
-        cutoff = datetime.now(UTC) - timedelta(hours=self.settings.inbox_retention_hours)
+        """Inbox rows past the retention go, and events parked past their expiry move to
+        the dead letters, one chunk per tick and transaction, so a large backlog never
+        holds up the batches in between."""
+        now = datetime.now(UTC)
+        cutoff = now - timedelta(hours=self.settings.inbox_retention_hours)
+        removed = expired = 0
         try:
             conn = self.conn()
             with conn.transaction():
                 removed = inbox.prune(conn, cutoff)
                 if removed:
                     inbox.write_horizon(conn, cutoff)
+            with conn.transaction():
+                expired = parked.expire(conn, self.service, now - timedelta(hours=self.settings.parked_expiry_hours))
         except psycopg.Error as exc:
-            log.warning("%s: inbox pruning: %s", self.service, exc)
-            return
+            log.warning("%s: pruning the inbox and parked events: %s", self.service, exc)
+        if expired:
+            log.warning("%s: %d events parked longer than %s h moved to the dead letters", self.service, expired,
+                        self.settings.parked_expiry_hours)
+            self.relay.kick()
         if removed:
             self.horizon = cutoff
             log.info("%s: pruned %d inbox rows processed before %s", self.service, removed, cutoff.isoformat())
-        if removed == inbox.PRUNE_CHUNK:
+        if removed == inbox.PRUNE_CHUNK or expired == parked.EXPIRE_CHUNK:
             self._last_prune = 0.0  # more to go: again at the next tick
 
     def health(self) -> dict[str, Any]:

@@ -63,7 +63,8 @@ def consuming_services(service: str | None = None) -> list[str]:
 def _describe(service: str, body: bytes, props: pika.BasicProperties) -> DeadLetter:
     headers = props.headers or {}
     deaths = headers.get("x-death") or []
-    reason: Any = deaths[0].get("reason", "?") if deaths else "?"
+    # no x-death: published here by the worker itself, an event parked too long (service_runtime/parked.py)
+    reason: Any = deaths[0].get("reason", "?") if deaths else "parked too long"
     if isinstance(reason, bytes):
         reason = reason.decode("utf-8", "replace")
     try:

@@ -1,6 +1,8 @@
-"""Inbox rows go once past their retention, and exactly-once holds across it: a
-delivery recent enough to have its row is recognised, and one older than what was
-pruned is dead-lettered rather than risked twice, until an operator forces it."""
+"""The messaging tables stay bounded. Inbox rows go once past their retention, and
+exactly-once holds across it: a delivery recent enough to have its row is
+recognised, and one older than what was pruned is dead-lettered rather than risked
+twice, until an operator forces it. An event parked for something that never comes
+goes to the dead letters, and applies when replayed once the cause is fixed."""
 
 from __future__ import annotations
 
@@ -10,18 +12,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stack.dead_letters import replay_dead_letters
+from service_runtime.messages import partition_of
+from stack.dead_letters import list_dead_letters, replay_dead_letters
 from tests.harness import Sandbox, running_stack, wait_for
 from tests.integration.test_poison import dead_letters, publish
 
 pytestmark = pytest.mark.stack
 
 RETENTION_S = 6.0
+PARKED_S = 3.0
 
 
 @pytest.fixture(scope="module")
 def short_memory():
-    env = {"PAPERTRADE_INBOX_RETENTION_HOURS": str(RETENTION_S / 3600), "PAPERTRADE_INBOX_PRUNE_SECONDS": "0.5"}
+    env = {"PAPERTRADE_INBOX_RETENTION_HOURS": str(RETENTION_S / 3600), "PAPERTRADE_INBOX_PRUNE_SECONDS": "0.5",
+           "PAPERTRADE_PARKED_EXPIRY_HOURS": str(PARKED_S / 3600)}
     with running_stack("inbox-retention", env) as stack:
         yield stack
 
@@ -88,3 +93,42 @@ def _horizon(stack) -> str | None:
     with stack.db("user_portfolio") as conn:
         row = conn.execute("SELECT value #>> '{}' AS t FROM service_state WHERE key = 'inbox_pruned_before'").fetchone()
     return row["t"] if row else None
+
+
+def test_an_event_parked_too_long_goes_to_the_dead_letters_and_applies_when_replayed(short_memory):
+    stack = short_memory
+    sym = Sandbox(stack).symbol("10.00")
+    before = dead_letters(stack, "user_portfolio")
+    placed = {"id": str(uuid.uuid4()), "type": "order.placed", "version": 1, "occurred_at": datetime.now(UTC).isoformat(),
+              "producer": "stock_ordering", "epoch": 1,
+              "payload": {"order_id": 910_001, "user_id": 910_001, "symbol": sym, "side": "buy", "type": "limit",
+                          "qty": 1, "limit_price": "10.00", "time_in_force": "day", "client_order_id": None,
+                          "created_at": None}}
+    publish(stack, f"order.placed.{_partition(sym)}", json.dumps(placed).encode())
+    wait_for("it to be parked", lambda: _parked(stack) == 1)
+    wait_for("it to reach the dead letters", lambda: dead_letters(stack, "user_portfolio") == before + 1,
+             PARKED_S + 15)
+    assert _parked(stack) == 0
+    (letter,) = [d for d in list_dead_letters(stack.settings, "user_portfolio") if d.event_id == placed["id"]]
+    assert letter.reason == "parked too long"
+
+    # the cause fixed (the user exists now), the replay applies it
+    publish(stack, "user.created", json.dumps(user_created(910_001, datetime.now(UTC))).encode())
+    wait_for("the user", lambda: has_account(stack, 910_001))
+    replay_dead_letters(stack.settings, "user_portfolio", placed["id"])
+    wait_for("the order reserved", lambda: _reserved(stack, 910_001))
+    assert dead_letters(stack, "user_portfolio") == before
+
+
+def _partition(symbol: str) -> str:
+    return f"p{partition_of(symbol):02d}"
+
+
+def _parked(stack) -> int:
+    with stack.db("user_portfolio") as conn:
+        return conn.execute("SELECT count(*) AS n FROM parked_events").fetchone()["n"]
+
+
+def _reserved(stack, order_id: int) -> bool:
+    with stack.db("user_portfolio") as conn:
+        return conn.execute("SELECT 1 FROM reservations WHERE order_id = %s", (order_id,)).fetchone() is not None
