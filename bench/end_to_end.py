@@ -43,6 +43,7 @@ from stack.local import Api, RunningStack, running_stack
 
 from . import ceilings
 from .common import OrderSender, finish, process_groups, sample_processes, summary, token_of
+from .grow import grow_stack
 
 PRICE = 100
 TARGETS = {
@@ -336,9 +337,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--ceiling-seconds", type=float, default=3.0)
     parser.add_argument("--shards", type=int, default=1, help="order_matching shards (PAPERTRADE_MATCHING_SHARDS)")
     parser.add_argument("--json", default="bench/results/end_to_end.json")
+    parser.add_argument("--grown", action="store_true",
+                        help="first grow the databases to a semester's size (bench/grow.py)")
     args = parser.parse_args(argv)
     env = {"PAPERTRADE_LOG_LEVEL": os.environ.get("PAPERTRADE_LOG_LEVEL", "WARNING")}
     with running_stack("bench-e2e", extra_env=env, matching_shards=args.shards) as stack:
+        if args.grown:  # measure against a semester's tables, not empty ones
+            grow_stack(stack)
         result = run(stack, args.seconds, args.rate, args.batch, args.senders, args.symbols, args.traders,
                      args.steady_rate, args.steady_seconds, args.ceiling_seconds)
     result["matching_shards"] = args.shards

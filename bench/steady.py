@@ -37,7 +37,12 @@ from stack.local import Api, RunningStack, running_stack
 
 from . import ceilings
 from .common import OrderSender, process_groups, sample_processes, save_result, summary, token_of
+<<<<<<< HEAD
 from .push_latency import Observer, Screens, first_showing, last_trade_id, order_fills
+=======
+from .grow import grow_stack
+from .push_latency import Observer, Screens, first_showing
+>>>>>>> bench-grow
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 EXCHANGE_EXTRA = ("postgresql", "rabbitmq")  # counted with the exchange's own processes
@@ -231,9 +236,13 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     parser.add_argument("--ceiling-seconds", type=float, default=3.0)
     parser.add_argument("--json", default="bench/results/steady.json")
+    parser.add_argument("--grown", action="store_true",
+                        help="first grow the databases to a semester's size (bench/grow.py)")
     args = parser.parse_args()
     env = {"PAPERTRADE_LOG_LEVEL": os.environ.get("PAPERTRADE_LOG_LEVEL", "WARNING")}
     with running_stack("bench-steady", extra_env=env) as stack:
+        if args.grown:  # measure against a semester's tables, not empty ones
+            grow_stack(stack)
         result = run(stack, [float(r) for r in args.rates.split(",")], args.seconds, args.symbols, args.pairs,
                      args.idle_seconds, args.ceiling_seconds)
     under = result["ceilings"]

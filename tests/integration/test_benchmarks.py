@@ -66,3 +66,42 @@ def test_steady_benchmark_runs_and_reports(stack):
     assert phase["cpu_ms_per_order_exchange"] > 0 and phase["rss_mb"]
     assert result["idle"]["exchange_pct_of_one_core"] >= 0
     assert result["audit_violations"] == []
+
+
+def test_grown_stack_stays_consistent_and_trades():
+    """bench/grow.py on a stack of its own (it restarts every process): the rows it adds
+    are counted, the audit stays clean, and grown traders still trade a grown symbol
+    through the API once the processes rebuilt their state from the grown tables."""
+    from bench.grow import grow_stack
+    from tests.harness import running_stack
+
+    with running_stack("grown") as stack:
+        def count(service: str, table: str) -> int:
+            with stack.db(service) as conn:
+                return conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]
+
+        before = {(s, t): count(s, t) for s, t in (("user_accounts", "users"), ("stock_data", "stocks"),
+                                                   ("stock_ordering", "orders"), ("order_matching", "executions"))}
+        result = grow_stack(stack, accounts=50, symbols=10, orders=5000, progress=lambda line: None)
+        assert result["orders"] == 5000 and result["trades"] == 2000
+        assert count("user_accounts", "users") == before[("user_accounts", "users")] + 50
+        assert count("stock_data", "stocks") == before[("stock_data", "stocks")] + 10
+        assert count("stock_ordering", "orders") == before[("stock_ordering", "orders")] + 5000
+        assert count("order_matching", "executions") == before[("order_matching", "executions")] + 2000
+        for service in ("user_portfolio", "stock_data", "stock_ordering", "order_matching"):
+            assert result["added"][service]["inbox"] > 0
+        with stack.db("user_portfolio") as conn:
+            assert conn.execute("SELECT count(*) AS n FROM trades").fetchone()["n"] >= 2000
+        assert stack.audit() == []
+
+        with stack.db("user_accounts") as conn:
+            grown = conn.execute("SELECT id, holdings FROM users WHERE name LIKE 'Grown %%' ORDER BY id").fetchall()
+        holder = next(u for u in grown if "G00001" in u["holdings"])
+        buyer = next(u for u in grown if "G00001" not in u["holdings"])
+        seller, taker = stack.login(holder["id"]), stack.login(buyer["id"])
+        sell = seller.order("G00001", "sell", 7, "40.00")
+        seller.wait_order(sell["id"], "new")
+        buy = taker.order("G00001", "buy", 7, "40.00")
+        assert taker.wait_order(buy["id"], "filled")["filled_qty"] == 7
+        assert seller.wait_order(sell["id"], "filled")["filled_qty"] == 7
+        assert stack.audit() == []
