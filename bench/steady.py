@@ -37,12 +37,8 @@ from stack.local import Api, RunningStack, running_stack
 
 from . import ceilings
 from .common import OrderSender, process_groups, sample_processes, save_result, summary, token_of
-<<<<<<< HEAD
-from .push_latency import Observer, Screens, first_showing, last_trade_id, order_fills
-=======
 from .grow import grow_stack
-from .push_latency import Observer, Screens, first_showing
->>>>>>> bench-grow
+from .push_latency import Observer, Screens, first_showing, last_trade_id, order_fills
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 EXCHANGE_EXTRA = ("postgresql", "rabbitmq")  # counted with the exchange's own processes
