@@ -32,7 +32,7 @@ from . import store
 from .agents import FairValue, Market, derive_seed
 from .config import BotConfig, RunnerSettings
 from .execution import MarketGate, execute, settle_pending
-from .observation import observe, read_markets
+from .observation import ClassView, observe, read_class, read_markets
 from .public_api import ApiCallError, PublicApi, requests_made
 from .roster import KIND_NAMES, Bot, BotsUnavailable, create_bot_user, make_agent, plural
 
@@ -61,6 +61,8 @@ class BotEngine:
         self._shutdown = threading.Event()  # the process is ending
         self._epoch = 1
         self._reader = PublicApi(runner.gateway_url)  # the loop's anonymous session (prices, books, market)
+        self._watcher: PublicApi | None = None  # the loop's instructor session (every bot's orders, portfolios)
+        self._instructor_id: int | None = None
         self._gate = MarketGate(self._reader)
 
     # ----------------------------------------------------------------- tokens
@@ -79,6 +81,7 @@ class BotEngine:
         """The caller's own session when there is one, else a token signed for the
         instructor who started the bots."""
         self._refresh_epoch()
+        self._instructor_id = instructor_id
         if admin is not None:
             return admin
         return PublicApi(self.runner.gateway_url, self._token(instructor_id, "instructor", "house_bots"))
@@ -169,6 +172,9 @@ class BotEngine:
         self._stop_loop()
 
     def _start_loop(self) -> None:
+        if self._instructor_id is not None:
+            self._watcher = PublicApi(self.runner.gateway_url,
+                                      self._token(self._instructor_id, "instructor", "house_bots"))
         self._halt.clear()
         self._gate.wait_until = 0.0
         self._thread = threading.Thread(target=self._loop, daemon=True, name="house-bots")
@@ -288,11 +294,12 @@ class BotEngine:
         if markets is None:
             return
         trading = self._gate.is_open()
+        view = self._class_view()
         for bot in self.bots:
             if self._halt.is_set():
                 return
             try:
-                self._turn(bot, markets, dt, trading)
+                self._turn(bot, markets, dt, trading, view)
             except ApiCallError as exc:
                 bot.last_error = str(exc)
                 if exc.status == 401:
@@ -302,10 +309,29 @@ class BotEngine:
                 bot.last_error = f"internal: {exc}"
                 log.exception("house_bots: %s's turn failed", bot.name)
 
-    def _turn(self, bot: Bot, markets: dict[str, Market], dt: Decimal, trading: bool) -> None:
-        open_rows = bot.api.orders("open", 1000)
+    def _class_view(self) -> ClassView | None:
+        """Every bot's open orders and portfolio in two reads per tick; None (each bot
+        reads its own) when that is not possible."""
+        watcher = self._watcher
+        if watcher is None:
+            return None
+        try:
+            return read_class(watcher, {bot.user_id for bot in self.bots})
+        except ApiCallError as exc:
+            log.warning("house_bots: reading the class at once: %s", exc)
+            if exc.status == 401 and self._instructor_id is not None:
+                self._refresh_epoch()
+                watcher.set_token(self._token(self._instructor_id, "instructor", "house_bots"))
+            return None
+
+    def _turn(self, bot: Bot, markets: dict[str, Market], dt: Decimal, trading: bool,
+              view: ClassView | None = None) -> None:
+        open_rows = view.open_orders.get(bot.user_id) if view else None
+        if open_rows is None:
+            open_rows = bot.api.orders("open", 1000)
         settle_pending(bot, {o["id"] for o in open_rows})
         if not trading or bot.agent is None:
             return
-        obs = observe(open_rows, bot.api.portfolio(bot.user_id), markets, dt)
+        portfolio = view.portfolios.get(bot.user_id) if view else None
+        obs = observe(open_rows, portfolio or bot.api.portfolio(bot.user_id), markets, dt)
         execute(bot, bot.agent.decide(obs), self._gate, self._halt)

@@ -82,7 +82,8 @@ def settle_pending(bot: Bot, open_ids: set[int]) -> None:
     done = [oid for oid in bot.pending if oid not in open_ids]
     if not done:
         return
-    closed = {o["id"]: o for o in bot.api.orders("closed", 500)}
+    # the newest closed orders are listed first; those that just closed are among them
+    closed = {o["id"]: o for o in bot.api.orders("closed", max(50, 2 * len(done)))}
     now = time.monotonic()
     for oid in done:
         order = closed.get(oid)

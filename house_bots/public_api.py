@@ -79,6 +79,10 @@ class PublicApi:
             params["user_id"] = user_id
         return self.call("GET", "/api/orders", params=params)
 
+    def roster(self, role: str) -> list[dict[str, Any]]:
+        """Instructor: the portfolios of every user of one role."""
+        return self.call("GET", "/api/portfolios", params={"role": role})
+
     def users(self) -> list[dict[str, Any]]:
         return self.call("GET", "/api/users")
 

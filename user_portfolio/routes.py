@@ -43,15 +43,23 @@ def _owned_user_id(who: Principal, user_id_text: str) -> int:
 
 @bp.get("/api/portfolios")
 @require_instructor
-@api(resp=responses(200, schemas.RosterRow, array=True, errors=(403,)), tags=["portfolios"])
+@api(query=schemas.RosterQuery, resp=responses(200, schemas.RosterRow, array=True, errors=(403, 422)),
+     tags=["portfolios"])
 def roster(who: Principal) -> Response:
-    """Every user's portfolio with name, role, trades, starting_equity and return_pct."""
-    return json_response(_roster())
+    """Every user's portfolio with name, role, trades, starting_equity and return_pct
+    (`?role=bot`: the house bots' only, one read for all of them)."""
+    role = request.args.get("role")
+    if role is not None and role not in ROSTER_ROLES:
+        raise Invalid("role must be trader, bot or instructor", "role")
+    return json_response(_roster(role))
 
 
-def _roster() -> list[dict[str, Any]]:
+ROSTER_ROLES = ("trader", "bot", "instructor")
+
+
+def _roster(role: str | None = None) -> list[dict[str, Any]]:
     with db().read() as conn:
-        valuations = store.load_valuations(conn, role=["trader", "bot", "instructor"])
+        valuations = store.load_valuations(conn, role=role or list(ROSTER_ROLES))
     return [roster_row(v) for v in valuations]
 
 

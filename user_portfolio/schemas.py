@@ -62,6 +62,10 @@ class LeaderboardRow(Out):
     unrealized_pl: Money
 
 
+class RosterQuery(Query):
+    role: Literal["trader", "bot", "instructor"] | None = Field(None, description="only users of this role")
+
+
 class LeaderboardQuery(Query):
     limit: Limit = None
     include_bots: Literal["true", "false"] | None = Field(None, description="default false")

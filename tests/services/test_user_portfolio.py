@@ -967,6 +967,11 @@ def test_roster_ledger_and_exports(service_db):
     assert client.get("/api/portfolios", headers=service_db.auth(1)).status_code == 403
     roster = {r["user_id"]: r for r in client.get("/api/portfolios", headers=teacher).json}
     assert sorted(roster) == [1, 2, 3]
+    bots = client.get("/api/portfolios?role=bot", headers=teacher).json
+    assert [(r["user_id"], r["role"], r["cash"]) for r in bots] == [(3, "bot", "500.00")]
+    assert [r["user_id"] for r in client.get("/api/portfolios?role=trader", headers=teacher).json] == [1, 2]
+    refused = client.get("/api/portfolios?role=house", headers=teacher)
+    assert refused.status_code == 422 and refused.json["error"]["field"] == "role"
     ben = roster[2]
     assert (ben["name"], ben["role"], ben["trades"], ben["cash"], ben["starting_equity"], ben["return_pct"],
             ben["equity"]) == ("Ben", "trader", 1, "539.92", "1100.00", "9.08", "1199.92")
