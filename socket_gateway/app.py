@@ -24,7 +24,7 @@ from socketio.exceptions import ConnectionRefusedError as Refused  # its message
 from service_runtime import jsonio, metrics
 from service_runtime.auth import InvalidToken, issue_token, verify_token
 from service_runtime.config import Settings
-from service_runtime.contracts import Envelope, SimulationReset, TradeExecuted
+from service_runtime.contracts import Envelope, LeaderboardUpdated, SimulationReset, TradeExecuted
 from service_runtime.identifiers import is_symbol
 from service_runtime.revocation import REVOKED_MESSAGE
 from service_runtime.throttle import Throttle
@@ -33,7 +33,15 @@ from .consumer import EventFeed
 from .docs import ApiDocs
 from .executions import OrderTracker
 from .proxy import ApiProxy
-from .push import AUTHENTICATED, INSTRUCTORS, LEADERBOARD_INTERVAL, PUSHES, Push, symbol_room, user_room
+from .push import (
+    INSTRUCTORS,
+    LEADERBOARD_INTERVAL,
+    PUSHES,
+    TRADERS,
+    Push,
+    symbol_room,
+    user_room,
+)
 from .routing import owner_of
 from .sessions import SocketSessions
 
@@ -150,28 +158,28 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
                         json=_Wire)
 
     tracker = OrderTracker()  # only the feed's thread touches it
-    throttle: Throttle[Push] = Throttle(LEADERBOARD_INTERVAL)
+    throttle: Throttle[list[Push]] = Throttle(LEADERBOARD_INTERVAL)
 
     def send(item: Any) -> None:
         for room in item.rooms:
             socketio.emit(item.event, item.data, to=room)
 
     def send_held() -> None:
-        item = throttle.due(time.monotonic())
-        if item is not None:
+        for item in throttle.due(time.monotonic()) or ():
             send(item)
 
     def push(envelope: Envelope) -> None:
         _time_outcome(envelope, tracker)
-        for item in PUSHES.pushes_for(envelope, tracker):
-            if item.event != "leaderboard":
+        items = PUSHES.pushes_for(envelope, tracker)
+        if envelope.type != LeaderboardUpdated.TYPE:
+            for item in items:
                 send(item)
-                continue
-            now_item, wait = throttle.offer(item, time.monotonic())
-            if now_item is not None:
-                send(now_item)
-            if wait is not None:
-                socketio.start_background_task(_later, wait, send_held)
+            return
+        now_items, wait = throttle.offer(items, time.monotonic())  # the board's pushes go together
+        for item in now_items or ():
+            send(item)
+        if wait is not None:
+            socketio.start_background_task(_later, wait, send_held)
 
     gateway = Gateway(settings)
     sessions = SocketSessions(lambda: int(gateway.api.get_json("user_accounts", "/api/simulation")
@@ -232,9 +240,7 @@ def create_gateway(settings: Settings) -> tuple[Flask, SocketIO, EventFeed]:
         sessions.add(request.sid, who)  # type: ignore[attr-defined]
         SOCKETS.inc(1)
         join_room(user_room(who.user_id))
-        join_room(AUTHENTICATED)
-        if who.is_instructor:
-            join_room(INSTRUCTORS)
+        join_room(INSTRUCTORS if who.is_instructor else TRADERS)
 
     @socketio.on("disconnect")
     def disconnect(*_: Any) -> None:

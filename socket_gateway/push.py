@@ -45,9 +45,12 @@ from service_runtime.contracts import (
 from .executions import Order, OrderTracker
 
 INSTRUCTORS = "instructors"
-AUTHENTICATED = "authenticated"  # every client that connected with a valid token
+TRADERS = "traders"  # signed-in clients that are not instructors
 EVERYONE = None  # broadcast
 LEADERBOARD_INTERVAL = 1.0  # seconds: the leaderboard is pushed at most this often
+# A trader's screen gets the head of the board, the instructors all of it: a class of
+# thousands must not send each student's browser thousands of rows a second.
+TRADER_LEADERBOARD_ROWS = 100
 
 
 def symbol_room(symbol: str) -> str:
@@ -181,7 +184,8 @@ def settings_changed(e: SettingsChanged, ctx: PushContext) -> list[Push]:
 
 @PUSHES.on(LeaderboardUpdated)
 def leaderboard_updated(e: LeaderboardUpdated, ctx: PushContext) -> list[Push]:
-    return [Push("leaderboard", e.rows, (AUTHENTICATED,))]
+    return [Push("leaderboard", e.rows, (INSTRUCTORS,)),
+            Push("leaderboard", e.rows[:TRADER_LEADERBOARD_ROWS], (TRADERS,))]
 
 
 @PUSHES.on(UserCreated)

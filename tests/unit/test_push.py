@@ -3,6 +3,7 @@ JSON the browser receives."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,7 +27,14 @@ from service_runtime.contracts import (
 )
 from service_runtime.throttle import Throttle
 from socket_gateway.executions import OrderTracker
-from socket_gateway.push import AUTHENTICATED, EVERYONE, INSTRUCTORS, PUSHES, Push
+from socket_gateway.push import (
+    EVERYONE,
+    INSTRUCTORS,
+    PUSHES,
+    TRADER_LEADERBOARD_ROWS,
+    TRADERS,
+    Push,
+)
 
 WHEN = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 
@@ -87,16 +95,21 @@ def test_simulation_pushes():
     assert (reset.event, reset.rooms, reset.data) == ("reset", (EVERYONE,), {"epoch": 4})
     row = LeaderboardRow(1, 3, "Ann", "trader", Decimal("10.00"), Decimal("0.00"), Decimal("0.00"),
                          Decimal("0.00"), Decimal("10.00"), 0)
-    [board] = pushes(LeaderboardUpdated([row]))
-    assert (board.event, board.rooms) == ("leaderboard", (AUTHENTICATED,))
+    [board, head] = pushes(LeaderboardUpdated([row]))
+    assert (board.event, board.rooms, head.event, head.rooms) == ("leaderboard", (INSTRUCTORS,), "leaderboard", (TRADERS,))
     assert wire(board.data)[0]["equity"] == "10.00" and wire(board.data)[0]["user_id"] == 3
+    assert wire(head.data) == wire(board.data)
+    # a large class: the instructors get every row, each trader's screen the head of the board
+    many = [dataclasses.replace(row, rank=n, user_id=n) for n in range(1, 5001)]
+    board, head = pushes(LeaderboardUpdated(many))
+    assert len(board.data) == 5000 and [r.user_id for r in head.data] == list(range(1, TRADER_LEADERBOARD_ROWS + 1))
     [gone] = pushes(StockDelisted("AAPL"))
     assert (gone.event, wire(gone.data)) == ("delisted", {"symbol": "AAPL"})
 
 
 def test_the_leaderboard_throttle_sends_at_most_once_a_second_and_never_loses_the_last():
     t = Throttle(1.0)
-    first, second, third = (Push("leaderboard", [n], (AUTHENTICATED,)) for n in range(3))
+    first, second, third = (Push("leaderboard", [n], (TRADERS,)) for n in range(3))
     assert t.offer(first, now=10.0) == (first, None)  # the first goes at once
     assert t.offer(second, now=10.2) == (None, pytest.approx(0.8))  # too soon: held, due in 0.8 s
     assert t.offer(third, now=10.5) == (None, None)  # replaces the held one; already scheduled
