@@ -227,4 +227,6 @@ def test_the_ranking_revalues_only_what_changed_and_always_equals_a_full_recount
         assert state.ranking.rows(counting) == full_recount(state), round_
         assert set(counting.revalued) == {buyer, seller} | state.ranking.holders[symbol]
         assert len(counting.revalued) < 31  # the other symbol's holders were not
+        head = state.ranking.rows(PortfolioBatch(FakeUnitOfWork(), state), head=5)  # type: ignore[arg-type]
+        assert head == full_recount(state)[:5]  # the board's head, ranked as the whole board ranks it
     assert 99 not in {r.user_id for r in full_recount(state)}
