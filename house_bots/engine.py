@@ -37,6 +37,7 @@ from .public_api import ApiCallError, PublicApi, requests_made
 from .roster import KIND_NAMES, Bot, BotsUnavailable, create_bot_user, make_agent, plural
 
 log = logging.getLogger("papertrade.house_bots")
+CLASS_SKIP_TICKS = 60
 
 HISTORY = 60
 TOKEN_TTL = 24 * 3600
@@ -63,6 +64,7 @@ class BotEngine:
         self._reader = PublicApi(runner.gateway_url)  # the loop's anonymous session (prices, books, market)
         self._watcher: PublicApi | None = None  # the loop's instructor session (every bot's orders, portfolios)
         self._instructor_id: int | None = None
+        self._class_skip = 0  # ticks left before trying the class-wide read again
         self._gate = MarketGate(self._reader)
 
     # ----------------------------------------------------------------- tokens
@@ -173,8 +175,11 @@ class BotEngine:
 
     def _start_loop(self) -> None:
         if self._instructor_id is not None:
+            if self._watcher is not None:
+                self._watcher.close()
             self._watcher = PublicApi(self.runner.gateway_url,
                                       self._token(self._instructor_id, "instructor", "house_bots"))
+            self._class_skip = 0
         self._halt.clear()
         self._gate.wait_until = 0.0
         self._thread = threading.Thread(target=self._loop, daemon=True, name="house-bots")
@@ -315,8 +320,14 @@ class BotEngine:
         watcher = self._watcher
         if watcher is None:
             return None
+        if self._class_skip > 0:  # the class had more open orders than a page: bot by bot for a while
+            self._class_skip -= 1
+            return None
         try:
-            return read_class(watcher, {bot.user_id for bot in self.bots})
+            view = read_class(watcher, {bot.user_id for bot in self.bots})
+            if view is None:
+                self._class_skip = CLASS_SKIP_TICKS
+            return view
         except ApiCallError as exc:
             log.warning("house_bots: reading the class at once: %s", exc)
             if exc.status == 401 and self._instructor_id is not None:

@@ -288,9 +288,10 @@ class ServiceRunner:
         try:
             conn = self.conn()
             with conn.transaction():
-                removed = inbox.prune(conn, cutoff)
-                if removed:
+                pruning = inbox.prune(conn, cutoff)
+                if pruning:
                     inbox.write_horizon(conn, cutoff)
+            removed = pruning  # committed: only now is the horizon ours
             with conn.transaction():
                 expired = parked.expire(conn, self.service, now - timedelta(hours=self.settings.parked_expiry_hours))
         except psycopg.Error as exc:
@@ -298,7 +299,6 @@ class ServiceRunner:
         if expired:
             log.warning("%s: %d events parked longer than %s h moved to the dead letters", self.service, expired,
                         self.settings.parked_expiry_hours)
-            self.relay.kick()
         if removed:
             self.horizon = cutoff
             log.info("%s: pruned %d inbox rows processed before %s", self.service, removed, cutoff.isoformat())

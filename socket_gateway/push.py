@@ -48,8 +48,9 @@ INSTRUCTORS = "instructors"
 TRADERS = "traders"  # signed-in clients that are not instructors
 EVERYONE = None  # broadcast
 LEADERBOARD_INTERVAL = 1.0  # seconds: the leaderboard is pushed at most this often
-# A trader's screen gets the head of the board, the instructors all of it: a class of
-# thousands must not send each student's browser thousands of rows a second.
+# The notice carries the board's head (user_portfolio/ranking.py); instructors get all of
+# it, a trader's screen its first rows: a class of thousands must not send each
+# student's browser thousands of rows a second.
 TRADER_LEADERBOARD_ROWS = 100
 
 

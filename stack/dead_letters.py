@@ -92,6 +92,7 @@ def _drain(settings: Settings, service: str, replay: bool, event_id: str | None,
             letter = _describe(service, body, props)
             seen.append(letter)
             headers = dict(props.headers or {})
+            headers.pop(FORCE_HEADER, None)  # forcing is one replay's, never carried on
             if replay and (event_id is None or letter.event_id == event_id):
                 headers[REPLAYS_HEADER] = letter.replays + 1
                 if force:  # past the inbox's retention: the operator vouches it was never applied
@@ -111,8 +112,11 @@ def list_dead_letters(settings: Settings, service: str | None = None) -> list[De
 
 def replay_dead_letters(settings: Settings, service: str | None = None, event_id: str | None = None,
                         force: bool = False) -> list[DeadLetter]:
-    """Replay and return the messages replayed; `force` lets through events older than
-    the inbox's retention (the worker refuses them otherwise: they may be duplicates)."""
+    """Replay and return the messages replayed; `force` lets through an event older than
+    the inbox's retention (the worker refuses it otherwise: it may be a duplicate), and
+    only one named by its id, so that no duplicate is forced in with it."""
+    if force and event_id is None:
+        raise ValueError("--force replays one event: name it with --id")
     out = []
     for s in consuming_services(service):
         out += [d for d in _drain(settings, s, True, event_id, force) if event_id is None or d.event_id == event_id]
@@ -126,7 +130,10 @@ def main(settings: Settings, args: Any) -> None:
             print(d.line())
         print(f"{len(letters)} dead letter(s)")
     else:
-        letters = replay_dead_letters(settings, args.service, args.id, getattr(args, "force", False))
+        try:
+            letters = replay_dead_letters(settings, args.service, args.id, getattr(args, "force", False))
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
         for d in letters:
             print("replayed " + d.line())
         print(f"{len(letters)} replayed")

@@ -16,7 +16,7 @@ from service_runtime.db import Database
 from service_runtime.errors import Forbidden, Invalid, NotFound
 from service_runtime.identifiers import MAX_ID
 from service_runtime.money import fmt, money
-from service_runtime.openapi import api, responses
+from service_runtime.openapi import api, query, responses
 from service_runtime.web import clamp_limit, db, json_response, require_auth, require_instructor
 
 from . import schemas, store
@@ -48,10 +48,8 @@ def _owned_user_id(who: Principal, user_id_text: str) -> int:
 def roster(who: Principal) -> Response:
     """Every user's portfolio with name, role, trades, starting_equity and return_pct
     (`?role=bot`: the house bots' only, one read for all of them)."""
-    role = request.args.get("role")
-    if role is not None and role not in ROSTER_ROLES:
-        raise Invalid("role must be trader, bot or instructor", "role")
-    return json_response(_roster(role))
+    q: schemas.RosterQuery = query()
+    return json_response(_roster(q.role))
 
 
 ROSTER_ROLES = ("trader", "bot", "instructor")

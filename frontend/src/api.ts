@@ -182,8 +182,9 @@ export class Api {
   portfolios() {
     return this.request<RosterPortfolio[]>('/api/portfolios');
   }
-  leaderboard(includeBots = false) {
-    return this.request<LeaderRow[]>(`/api/leaderboard?include_bots=${includeBots}`);
+  leaderboard(includeBots = false, limit?: number) {
+    const rows = limit === undefined ? '' : `&limit=${limit}`;
+    return this.request<LeaderRow[]>(`/api/leaderboard?include_bots=${includeBots}${rows}`);
   }
   ledger(userId: number, limit = 200) {
     return this.request<LedgerEntry[]>(`/api/portfolios/${userId}/ledger?limit=${limit}`);

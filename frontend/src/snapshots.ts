@@ -7,6 +7,9 @@ import { ApiError, errorText } from './errors';
 import type { SessionKeeper } from './session';
 import type { Stock } from './types';
 
+// as many rows as the gateway's `leaderboard` pushes bring a trader (TRADER_LEADERBOARD_ROWS)
+const TRADER_BOARD_ROWS = 100;
+
 export interface Loaders {
   stocks(): Promise<Stock[]>;
   users(): Promise<void>;
@@ -82,7 +85,7 @@ export function createLoaders(
     },
     async leaderboard() {
       try {
-        dispatch({ type: 'leaderboard-loaded', rows: await api.leaderboard(false) });
+        dispatch({ type: 'leaderboard-loaded', rows: await api.leaderboard(false, TRADER_BOARD_ROWS) });
       } catch (exc) {
         dispatch({ type: 'leaderboard-failed', message: errorText(exc) });
       }
