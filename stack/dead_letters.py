@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pika
+import pika.exceptions
 
 from service_runtime import catalog
 from service_runtime.config import Settings
@@ -100,8 +101,14 @@ def _drain(settings: Settings, service: str, replay: bool, event_id: str | None,
                 exchange, key = "", settings.queue(service)  # the default exchange: straight to the queue
             else:
                 exchange, key = settings.dead_letter_exchange, service
-            ch.basic_publish(exchange, key, body, pika.BasicProperties(
-                delivery_mode=2, content_type=props.content_type, headers=headers, message_id=props.message_id))
+            try:
+                # mandatory: a queue that is not there (a sharded service's) must not swallow it
+                ch.basic_publish(exchange, key, body, pika.BasicProperties(
+                    delivery_mode=2, content_type=props.content_type, headers=headers, message_id=props.message_id),
+                    mandatory=True)
+            except pika.exceptions.UnroutableError:
+                ch.basic_nack(method.delivery_tag, requeue=True)  # kept where it was
+                raise SystemExit(f"{service}: no queue {key!r} to replay to; the dead letter is kept") from None
             ch.basic_ack(method.delivery_tag)
     return seen
 
