@@ -201,6 +201,6 @@ def apply_batch(
 
 
 def apply_announcers(conn: psycopg.Connection, handlers: EventHandlers, epochs: EpochFilter,
-                     delete_sent: Sequence[int] = ()) -> UnitOfWork:
+                     delete_sent: Sequence[int] = (), notify: bool = False) -> UnitOfWork:
     """The announcers alone, with no events (a throttled announcement that was held back)."""
-    return apply_batch(conn, handlers, [], epochs, delete_sent=delete_sent)
+    return apply_batch(conn, handlers, [], epochs, delete_sent=delete_sent, notify=notify)

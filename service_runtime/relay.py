@@ -68,15 +68,19 @@ class _InFlight:
 class OutboxRelay:
     """One database's relay on a host's pika connection (see the module docstring)."""
 
-    def __init__(self, settings: Settings, database: str, service: str) -> None:
+    def __init__(self, settings: Settings, database: str, service: str, leads: bool = True) -> None:
         self.settings = settings
         self.database = database
         self.service = service
+        self.leads = leads  # False: another process relays this database (it never takes the lock)
         self.db_url = settings.database_url(database)
         self._connection: SelectConnection | None = None
         self._channel: Any = None
         self._notice_channel: Any = None
         self._db: psycopg.Connection | None = None
+        # The LISTEN session's fd as registered with the I/O loop: a broken connection
+        # no longer knows its fd, and a stale fd left in the loop stops it from restarting.
+        self._watched: tuple[Any, int] | None = None
         self.leader = False
         self._flight = _InFlight()
         self._confirmed: list[int] = []
@@ -137,6 +141,8 @@ class OutboxRelay:
 
     def maintain(self) -> None:
         """Take the lock if free (called about once a second by the host)."""
+        if not self.leads:
+            return
         if self.leader and self._db is not None and not self._db.closed:
             return
         try:
@@ -157,7 +163,7 @@ class OutboxRelay:
             self.drop_db()
             return
         if self._connection is not None:
-            self._connection.ioloop.add_handler(self._db.fileno(), self._on_notify, PollEvents.READ)
+            self._watch(self._connection.ioloop, self._db.fileno())
         self.leader = True
         self.behind = True
         LEADER.set(1, service=self.service, database=self.database)
@@ -173,12 +179,23 @@ class OutboxRelay:
             LEADER.set(0, service=self.service, database=self.database)
         self.leader = False
 
+    def _watch(self, ioloop: Any, fd: int) -> None:
+        self._unwatch()
+        ioloop.add_handler(fd, self._on_notify, PollEvents.READ)
+        self._watched = (ioloop, fd)
+
     def _unwatch(self) -> None:
-        if self._db is not None and self._connection is not None:
-            with contextlib.suppress(Exception):  # not registered, or the fd is gone already
-                self._connection.ioloop.remove_handler(self._db.fileno())
+        watched, self._watched = self._watched, None
+        if watched is not None:
+            ioloop, fd = watched
+            with contextlib.suppress(Exception):  # that loop may be gone with its connection
+                ioloop.remove_handler(fd)
 
     def _on_notify(self, fd: int, events: int) -> None:
+        if self._watched is None or self._watched[1] != fd:  # a session already dropped
+            with contextlib.suppress(Exception):
+                self._connection.ioloop.remove_handler(fd)  # type: ignore[union-attr]
+            return
         try:
             for _ in self._db.notifies(timeout=0):  # type: ignore[union-attr]
                 pass

@@ -54,9 +54,10 @@ class ServiceRunner:
         self.db_url = settings.database_url(self.database)
         self.queue = queue or settings.queue(service)
         self.labels = {"service": service, "queue": self.queue}
-        self.relay = OutboxRelay(settings, self.database, service)
         # where the API relays its own events, the worker keeps out of the way
         self.relays = not (handlers.relay_in_api and settings.relay_in_api)
+        self.relay = OutboxRelay(settings, self.database, service, leads=self.relays)
+        self.notifies = not self.relays  # its commits wake the relay that does
         self.consumer: BatchConsumer | None = None
         if handlers.consumed:
             self.consumer = BatchConsumer(self.queue, self._apply, prefetch=settings.consumer_prefetch,
@@ -105,8 +106,18 @@ class ServiceRunner:
         if self._db is None or self._db.closed:
             self._db = connect(self.db_url, autocommit=True, custom_plans=True)
             self._set_active(False)  # the activation lock was held by the old session
-            self._load()
+            if self._delivering():
+                # Still the queue's active consumer: the new session holds the lock too,
+                # or a successor taking over later would not wait for our last commit.
+                self._take_activation()
+            else:
+                self._load()
         return self._db
+
+    def _delivering(self) -> bool:
+        """The broker already gives this consumer the queue (its first delivery came)."""
+        consumer = self.consumer
+        return consumer is not None and consumer.consuming and consumer.on_first_delivery is None
 
     def _load(self) -> None:
         """What the runner keeps in memory: the epoch, parked keys, the inbox horizon and
@@ -131,8 +142,13 @@ class ServiceRunner:
         ACTIVE.set(1 if active else 0, **self.labels)
 
     def _activate(self) -> None:
-        conn = self.conn()
-        take_activation_lock(conn, self.queue)
+        self.conn()
+        if not self.active:
+            self._take_activation()
+
+    def _take_activation(self) -> None:
+        assert self._db is not None
+        take_activation_lock(self._db, self.queue)
         self._load()  # the predecessor's last commit is in the database now
         self._set_active(True)
         log.info("%s worker: active consumer of %s", self.service, self.queue)
@@ -151,7 +167,7 @@ class ServiceRunner:
 
         def apply(strict: bool) -> Any:
             return lambda conn, deleting: apply_batch(conn, self.handlers, envelopes, self.epochs, self.parked,
-                                                      strict=strict, delete_sent=deleting)
+                                                      strict=strict, delete_sent=deleting, notify=self.notifies)
 
         if any(d.redelivered for d in deliveries):  # after a crash: duplicates are likely, claim first
             uow = self._commit(apply(False))
@@ -216,7 +232,8 @@ class ServiceRunner:
     def _run_follow_up(self) -> None:
         self._follow_up_scheduled = False
         try:
-            uow = self._commit(lambda conn, deleting: apply_announcers(conn, self.handlers, self.epochs, deleting))
+            uow = self._commit(lambda conn, deleting: apply_announcers(conn, self.handlers, self.epochs, deleting,
+                                                                      notify=self.notifies))
         except psycopg.OperationalError as exc:
             log.warning("%s: follow-up: database unavailable: %s", self.service, exc)
             return
@@ -234,7 +251,7 @@ class ServiceRunner:
             return
         try:
             def run(conn: psycopg.Connection, deleting: list[int]) -> UnitOfWork:
-                with UnitOfWork(conn, self.service, epoch=self.epochs.epoch, notify=False) as uow:
+                with UnitOfWork(conn, self.service, epoch=self.epochs.epoch, notify=self.notifies) as uow:
                     uow.delete_sent(deleting)
                     hook.fn(uow)
                 return uow
@@ -250,8 +267,7 @@ class ServiceRunner:
 
     def tick(self) -> None:
         now = time.monotonic()
-        if self.relays:
-            self.relay.maintain()
+        self.relay.maintain()
         if self.relay.behind or now - self._last_kick >= KICK_INTERVAL:
             self._last_kick = now
             self.relay.kick()

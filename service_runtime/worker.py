@@ -17,7 +17,6 @@ Every worker serves `/metrics` and `/healthz` on `PAPERTRADE_METRICS_PORT`.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import sys
@@ -151,9 +150,15 @@ class EventWorker:
             if conn is not None and conn.is_open:
                 # We left the loop on an exception: close cleanly so the broker
                 # requeues our unacked deliveries at once.
-                with contextlib.suppress(Exception):
+                try:
                     conn.close()
                     conn.ioloop.start()
+                except Exception:
+                    # A connection left open keeps this consumer active, and its deliveries
+                    # from everyone, until its heartbeat times out: exit instead (the
+                    # supervisor restarts the worker and the broker requeues at once).
+                    log.exception("%s: cannot close the RabbitMQ connection; exiting", self.name)
+                    raise SystemExit(70) from None
 
     def _on_open_error(self, conn: Any, err: Exception) -> None:
         log.warning("%s: cannot connect to RabbitMQ: %s", self.name, err)
