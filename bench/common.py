@@ -153,3 +153,26 @@ def finish(result: dict[str, Any], path: str) -> None:
     save_result(result, path)
     if result["audit_violations"]:
         sys.exit(1)
+
+
+def flow_counts(stack: RunningStack) -> dict[str, int]:
+    """Durable publishes (outbox rows written), durable deliveries (inbox rows written)
+    and transactions committed (read-only ones included), summed over the stack's
+    databases, from PostgreSQL's statistics (read after the exchange went quiet)."""
+    from service_runtime.config import SERVICES
+    from service_runtime.db import connect
+
+    settings = stack.settings
+    names = {db: settings.database_name(db) for s in SERVICES for db in settings.databases(s)}
+    out = {"publishes": 0, "deliveries": 0, "transactions": 0}
+    with connect(f"{settings.pg_url.rstrip('/')}/postgres", autocommit=True) as conn:
+        out["transactions"] = int(conn.execute(
+            "SELECT coalesce(sum(xact_commit), 0) AS n FROM pg_stat_database WHERE datname = ANY(%s)",
+            (list(names.values()),)).fetchone()["n"])
+    for db in names:
+        with connect(settings.database_url(db), autocommit=True) as conn:
+            rows = conn.execute("SELECT relname, n_tup_ins FROM pg_stat_user_tables"
+                                " WHERE relname IN ('outbox', 'inbox')").fetchall()
+        for r in rows:
+            out["publishes" if r["relname"] == "outbox" else "deliveries"] += int(r["n_tup_ins"])
+    return out

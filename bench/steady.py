@@ -35,8 +35,8 @@ from typing import Any
 
 from stack.local import Api, RunningStack, running_stack
 
-from . import ceilings
-from .common import OrderSender, process_groups, sample_processes, save_result, summary, token_of
+from . import ceilings, floor
+from .common import OrderSender, flow_counts, process_groups, sample_processes, save_result, summary, token_of
 from .grow import grow_stack
 from .push_latency import Observer, Screens, first_showing, last_trade_id, order_fills
 
@@ -118,6 +118,7 @@ def phase(stack: RunningStack, rate: float, seconds: float, syms: list[str], mak
 
     total = int(rate * seconds)
     interval = 1.0 / rate
+    counted = flow_counts(stack)
     window = Window(groups)
     window.start()
     started = time.perf_counter()
@@ -142,10 +143,11 @@ def phase(stack: RunningStack, rate: float, seconds: float, syms: list[str], mak
                                                  "limit_price": "110.00"})
     cpu = window.stop()
     stack.wait_quiet(120)
-    time.sleep(0.5)
+    time.sleep(1.5)  # PostgreSQL's statistics reach its views within about a second of going idle
+    after = flow_counts(stack)
     seen = screens.stop()
     return {"sent": sent, "acks": acks, "errors": errors, "cpu": cpu, "seen": seen, "rate": rate,
-            "seconds": seconds}
+            "seconds": seconds, "flow": {k: after[k] - counted[k] for k in after}}
 
 
 def report(stack: RunningStack, raw: dict[str, Any], after_trade: int) -> dict[str, Any]:
@@ -181,6 +183,7 @@ def report(stack: RunningStack, raw: dict[str, Any], after_trade: int) -> dict[s
                                             for n, v in cpu["cpu_s"].items()), key=lambda kv: -kv[1])),
         "cpu_ms_per_order": dict(sorted(per_order.items(), key=lambda kv: -kv[1])),
         "rss_mb": cpu["rss_mb"],
+        "per_order": {k: round(v / max(orders, 1), 2) for k, v in raw["flow"].items()},
     }
 
 
@@ -199,6 +202,7 @@ def idle(groups: dict[str, list[int]], seconds: float) -> dict[str, Any]:
 def run(stack: RunningStack, rates: list[float], seconds: float, symbols: int = 4, pairs: int = 5,
         idle_seconds: float = 20.0, ceiling_seconds: float = 3.0) -> dict[str, Any]:
     under = ceilings.measure(stack.settings, ceiling_seconds) if ceiling_seconds > 0 else {}
+    units = floor.measure(stack.settings, rates, 2 * ceiling_seconds) if ceiling_seconds > 0 else {}
     syms, makers, takers, passives = setup_traders(stack, symbols, pairs)
     shares = {api.user_id: 100000 * len(syms) for api in makers} | {api.user_id: 0 for api in takers}
     groups = process_groups(stack)
@@ -214,13 +218,25 @@ def run(stack: RunningStack, rates: list[float], seconds: float, symbols: int = 
         after_trade = last_trade_id(stack)  # the screens count this phase's fills only
         raw = phase(stack, rate, seconds, syms, makers, takers, passives, shares, groups, screens)
         phases.append(report(stack, raw, after_trade))
+        if units:
+            phases[-1]["floor"] = floor_of(units[f"{rate:g}"], phases[-1]["per_order"])
         groups.pop("benchmark (screens)")
         # the next phase's screens count fills from where this one left them
         for api in makers:
             shares[api.user_id] = sum(int(p["qty"]) for p in api.portfolio()["positions"])
         for api in takers:
             shares[api.user_id] = sum(int(p["qty"]) for p in api.portfolio()["positions"])
-    return {"ceilings": under, "idle": quiet, "phases": phases, "audit_violations": stack.audit()}
+    return {"ceilings": under, "floor_units": units, "idle": quiet, "phases": phases,
+            "audit_violations": stack.audit()}
+
+
+def floor_of(units: dict[str, Any], per_order: dict[str, float]) -> dict[str, float]:
+    """The least CPU an order can cost with the publishes and deliveries it caused, each
+    at its unbatched unit cost at this rate (bench/floor.py), and one commit (the door's;
+    the workers' commits counted as free, so this is a lower bound)."""
+    return {"ms_per_order": floor.floor_per_order(units, 1, per_order["publishes"], per_order["deliveries"]),
+            "commit_ms": units["commit"]["total_ms"], "publish_ms": units["publish"]["total_ms"],
+            "delivery_ms": units["delivery"]["total_ms"]}
 
 
 def main() -> None:
@@ -260,6 +276,11 @@ def main() -> None:
         print(f"CPU per order: {p['cpu_ms_per_order_machine']} ms whole machine, {p['cpu_ms_per_order_exchange']} ms "
               f"the exchange (its processes, PostgreSQL, RabbitMQ); machine {p['machine_cpu_pct_of_one_core']} % "
               f"of one core")
+        n = p["per_order"]
+        print(f"per order: {n['publishes']} durable publishes, {n['deliveries']} durable deliveries, "
+              f"{n['transactions']} transactions (read-only ones included)"
+              + (f"; floor {p['floor']['ms_per_order']} ms (unbatched unit costs: commit {p['floor']['commit_ms']}, "
+                 f"publish {p['floor']['publish_ms']}, delivery {p['floor']['delivery_ms']} ms)" if "floor" in p else ""))
         print("  % of one core: " + ", ".join(f"{n} {v}" for n, v in p["cpu_pct_of_one_core"].items() if v >= 0.1))
     print(f"audit: {'clean' if not result['audit_violations'] else result['audit_violations']}")
     save_result(result, args.json)

@@ -64,6 +64,8 @@ def test_steady_benchmark_runs_and_reports(stack):
     assert phase["rest_ack"]["n"] == phase["orders"]
     assert phase["trade_to_order_push"]["n"] > 0 and phase["placed_to_filled"]["n"] > 0
     assert phase["cpu_ms_per_order_exchange"] > 0 and phase["rss_mb"]
+    # each order is announced (order.placed) and applied by another service at least once
+    assert phase["per_order"]["publishes"] >= 1 and phase["per_order"]["deliveries"] >= 1
     assert result["idle"]["exchange_pct_of_one_core"] >= 0
     assert result["audit_violations"] == []
 
@@ -105,3 +107,13 @@ def test_grown_stack_stays_consistent_and_trades():
         assert taker.wait_order(buy["id"], "filled")["filled_qty"] == 7
         assert seller.wait_order(sell["id"], "filled")["filled_qty"] == 7
         assert stack.audit() == []
+
+
+def test_floor_benchmark_measures_each_unit(stack):
+    from bench import floor
+
+    units = floor.measure(stack.settings, [100], 1.5)["100"]
+    for name in ("commit", "publish", "publish_and_delivery"):  # CPU is read in 10 ms ticks: 150 units each
+        assert units[name]["units"] >= 100 and units[name]["total_ms"] > 0, (name, units[name])
+    expected = units["commit"]["total_ms"] + 2 * units["publish"]["total_ms"] + 3 * units["delivery"]["total_ms"]
+    assert floor.floor_per_order(units, 1, 2, 3) == round(expected, 2)
