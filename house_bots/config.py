@@ -13,10 +13,12 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from service_runtime.config import Settings
+from service_runtime.config import SERVICES, Settings
 from service_runtime.identifiers import is_symbol
 from service_runtime.money import to_decimal
 from service_runtime.web import ApiError
+
+from .public_api import Endpoints
 
 COUNT_FIELDS = ("market_makers", "noise_traders", "momentum_traders", "value_traders")
 MAX_PER_KIND = 20
@@ -130,18 +132,25 @@ def _parse_fair_value(body: Any, base: FairValueConfig) -> FairValueConfig:
 
 @dataclass(frozen=True)
 class RunnerSettings:
-    gateway_url: str
+    endpoints: Endpoints
     tick_seconds: Decimal
 
 
 def runner_settings(settings: Settings) -> RunnerSettings:
-    """Where the bots reach the public API, and how often they decide."""
+    """Where the bots reach the public API, and how often they decide. Without
+    `PAPERTRADE_GATEWAY_URL` they call each service's API directly, as the origin
+    would forward them (its pass-through would cost more than the bots' own work)."""
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    gateway = settings.gateway_url or f"http://{host}:{settings.port}"
+    if settings.gateway_url:
+        endpoints = Endpoints(settings.gateway_url.rstrip("/"))
+    else:
+        local = replace(settings, host=host)
+        endpoints = Endpoints(f"http://{host}:{settings.port}",
+                              {s: local.service_url(s).rstrip("/") for s in SERVICES})
     try:
         tick = Decimal(settings.bots_tick_seconds or "1")
     except ArithmeticError:
         raise SystemExit("PAPERTRADE_BOTS_TICK_SECONDS must be a number of seconds") from None
     if not Decimal("0.1") <= tick <= Decimal("60"):
         raise SystemExit("PAPERTRADE_BOTS_TICK_SECONDS must be between 0.1 and 60")
-    return RunnerSettings(gateway.rstrip("/"), tick)
+    return RunnerSettings(endpoints, tick)

@@ -61,7 +61,7 @@ class BotEngine:
         self._halt = threading.Event()  # ends the current loop
         self._shutdown = threading.Event()  # the process is ending
         self._epoch = 1
-        self._reader = PublicApi(runner.gateway_url)  # the loop's anonymous session (prices, books, market)
+        self._reader = PublicApi(runner.endpoints)  # the loop's anonymous session (prices, books, market)
         self._watcher: PublicApi | None = None  # the loop's instructor session (every bot's orders, portfolios)
         self._instructor_id: int | None = None
         self._class_skip = 0  # ticks left before trying the class-wide read again
@@ -72,7 +72,7 @@ class BotEngine:
         """The epoch bot tokens are signed with: the current one, never below the floor a
         revoking reset set (GET /api/simulation is public, so no token is needed to read it)."""
         try:
-            self._epoch = int(PublicApi(self.runner.gateway_url).simulation()["epoch"])
+            self._epoch = int(PublicApi(self.runner.endpoints).simulation()["epoch"])
         except (ApiCallError, KeyError, TypeError, ValueError):
             self._epoch = 1  # no simulation endpoint (yet): tokens carry the first epoch
 
@@ -86,7 +86,7 @@ class BotEngine:
         self._instructor_id = instructor_id
         if admin is not None:
             return admin
-        return PublicApi(self.runner.gateway_url, self._token(instructor_id, "instructor", "house_bots"))
+        return PublicApi(self.runner.endpoints, self._token(instructor_id, "instructor", "house_bots"))
 
     # ----------------------------------------------------------------- status
     @property
@@ -177,7 +177,7 @@ class BotEngine:
         if self._instructor_id is not None:
             if self._watcher is not None:
                 self._watcher.close()
-            self._watcher = PublicApi(self.runner.gateway_url,
+            self._watcher = PublicApi(self.runner.endpoints,
                                       self._token(self._instructor_id, "instructor", "house_bots"))
             self._class_skip = 0
         self._halt.clear()
@@ -197,7 +197,7 @@ class BotEngine:
         try:
             stocks = {s["symbol"]: s for s in admin.stocks()}
         except ApiCallError as exc:
-            raise BotsUnavailable(f"cannot reach the exchange at {self.runner.gateway_url}: {exc.message}") from exc
+            raise BotsUnavailable(f"cannot reach the exchange at {self.runner.endpoints}: {exc.message}") from exc
         if config.symbols is None:
             symbols = sorted(stocks)
         else:
@@ -248,13 +248,13 @@ class BotEngine:
                 bot = known.get(row["user_id"])
                 if bot is None:
                     bot = Bot(row["user_id"], row["name"], kind, slot, dict(row["holdings"]),
-                              PublicApi(self.runner.gateway_url))
+                              PublicApi(self.runner.endpoints))
                 bot.api.set_token(self._token(bot.user_id, "bot", bot.name))
                 bots.append(bot)
         return bots
 
     def _retire(self, row: dict[str, Any]) -> None:
-        api = PublicApi(self.runner.gateway_url, self._token(row["user_id"], "bot", row["name"]))
+        api = PublicApi(self.runner.endpoints, self._token(row["user_id"], "bot", row["name"]))
         with contextlib.suppress(ApiCallError):
             api.cancel_all()
         with self.db.transaction() as conn:

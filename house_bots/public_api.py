@@ -1,5 +1,8 @@
-"""The bots' only way into the exchange: the public REST API at the gateway, through
-the project's Python client (papertrade_client), exactly as any user's script calls it.
+"""The bots' only way into the exchange: the public REST API, through the project's
+Python client (papertrade_client), exactly as any user's script calls it. Each path
+goes to the API of the service that owns it (the origin's own routing table,
+socket_gateway/routing.py), or all of them to one origin when one is configured
+(`PAPERTRADE_GATEWAY_URL`).
 
 The bots keep plain dicts (their logic predates the typed records and needs no
 more), so this module uses the client's transport (`Client.request`: one kept-alive
@@ -11,10 +14,13 @@ orders carry no client_order_id that would make a blind retry safe.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from papertrade_client import Client, PapertradeError
+from socket_gateway.routing import owner_of
 
 TIMEOUT = 10.0
 _calls_lock = threading.Lock()
@@ -36,24 +42,51 @@ class ApiCallError(Exception):
         self.message = message
 
 
-class PublicApi:
-    """One authenticated (or anonymous) session against the gateway."""
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each path is served: its owning service's API when `services` names it,
+    else `origin` (the public origin, which forwards it the same way)."""
 
-    def __init__(self, base_url: str, token: str | None = None) -> None:
-        self.client = Client(base_url, token, timeout=TIMEOUT, retries=0)
+    origin: str
+    services: Mapping[str, str] = field(default_factory=dict)
+
+    def base_for(self, path: str) -> str:
+        return self.services.get(owner_of(path) or "", self.origin)
+
+    def __str__(self) -> str:
+        return "the services' APIs" if self.services else self.origin
+
+
+class PublicApi:
+    """One authenticated (or anonymous) session: a kept-alive client per API it calls."""
+
+    def __init__(self, endpoints: Endpoints | str, token: str | None = None) -> None:
+        self.endpoints = endpoints if isinstance(endpoints, Endpoints) else Endpoints(endpoints)
+        self.token = token
+        self._clients: dict[str, Client] = {}
+
+    def client_for(self, path: str) -> Client:
+        base = self.endpoints.base_for(path)
+        client = self._clients.get(base)
+        if client is None:
+            client = self._clients[base] = Client(base, self.token, timeout=TIMEOUT, retries=0)
+        return client
 
     def set_token(self, token: str) -> None:
-        self.client.token = token
+        self.token = token
+        for client in self._clients.values():
+            client.token = token
 
     def close(self) -> None:
-        self.client.close()
+        for client in self._clients.values():
+            client.close()
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         global _calls
         with _calls_lock:
             _calls += 1
         try:
-            return self.client.request(method, path, params=params, body=body, safe=False)[1]
+            return self.client_for(path).request(method, path, params=params, body=body, safe=False)[1]
         except PapertradeError as exc:
             raise ApiCallError(exc.status or 0, exc.code, exc.message, method, path) from exc
 

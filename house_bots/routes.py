@@ -31,7 +31,7 @@ def caller_api() -> PublicApi:
     """The public API with the calling instructor's own token: what the bots
     runner does for an instructor is done as that instructor."""
     token = request.headers["Authorization"].split(" ", 1)[1]  # require_instructor checked it
-    return PublicApi(engine().runner.gateway_url, token)
+    return PublicApi(engine().runner.endpoints, token)
 
 
 def _optional_body() -> dict[str, Any] | None:

@@ -115,7 +115,11 @@ def test_ports_agree_with_the_defaults_and_the_docs():
     assert services["origin"]["ports"] == [f"{defaults.port}:{defaults.port}"]
     assert "ports" not in services["gateway"]  # reached through the origin only
     assert f"listen {defaults.port};" in (ROOT / "deploy/nginx.conf").read_text()
-    assert services["house_bots-api"]["environment"]["PAPERTRADE_GATEWAY_URL"] == f"http://origin:{defaults.port}"
+    bots = services["house_bots-api"]["environment"]
+    assert "PAPERTRADE_GATEWAY_URL" not in bots  # the bots call the services directly
+    for service in API_SERVICES:
+        assert bots[f"PAPERTRADE_{service.upper()}_URL"] == services["gateway"]["environment"][
+            f"PAPERTRADE_{service.upper()}_URL"]
     metrics_port = services["user_portfolio-worker"]["environment"]["PAPERTRADE_METRICS_PORT"]
     assert f"`{metrics_port}`" in operations or f"{metrics_port})" in operations
     assert "15672" in operations

@@ -150,3 +150,15 @@ def test_handler_tables_concrete():
 def test_service_handlers_unknown_service():
     with pytest.raises(SystemExit):
         service_handlers("socket_gateway")
+
+
+def test_the_bots_call_the_owning_service_directly_or_everything_through_an_origin():
+    from house_bots.public_api import Endpoints
+
+    direct = Endpoints("http://origin", {"stock_ordering": "http://orders", "order_matching": "http://books"})
+    assert direct.base_for("/api/orders/batch") == "http://orders"
+    assert direct.base_for("/api/books/AAPL") == "http://books"
+    assert direct.base_for("/api/exports/orders.csv") == "http://orders"
+    assert direct.base_for("/api/stocks") == "http://origin"  # a service it was not given
+    assert direct.base_for("/nowhere") == "http://origin"
+    assert Endpoints("http://origin").base_for("/api/orders") == "http://origin"
