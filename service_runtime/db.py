@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,19 @@ log = logging.getLogger(__name__)
 # waiting the pool's timeout: while the database is down a request answers 503 in
 # milliseconds (one caller per window still waits, to find out it is back).
 FAIL_FAST_SECONDS = 2.0
+
+
+# When each pooled connection last answered: one used within IDLE_CHECK_SECONDS is
+# taken without the pool's check (an empty query, a round trip on every request).
+_LAST_USED: weakref.WeakKeyDictionary[psycopg.Connection, float] = weakref.WeakKeyDictionary()
+IDLE_CHECK_SECONDS = 1.0
+
+
+def _check_if_idle(conn: psycopg.Connection) -> None:
+    """The pool's check on checkout, only for a connection idle long enough to have
+    died unseen (a database restart); a busy one that died fails its request instead."""
+    if time.monotonic() - _LAST_USED.get(conn, 0.0) > IDLE_CHECK_SECONDS:
+        ConnectionPool.check_connection(conn)
 
 
 class DatabaseUnavailable(psycopg.OperationalError):
@@ -70,7 +84,7 @@ class Database:
                         open=True,
                         timeout=5.0,
                         name=self.name,
-                        check=ConnectionPool.check_connection,
+                        check=_check_if_idle,
                     )
         return self._pool
 
@@ -81,7 +95,10 @@ class Database:
             raise DatabaseUnavailable(f"{self.name}: database unavailable (failed {FAIL_FAST_SECONDS:.0f}s ago)")
         try:
             with self.pool.connection() as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    _LAST_USED[conn] = time.monotonic()
         except PoolTimeout:
             # Every connection busy is overload, not an outage: do not refuse the others.
             stats = self.pool.get_stats()
