@@ -72,10 +72,13 @@ def paced(rate: float, seconds: float):  # noqa: ANN201 - a generator of tick in
         n += 1
 
 
-def commits(url: str, rate: float, seconds: float) -> dict[str, float]:
+def commits(url: str, rate: float, seconds: float, wait_for_flush: bool = True) -> dict[str, float]:
+    """`wait_for_flush` False: synchronous_commit off (the commit does not wait for its WAL flush)."""
     suffix = uuid.uuid4().hex[:6]
     inbox, outbox = f"floor_inbox_{suffix}", f"floor_outbox_{suffix}"
     with connect(url, autocommit=True) as conn:
+        if not wait_for_flush:
+            conn.execute("SET synchronous_commit = off")
         conn.execute(f"CREATE TABLE {inbox} (event_id uuid PRIMARY KEY, processed_at timestamptz DEFAULT now())")
         conn.execute(f"CREATE TABLE {outbox} (id bigserial PRIMARY KEY, event_id uuid, body text)")
         try:
@@ -174,7 +177,7 @@ def messages(settings: Settings, rate: float, seconds: float, consume: bool) -> 
     return state["result"]
 
 
-def measure(settings: Settings, rates: list[float], seconds: float) -> dict[str, Any]:
+def measure(settings: Settings, rates: list[float], seconds: float, async_commit: bool = False) -> dict[str, Any]:
     url = f"{settings.pg_url.rstrip('/')}/postgres"
     out: dict[str, Any] = {}
     for rate in rates:
@@ -184,6 +187,8 @@ def measure(settings: Settings, rates: list[float], seconds: float) -> dict[str,
         delivery = {k: round(both[k] - publish[k], 3) for k in both if k.endswith("_ms")}
         out[f"{rate:g}"] = {"commit": commit, "publish": publish, "publish_and_delivery": both,
                             "delivery": delivery}
+        if async_commit:
+            out[f"{rate:g}"]["commit_without_flush_wait"] = commits(url, rate, seconds, wait_for_flush=False)
     return out
 
 
@@ -197,14 +202,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", default="20,100", help="operations per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=10.0, help="per unit and rate")
+    parser.add_argument("--async-commit", action="store_true",
+                        help="also a commit with synchronous_commit off (not waiting for its WAL flush)")
     parser.add_argument("--json", default="bench/results/floor.json")
     args = parser.parse_args(argv)
-    result = measure(settings_from_env(), [float(r) for r in args.rates.split(",")], args.seconds)
+    result = measure(settings_from_env(), [float(r) for r in args.rates.split(",")], args.seconds,
+                     args.async_commit)
     for rate, units in result.items():
         print(f"\nat {rate}/s, ms of CPU per unit (PostgreSQL / RabbitMQ / client = total):")
-        for name in ("commit", "publish", "delivery"):
+        for name in ("commit", "commit_without_flush_wait", "publish", "delivery"):
+            if name not in units:
+                continue
             u = units[name]
-            print(f"  {name:9} {u['postgresql_ms']:>7} / {u['rabbitmq_ms']:>7} / {u['client_ms']:>7} = {u['total_ms']}")
+            print(f"  {name:25} {u['postgresql_ms']:>7} / {u['rabbitmq_ms']:>7} / {u['client_ms']:>7} = {u['total_ms']}")
     save_result(result, args.json)
     return result
 
