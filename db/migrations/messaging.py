@@ -8,6 +8,8 @@ by a new migration in every service's history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 # step 1: every service's first migration
 V1_CREATE = """
 CREATE TABLE outbox (
@@ -64,3 +66,18 @@ CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
 # costs next to nothing per insert (processed_at grows with the table)
 V3_INBOX_PRUNING = "CREATE INDEX inbox_processed_at ON inbox USING brin (processed_at)"
 V3_UNDO = "DROP INDEX inbox_processed_at"
+
+
+def steps(up: list[str], down: list[str]) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A migration's `upgrade` and `downgrade`: its statements, executed in order."""
+    from alembic import op
+
+    def upgrade() -> None:
+        for statement in up:
+            op.execute(statement)
+
+    def downgrade() -> None:
+        for statement in down:
+            op.execute(statement)
+
+    return upgrade, downgrade

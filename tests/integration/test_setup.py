@@ -91,3 +91,29 @@ def test_audit_names_each_violation_and_exits_non_zero(namespace):
     assert "user 2 (Alice) has no portfolio account" in result.stdout
     assert "order 1: filled_qty 10 but its trades sum to 0" in result.stdout
     assert "AAPL: 600 shares granted but 0 held" in result.stdout
+
+
+@pytest.mark.parametrize("service", API_SERVICES)
+def test_every_migration_goes_down_to_nothing_and_up_again(service):
+    from alembic import command
+
+    from db.migrate import alembic_config, create_database, drop_database, migrate
+
+    settings = Settings(namespace=f"ptmig{uuid.uuid4().hex[:8]}", pg_url=Settings().pg_url)
+    create_database(settings, service)
+    try:
+        def tables() -> list[str]:
+            with connect(settings.database_url(service)) as conn:
+                return [r["tablename"] for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    " ORDER BY tablename").fetchall()]
+
+        migrate(settings, service)
+        full = tables()
+        assert full
+        command.downgrade(alembic_config(service, settings.database_url(service)), "base")
+        assert tables() == []
+        migrate(settings, service)  # and up again from nothing
+        assert tables() == full
+    finally:
+        drop_database(settings, service)

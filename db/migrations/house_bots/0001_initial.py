@@ -7,16 +7,13 @@ No messaging tables: house_bots consumes and emits no events (it trades through
 the public REST API like any script).
 """
 
-from alembic import op
+from db.migrations import messaging
 
 revision = "hb0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(
+upgrade, downgrade = messaging.steps(
+    up=[
         """
         -- One row: what the instructor last configured, and whether the bots run.
         CREATE TABLE runner (
@@ -48,9 +45,9 @@ def upgrade() -> None:
             saved_by   integer NOT NULL,
             updated_at timestamptz NOT NULL DEFAULT now()
         );
-        """
-    )
-
-
-def downgrade() -> None:
-    op.execute("DROP TABLE scenarios, bot_users, runner")
+        """,
+    ],
+    down=[
+        "DROP TABLE scenarios, bot_users, runner",
+    ],
+)

@@ -4,19 +4,14 @@ Revision ID: om0001
 Revises:
 """
 
-from alembic import op
-
 from db.migrations import messaging
 
 revision = "om0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(messaging.V1_CREATE)
-    op.execute(
+upgrade, downgrade = messaging.steps(
+    up=[
+        messaging.V1_CREATE,
         """
         CREATE TABLE symbols (
             symbol          text PRIMARY KEY,
@@ -74,10 +69,10 @@ def upgrade() -> None:
             changed_at timestamptz NOT NULL DEFAULT now()
         );
         INSERT INTO market (id, status) VALUES (1, 'closed');
-        """
-    )
-
-
-def downgrade() -> None:
-    op.execute("DROP TABLE symbols, book_orders, executions, early_cancels, market; DROP SEQUENCE trade_ids")
-    op.execute(messaging.V1_DROP)
+        """,
+    ],
+    down=[
+        "DROP TABLE symbols, book_orders, executions, early_cancels, market; DROP SEQUENCE trade_ids",
+        messaging.V1_DROP,
+    ],
+)

@@ -4,19 +4,14 @@ Revision ID: sd0001
 Revises:
 """
 
-from alembic import op
-
 from db.migrations import messaging
 
 revision = "sd0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(messaging.V1_CREATE)
-    op.execute(
+upgrade, downgrade = messaging.steps(
+    up=[
+        messaging.V1_CREATE,
         """
         -- One row per listed stock with its running day statistics. last_trade_seq is
         -- the highest trade seq applied (last_price follows only a higher one);
@@ -70,10 +65,10 @@ def upgrade() -> None:
             executed_at timestamptz NOT NULL
         );
         CREATE INDEX trades_symbol_seq ON trades (symbol, seq DESC);
-        """
-    )
-
-
-def downgrade() -> None:
-    op.execute("DROP TABLE trades, candles, market, stocks")
-    op.execute(messaging.V1_DROP)
+        """,
+    ],
+    down=[
+        "DROP TABLE trades, candles, market, stocks",
+        messaging.V1_DROP,
+    ],
+)

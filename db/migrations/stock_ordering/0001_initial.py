@@ -4,19 +4,14 @@ Revision ID: so0001
 Revises:
 """
 
-from alembic import op
-
 from db.migrations import messaging
 
 revision = "so0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(messaging.V1_CREATE)
-    op.execute(
+upgrade, downgrade = messaging.steps(
+    up=[
+        messaging.V1_CREATE,
         """
         CREATE TABLE orders (
             id              bigserial PRIMARY KEY,
@@ -69,10 +64,10 @@ def upgrade() -> None:
             changed_at timestamptz NOT NULL DEFAULT now()
         );
         INSERT INTO market (id, status) VALUES (1, 'closed');
-        """
-    )
-
-
-def downgrade() -> None:
-    op.execute("DROP TABLE order_history, orders, known_users, known_symbols, market")
-    op.execute(messaging.V1_DROP)
+        """,
+    ],
+    down=[
+        "DROP TABLE order_history, orders, known_users, known_symbols, market",
+        messaging.V1_DROP,
+    ],
+)

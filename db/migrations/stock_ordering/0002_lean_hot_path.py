@@ -4,19 +4,14 @@ Revision ID: so0002
 Revises: so0001
 """
 
-from alembic import op
-
 from db.migrations import messaging
 
 revision = "so0002"
 down_revision = "so0001"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(messaging.V2_LEAN_OUTBOX)
-    op.execute(
+upgrade, downgrade = messaging.steps(
+    up=[
+        messaging.V2_LEAN_OUTBOX,
         """
         -- The foreign key made every history insert lock its order row (FOR KEY
         -- SHARE: a WAL record and a dirtied page, 3-4 times per order). History rows
@@ -25,13 +20,11 @@ def upgrade() -> None:
         ALTER TABLE order_history DROP CONSTRAINT order_history_order_id_fkey;
         -- Room on each page for an order's status updates to stay on the page (HOT).
         ALTER TABLE orders SET (fillfactor = 80);
-        """
-    )
-
-
-def downgrade() -> None:
-    op.execute(
+        """,
+    ],
+    down=[
         "ALTER TABLE orders RESET (fillfactor);"
-        " ALTER TABLE order_history ADD FOREIGN KEY (order_id) REFERENCES orders (id)"
-    )
-    op.execute(messaging.V2_UNDO)
+        " ALTER TABLE order_history ADD FOREIGN KEY (order_id) REFERENCES orders (id)",
+        messaging.V2_UNDO,
+    ],
+)

@@ -4,19 +4,14 @@ Revision ID: ua0001
 Revises:
 """
 
-from alembic import op
-
 from db.migrations import messaging
 
 revision = "ua0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(messaging.V1_CREATE)
-    op.execute(
+upgrade, downgrade = messaging.steps(
+    up=[
+        messaging.V1_CREATE,
         """
         CREATE TABLE users (
             id            serial PRIMARY KEY,
@@ -36,10 +31,10 @@ def upgrade() -> None:
             expires_at timestamptz NOT NULL
         );
         CREATE INDEX sessions_user ON sessions (user_id);
-        """
-    )
-
-
-def downgrade() -> None:
-    op.execute("DROP TABLE sessions, users")
-    op.execute(messaging.V1_DROP)
+        """,
+    ],
+    down=[
+        "DROP TABLE sessions, users",
+        messaging.V1_DROP,
+    ],
+)

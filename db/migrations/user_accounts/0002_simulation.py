@@ -4,16 +4,13 @@ Revision ID: ua0002
 Revises: ua0001
 """
 
-from alembic import op
+from db.migrations import messaging
 
 revision = "ua0002"
 down_revision = "ua0001"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(
+upgrade, downgrade = messaging.steps(
+    up=[
         """
         -- The simulation's trading rules (one row). user_accounts owns them and
         -- announces every change (settings.changed); user_portfolio enforces them.
@@ -32,9 +29,9 @@ def upgrade() -> None:
             reset_at timestamptz
         );
         INSERT INTO simulation (id) VALUES (1);
-        """
-    )
-
-
-def downgrade() -> None:
-    op.execute("DROP TABLE settings, simulation")
+        """,
+    ],
+    down=[
+        "DROP TABLE settings, simulation",
+    ],
+)

@@ -4,19 +4,16 @@ Revision ID: ua0003
 Revises: ua0002
 """
 
-from alembic import op
-
 from db.migrations import messaging
 
 revision = "ua0003"
 down_revision = "ua0002"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(messaging.V2_LEAN_OUTBOX)
-
-
-def downgrade() -> None:
-    op.execute(messaging.V2_UNDO)
+upgrade, downgrade = messaging.steps(
+    up=[
+        messaging.V2_LEAN_OUTBOX,
+    ],
+    down=[
+        messaging.V2_UNDO,
+    ],
+)

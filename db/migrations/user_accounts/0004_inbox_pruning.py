@@ -4,19 +4,16 @@ Revision ID: ua0004
 Revises: ua0003
 """
 
-from alembic import op
-
 from db.migrations import messaging
 
 revision = "ua0004"
 down_revision = "ua0003"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(messaging.V3_INBOX_PRUNING)
-
-
-def downgrade() -> None:
-    op.execute(messaging.V3_UNDO)
+upgrade, downgrade = messaging.steps(
+    up=[
+        messaging.V3_INBOX_PRUNING,
+    ],
+    down=[
+        messaging.V3_UNDO,
+    ],
+)

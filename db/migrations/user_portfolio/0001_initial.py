@@ -4,19 +4,14 @@ Revision ID: up0001
 Revises:
 """
 
-from alembic import op
-
 from db.migrations import messaging
 
 revision = "up0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(messaging.V1_CREATE)
-    op.execute(
+upgrade, downgrade = messaging.steps(
+    up=[
+        messaging.V1_CREATE,
         """
         CREATE TABLE accounts (
             user_id       integer PRIMARY KEY,
@@ -92,10 +87,10 @@ def upgrade() -> None:
         CREATE INDEX ledger_user ON ledger (user_id, id);
         -- one settlement per order and trade, whatever redelivers it
         CREATE UNIQUE INDEX ledger_order_trade ON ledger (order_id, trade_id) WHERE trade_id IS NOT NULL;
-        """
-    )
-
-
-def downgrade() -> None:
-    op.execute("DROP TABLE ledger, reservations, positions, symbols, accounts")
-    op.execute(messaging.V1_DROP)
+        """,
+    ],
+    down=[
+        "DROP TABLE ledger, reservations, positions, symbols, accounts",
+        messaging.V1_DROP,
+    ],
+)

@@ -4,16 +4,13 @@ Revision ID: up0002
 Revises: up0001
 """
 
-from alembic import op
+from db.migrations import messaging
 
 revision = "up0002"
 down_revision = "up0001"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(
+upgrade, downgrade = messaging.steps(
+    up=[
         """
         -- The trading rules as the last settings.changed announced them (off by default).
         CREATE TABLE settings (
@@ -65,12 +62,9 @@ def upgrade() -> None:
             buy_commission  numeric(20, 2) NOT NULL DEFAULT 0,
             sell_commission numeric(20, 2) NOT NULL DEFAULT 0
         );
-        """
-    )
-
-
-def downgrade() -> None:
-    op.execute(
+        """,
+    ],
+    down=[
         """
         DROP TABLE trades, settings;
         ALTER TABLE accounts DROP COLUMN fills;
@@ -81,5 +75,6 @@ def downgrade() -> None:
         ALTER TABLE ledger DROP CONSTRAINT ledger_kind_check;
         ALTER TABLE ledger ADD CONSTRAINT ledger_kind_check
             CHECK (kind IN ('grant_cash', 'grant_shares', 'buy', 'sell'));
-        """
-    )
+        """,
+    ],
+)

@@ -4,19 +4,14 @@ Revision ID: up0003
 Revises: up0002
 """
 
-from alembic import op
-
 from db.migrations import messaging
 
 revision = "up0003"
 down_revision = "up0002"
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    op.execute(messaging.V2_LEAN_OUTBOX)
-    op.execute(
+upgrade, downgrade = messaging.steps(
+    up=[
+        messaging.V2_LEAN_OUTBOX,
         """
         -- Each insert into these tables locked its account row for the foreign key
         -- (a WAL record per reservation, position and ledger row). Accounts are
@@ -29,12 +24,9 @@ def upgrade() -> None:
         ALTER TABLE accounts SET (fillfactor = 80);
         ALTER TABLE positions SET (fillfactor = 80);
         ALTER TABLE reservations SET (fillfactor = 80);
-        """
-    )
-
-
-def downgrade() -> None:
-    op.execute(
+        """,
+    ],
+    down=[
         """
         ALTER TABLE accounts RESET (fillfactor);
         ALTER TABLE positions RESET (fillfactor);
@@ -42,6 +34,7 @@ def downgrade() -> None:
         ALTER TABLE positions ADD FOREIGN KEY (user_id) REFERENCES accounts (user_id);
         ALTER TABLE reservations ADD FOREIGN KEY (user_id) REFERENCES accounts (user_id);
         ALTER TABLE ledger ADD FOREIGN KEY (user_id) REFERENCES accounts (user_id);
-        """
-    )
-    op.execute(messaging.V2_UNDO)
+        """,
+        messaging.V2_UNDO,
+    ],
+)
