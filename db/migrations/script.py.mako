@@ -4,17 +4,16 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 """
 
-from alembic import op
+from db.migrations import messaging
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
-branch_labels = None
-depends_on = None
 
-
-def upgrade() -> None:
-    ${upgrades if upgrades else "pass"}
-
-
-def downgrade() -> None:
-    ${downgrades if downgrades else "pass"}
+upgrade, downgrade = messaging.steps(
+    up=[
+        # the DDL statements, in order (raw SQL strings; messaging.V<n>_* for the messaging tables)
+    ],
+    down=[
+        # what undoes them, in order
+    ],
+)
