@@ -9,8 +9,7 @@ the public REST API like any script).
 
 from db.migrations import messaging
 
-revision = "hb0001"
-down_revision = None
+revision, down_revision = "hb0001", None
 
 upgrade, downgrade = messaging.steps(
     up=[

@@ -1,17 +1,11 @@
-"""order_matching: the book's orders, executions, per-symbol sequence, early cancels
-
-Revision ID: om0001
-Revises:
-"""
+"""order_matching: the book's orders, executions, per-symbol sequence, early cancels"""
 
 from db.migrations import messaging
 
-revision = "om0001"
-down_revision = None
+revision, down_revision = "om0001", None
 
 upgrade, downgrade = messaging.steps(
-    up=[
-        messaging.V1_CREATE,
+    up=[messaging.V1_CREATE,
         """
         CREATE TABLE symbols (
             symbol          text PRIMARY KEY,

@@ -1,13 +1,8 @@
-"""order_matching: delisting
-
-Revision ID: om0002
-Revises: om0001
-"""
+"""order_matching: delisting"""
 
 from db.migrations import messaging
 
-revision = "om0002"
-down_revision = "om0001"
+revision, down_revision = "om0002", "om0001"
 
 upgrade, downgrade = messaging.steps(
     up=[

@@ -1,13 +1,8 @@
-"""order_matching: the outbox keeps only unsent rows; room for HOT updates of the book
-
-Revision ID: om0003
-Revises: om0002
-"""
+"""order_matching: the outbox keeps only unsent rows; room for HOT updates of the book"""
 
 from db.migrations import messaging
 
-revision = "om0003"
-down_revision = "om0002"
+revision, down_revision = "om0003", "om0002"
 
 upgrade, downgrade = messaging.steps(
     up=[

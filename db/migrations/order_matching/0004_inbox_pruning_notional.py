@@ -1,13 +1,8 @@
-"""order_matching: the inbox is pruned by age; orders keep their filled notional
-
-Revision ID: om0004
-Revises: om0003
-"""
+"""order_matching: the inbox is pruned by age; orders keep their filled notional"""
 
 from db.migrations import messaging
 
-revision = "om0004"
-down_revision = "om0003"
+revision, down_revision = "om0004", "om0003"
 
 upgrade, downgrade = messaging.steps(
     up=[

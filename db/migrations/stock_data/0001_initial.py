@@ -1,17 +1,11 @@
-"""stock_data: stocks, market status, 1-minute candles, trade tape, messaging tables
-
-Revision ID: sd0001
-Revises:
-"""
+"""stock_data: stocks, market status, 1-minute candles, trade tape, messaging tables"""
 
 from db.migrations import messaging
 
-revision = "sd0001"
-down_revision = None
+revision, down_revision = "sd0001", None
 
 upgrade, downgrade = messaging.steps(
-    up=[
-        messaging.V1_CREATE,
+    up=[messaging.V1_CREATE,
         """
         -- One row per listed stock with its running day statistics. last_trade_seq is
         -- the highest trade seq applied (last_price follows only a higher one);

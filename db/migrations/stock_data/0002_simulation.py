@@ -1,13 +1,8 @@
-"""stock_data: delisting, session length
-
-Revision ID: sd0002
-Revises: sd0001
-"""
+"""stock_data: delisting, session length"""
 
 from db.migrations import messaging
 
-revision = "sd0002"
-down_revision = "sd0001"
+revision, down_revision = "sd0002", "sd0001"
 
 upgrade, downgrade = messaging.steps(
     up=[

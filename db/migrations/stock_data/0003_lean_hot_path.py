@@ -1,13 +1,8 @@
-"""stock_data: the outbox keeps only unsent rows; no row lock per trade
-
-Revision ID: sd0003
-Revises: sd0002
-"""
+"""stock_data: the outbox keeps only unsent rows; no row lock per trade"""
 
 from db.migrations import messaging
 
-revision = "sd0003"
-down_revision = "sd0002"
+revision, down_revision = "sd0003", "sd0002"
 
 upgrade, downgrade = messaging.steps(
     up=[

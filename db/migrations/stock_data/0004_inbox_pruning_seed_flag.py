@@ -1,13 +1,8 @@
-"""stock_data: the inbox is pruned by age; the seed opens a market once
-
-Revision ID: sd0004
-Revises: sd0003
-"""
+"""stock_data: the inbox is pruned by age; the seed opens a market once"""
 
 from db.migrations import messaging
 
-revision = "sd0004"
-down_revision = "sd0003"
+revision, down_revision = "sd0004", "sd0003"
 
 upgrade, downgrade = messaging.steps(
     up=[

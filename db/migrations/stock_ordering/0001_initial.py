@@ -1,17 +1,11 @@
-"""stock_ordering: orders, their status history, known users/symbols, market status
-
-Revision ID: so0001
-Revises:
-"""
+"""stock_ordering: orders, their status history, known users/symbols, market status"""
 
 from db.migrations import messaging
 
-revision = "so0001"
-down_revision = None
+revision, down_revision = "so0001", None
 
 upgrade, downgrade = messaging.steps(
-    up=[
-        messaging.V1_CREATE,
+    up=[messaging.V1_CREATE,
         """
         CREATE TABLE orders (
             id              bigserial PRIMARY KEY,

@@ -1,13 +1,8 @@
-"""stock_ordering: the outbox keeps only unsent rows; no row lock per history row
-
-Revision ID: so0002
-Revises: so0001
-"""
+"""stock_ordering: the outbox keeps only unsent rows; no row lock per history row"""
 
 from db.migrations import messaging
 
-revision = "so0002"
-down_revision = "so0001"
+revision, down_revision = "so0002", "so0001"
 
 upgrade, downgrade = messaging.steps(
     up=[

@@ -1,19 +1,7 @@
-"""stock_ordering: the inbox is pruned by age
-
-Revision ID: so0003
-Revises: so0002
-"""
+"""stock_ordering: the inbox is pruned by age"""
 
 from db.migrations import messaging
 
-revision = "so0003"
-down_revision = "so0002"
+revision, down_revision = "so0003", "so0002"
 
-upgrade, downgrade = messaging.steps(
-    up=[
-        messaging.V3_INBOX_PRUNING,
-    ],
-    down=[
-        messaging.V3_UNDO,
-    ],
-)
+upgrade, downgrade = messaging.steps(up=[messaging.V3_INBOX_PRUNING], down=[messaging.V3_UNDO])

@@ -1,17 +1,11 @@
-"""user_accounts: users, sessions, messaging tables
-
-Revision ID: ua0001
-Revises:
-"""
+"""user_accounts: users, sessions, messaging tables"""
 
 from db.migrations import messaging
 
-revision = "ua0001"
-down_revision = None
+revision, down_revision = "ua0001", None
 
 upgrade, downgrade = messaging.steps(
-    up=[
-        messaging.V1_CREATE,
+    up=[messaging.V1_CREATE,
         """
         CREATE TABLE users (
             id            serial PRIMARY KEY,

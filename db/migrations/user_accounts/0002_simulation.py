@@ -1,13 +1,8 @@
-"""user_accounts: simulation settings and the last reset
-
-Revision ID: ua0002
-Revises: ua0001
-"""
+"""user_accounts: simulation settings and the last reset"""
 
 from db.migrations import messaging
 
-revision = "ua0002"
-down_revision = "ua0001"
+revision, down_revision = "ua0002", "ua0001"
 
 upgrade, downgrade = messaging.steps(
     up=[

@@ -1,19 +1,7 @@
-"""user_accounts: the inbox is pruned by age
-
-Revision ID: ua0004
-Revises: ua0003
-"""
+"""user_accounts: the inbox is pruned by age"""
 
 from db.migrations import messaging
 
-revision = "ua0004"
-down_revision = "ua0003"
+revision, down_revision = "ua0004", "ua0003"
 
-upgrade, downgrade = messaging.steps(
-    up=[
-        messaging.V3_INBOX_PRUNING,
-    ],
-    down=[
-        messaging.V3_UNDO,
-    ],
-)
+upgrade, downgrade = messaging.steps(up=[messaging.V3_INBOX_PRUNING], down=[messaging.V3_UNDO])

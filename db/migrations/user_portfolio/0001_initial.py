@@ -1,17 +1,11 @@
-"""user_portfolio: accounts, positions, symbols, reservations, ledger, messaging tables
-
-Revision ID: up0001
-Revises:
-"""
+"""user_portfolio: accounts, positions, symbols, reservations, ledger, messaging tables"""
 
 from db.migrations import messaging
 
-revision = "up0001"
-down_revision = None
+revision, down_revision = "up0001", None
 
 upgrade, downgrade = messaging.steps(
-    up=[
-        messaging.V1_CREATE,
+    up=[messaging.V1_CREATE,
         """
         CREATE TABLE accounts (
             user_id       integer PRIMARY KEY,

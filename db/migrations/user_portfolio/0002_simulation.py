@@ -1,13 +1,8 @@
-"""user_portfolio: settings, commission (house account, ledger kind, reservations), settled trades
-
-Revision ID: up0002
-Revises: up0001
-"""
+"""user_portfolio: settings, commission (house account, ledger kind, reservations), settled trades"""
 
 from db.migrations import messaging
 
-revision = "up0002"
-down_revision = "up0001"
+revision, down_revision = "up0002", "up0001"
 
 upgrade, downgrade = messaging.steps(
     up=[

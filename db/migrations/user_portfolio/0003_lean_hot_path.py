@@ -1,13 +1,8 @@
-"""user_portfolio: the outbox keeps only unsent rows; no row lock per settlement row
-
-Revision ID: up0003
-Revises: up0002
-"""
+"""user_portfolio: the outbox keeps only unsent rows; no row lock per settlement row"""
 
 from db.migrations import messaging
 
-revision = "up0003"
-down_revision = "up0002"
+revision, down_revision = "up0003", "up0002"
 
 upgrade, downgrade = messaging.steps(
     up=[
