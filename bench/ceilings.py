@@ -31,14 +31,20 @@ from service_runtime.topology import blocking_connection, queue_arguments
 BODY = json.dumps({"id": str(uuid.uuid4()), "type": "bench.ceiling", "payload": {"x": "y" * 380}}).encode()
 
 
-def rabbitmq(settings: Settings, seconds: float = 3.0, window: int = 2000) -> dict[str, float]:
-    """Publish for `seconds` with up to `window` unconfirmed messages, then consume them all."""
-    queue = f"{settings.namespace}.bench-ceiling-{uuid.uuid4().hex[:6]}"
-    with blocking_connection(settings, "bench-ceiling-setup") as conn:
+def bench_queue(settings: Settings, prefix: str) -> str:
+    """A durable queue of its own, bound by its name on the exchange, as the services' are."""
+    queue = f"{settings.namespace}.{prefix}-{uuid.uuid4().hex[:6]}"
+    with blocking_connection(settings, f"{prefix}-setup") as conn:
         ch = conn.channel()
         ch.exchange_declare(settings.exchange, exchange_type="topic", durable=True)
         ch.queue_declare(queue, durable=True, arguments=queue_arguments(settings, "bench"))
         ch.queue_bind(queue, settings.exchange, routing_key=queue)
+    return queue
+
+
+def rabbitmq(settings: Settings, seconds: float = 3.0, window: int = 2000) -> dict[str, float]:
+    """Publish for `seconds` with up to `window` unconfirmed messages, then consume them all."""
+    queue = bench_queue(settings, "bench-ceiling")
 
     state: dict[str, Any] = {"sent": 0, "confirmed": 0, "deadline": 0.0, "done_at": 0.0}
     params = pika.URLParameters(settings.amqp_url)

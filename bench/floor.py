@@ -29,10 +29,11 @@ import pika
 from pika.adapters.select_connection import SelectConnection
 from pika.spec import BasicProperties
 
+from bench.ceilings import bench_queue
 from service_runtime.config import Settings, settings_from_env
 from service_runtime.db import connect
 from service_runtime.relay import PERSISTENT
-from service_runtime.topology import blocking_connection, queue_arguments
+from service_runtime.topology import blocking_connection
 
 from .ceilings import BODY
 from .common import _pids_by_name, _sample, save_result
@@ -102,12 +103,7 @@ def commits(url: str, rate: float, seconds: float, wait_for_flush: bool = True) 
 def messages(settings: Settings, rate: float, seconds: float, consume: bool) -> dict[str, float]:
     """Publish one message per tick (confirms in the background); with `consume`, a
     second connection on the same loop takes each and acks it on its own."""
-    queue = f"{settings.namespace}.bench-floor-{uuid.uuid4().hex[:6]}"
-    with blocking_connection(settings, "bench-floor-setup") as conn:
-        ch = conn.channel()
-        ch.exchange_declare(settings.exchange, exchange_type="topic", durable=True)
-        ch.queue_declare(queue, durable=True, arguments=queue_arguments(settings, "bench"))
-        ch.queue_bind(queue, settings.exchange, routing_key=queue)
+    queue = bench_queue(settings, "bench-floor")
     props = BasicProperties(delivery_mode=PERSISTENT, content_type="application/json")
     state: dict[str, Any] = {"sent": 0, "confirmed": 0, "consumed": 0, "ready": 0}
     params = pika.URLParameters(settings.amqp_url)

@@ -4,14 +4,7 @@ One book.updated per changed book per batch."""
 
 from __future__ import annotations
 
-from service_runtime.contracts import (
-    MarketStatusChanged,
-    OrderApproved,
-    OrderCancelRequested,
-    SimulationReset,
-    StockDelisted,
-    StockListed,
-)
+from service_runtime import contracts as events
 from service_runtime.handlers import EventHandlers
 
 from . import services
@@ -20,33 +13,33 @@ from .batch import Books, MatchingBatch
 handlers = EventHandlers("order_matching", batch=MatchingBatch, state=Books)
 
 
-@handlers.on(OrderApproved)
-def order_approved(batch: MatchingBatch, event: OrderApproved) -> None:
+@handlers.on(events.OrderApproved)
+def order_approved(batch: MatchingBatch, event: events.OrderApproved) -> None:
     services.match_order(batch, event)
 
 
-@handlers.on(OrderCancelRequested)
-def order_cancel_requested(batch: MatchingBatch, event: OrderCancelRequested) -> None:
+@handlers.on(events.OrderCancelRequested)
+def order_cancel_requested(batch: MatchingBatch, event: events.OrderCancelRequested) -> None:
     services.cancel_order(batch, event)
 
 
-@handlers.on(StockListed)
-def stock_listed(batch: MatchingBatch, event: StockListed) -> None:
+@handlers.on(events.StockListed)
+def stock_listed(batch: MatchingBatch, event: events.StockListed) -> None:
     services.open_book(batch, event)
 
 
-@handlers.on(StockDelisted)
-def stock_delisted(batch: MatchingBatch, event: StockDelisted) -> None:
+@handlers.on(events.StockDelisted)
+def stock_delisted(batch: MatchingBatch, event: events.StockDelisted) -> None:
     services.close_book(batch, event)
 
 
-@handlers.on(MarketStatusChanged)
-def market_status_changed(batch: MatchingBatch, event: MarketStatusChanged) -> None:
+@handlers.on(events.MarketStatusChanged)
+def market_status_changed(batch: MatchingBatch, event: events.MarketStatusChanged) -> None:
     services.change_market(batch, event)
 
 
-@handlers.on(SimulationReset)
-def simulation_reset(batch: MatchingBatch, event: SimulationReset) -> None:
+@handlers.on(events.SimulationReset)
+def simulation_reset(batch: MatchingBatch, event: events.SimulationReset) -> None:
     services.reset(batch, event)
 
 

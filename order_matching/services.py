@@ -10,21 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from service_runtime.contracts import (
-    BookLevel,
-    BookUpdated,
-    MarketStatusChanged,
-    OrderApproved,
-    OrderBooked,
-    OrderCanceled,
-    OrderCancelRequested,
-    OrderExpired,
-    OrderRejected,
-    SimulationReset,
-    StockDelisted,
-    StockListed,
-    TradeExecuted,
-)
+from service_runtime import contracts as events
 from service_runtime.handlers import NotReady
 
 from . import store
@@ -36,14 +22,14 @@ log = logging.getLogger("papertrade.matching")
 DEPTH_LEVELS = 10
 
 
-def open_book(batch: MatchingBatch, event: StockListed) -> None:
+def open_book(batch: MatchingBatch, event: events.StockListed) -> None:
     store.add_symbol(batch.uow.conn, event.symbol, event.reference_price)
     batch.state.books.setdefault(event.symbol, OrderBook(event.symbol))
     batch.state.delisted.discard(event.symbol)
     batch.uow.release(f"symbol:{event.symbol}")
 
 
-def close_book(batch: MatchingBatch, event: StockDelisted) -> None:
+def close_book(batch: MatchingBatch, event: events.StockDelisted) -> None:
     """Cancel every resting order of the symbol (reason `delisted`); orders still in
     flight are rejected when they arrive."""
     book = batch.book(event.symbol)
@@ -59,7 +45,7 @@ def close_book(batch: MatchingBatch, event: StockDelisted) -> None:
     batch.moved(book)
 
 
-def reset(batch: MatchingBatch, event: SimulationReset) -> None:
+def reset(batch: MatchingBatch, event: events.SimulationReset) -> None:
     """Empty books, no executions, market open."""
     uow = batch.uow
     if not uow.begin_epoch(event.epoch):
@@ -72,7 +58,7 @@ def reset(batch: MatchingBatch, event: SimulationReset) -> None:
     uow.release(f"epoch:{event.epoch}")
 
 
-def change_market(batch: MatchingBatch, event: MarketStatusChanged) -> None:
+def change_market(batch: MatchingBatch, event: events.MarketStatusChanged) -> None:
     store.set_market_status(batch.uow.conn, event.status)
     batch.state.market = event.status
     if event.status != "closed":
@@ -80,12 +66,12 @@ def change_market(batch: MatchingBatch, event: MarketStatusChanged) -> None:
     for symbol, book in batch.state.books.items():
         for order in book.expire(DAY):
             batch.save(order, "done", "expired")
-            batch.uow.emit(OrderExpired(order.order_id, order.user_id, symbol, order.filled_qty, order.remaining,
+            batch.uow.emit(events.OrderExpired(order.order_id, order.user_id, symbol, order.filled_qty, order.remaining,
                                         order.filled_notional))
         batch.moved(book)
 
 
-def match_order(batch: MatchingBatch, event: OrderApproved) -> None:
+def match_order(batch: MatchingBatch, event: events.OrderApproved) -> None:
     state = batch.state
     book = batch.book(event.symbol)
     if book is None:
@@ -105,7 +91,7 @@ def match_order(batch: MatchingBatch, event: OrderApproved) -> None:
     refusal = _refusal(state.market, event.symbol in state.delisted, order.symbol)
     if refusal is not None:
         batch.save(order, "done", "rejected")
-        uow.emit(OrderRejected(order.order_id, order.user_id, order.symbol, *refusal))
+        uow.emit(events.OrderRejected(order.order_id, order.user_id, order.symbol, *refusal))
         return
     _record(batch, book, book.submit(order))
 
@@ -132,7 +118,7 @@ def _record(batch: MatchingBatch, book: OrderBook, result: MatchResult) -> None:
             (trade_id, fill.symbol, fill.seq, fill.price, fill.qty, fill.buy_order_id, fill.sell_order_id,
              fill.buyer_id, fill.seller_id, fill.taker_side, uow.now)
         )
-        uow.emit(TradeExecuted(
+        uow.emit(events.TradeExecuted(
             trade_id=trade_id, seq=fill.seq, symbol=fill.symbol, price=fill.price, qty=fill.qty,
             buy_order_id=fill.buy_order_id, sell_order_id=fill.sell_order_id, buyer_id=fill.buyer_id,
             seller_id=fill.seller_id, taker_side=fill.taker_side, buy_filled_qty=fill.buy_filled_qty,
@@ -148,7 +134,7 @@ def _record(batch: MatchingBatch, book: OrderBook, result: MatchResult) -> None:
         batch.save(resting, "resting" if resting.remaining else "done", None if resting.remaining else "filled")
     if result.rested:
         batch.save(order, "resting")
-        uow.emit(OrderBooked(order.order_id, order.user_id, order.symbol, order.filled_qty, order.remaining,
+        uow.emit(events.OrderBooked(order.order_id, order.user_id, order.symbol, order.filled_qty, order.remaining,
                              book.seq, order.filled_notional))
     elif result.canceled_qty:
         batch.save(order, "done", "canceled")
@@ -158,12 +144,12 @@ def _record(batch: MatchingBatch, book: OrderBook, result: MatchResult) -> None:
     batch.moved(book)
 
 
-def _canceled(order: BookOrder, qty: int, reason: str) -> OrderCanceled:
-    return OrderCanceled(order.order_id, order.user_id, order.symbol, order.filled_qty, qty, reason,
+def _canceled(order: BookOrder, qty: int, reason: str) -> events.OrderCanceled:
+    return events.OrderCanceled(order.order_id, order.user_id, order.symbol, order.filled_qty, qty, reason,
                          order.filled_notional)
 
 
-def cancel_order(batch: MatchingBatch, event: OrderCancelRequested) -> None:
+def cancel_order(batch: MatchingBatch, event: events.OrderCancelRequested) -> None:
     book = batch.book(event.symbol)
     removed = book.cancel(event.order_id) if book is not None else None
     uow = batch.uow
@@ -185,6 +171,6 @@ def announce_books(batch: MatchingBatch) -> None:
     for symbol in sorted(batch.symbols):
         book = batch.state.books[symbol]
         bids, asks = book.depth(DEPTH_LEVELS)
-        batch.uow.notify(BookUpdated(symbol=symbol, seq=book.seq,
-                                     bids=[BookLevel(p, q, n) for p, q, n in bids],
-                                     asks=[BookLevel(p, q, n) for p, q, n in asks]))
+        batch.uow.notify(events.BookUpdated(symbol=symbol, seq=book.seq,
+                                     bids=[events.BookLevel(p, q, n) for p, q, n in bids],
+                                     asks=[events.BookLevel(p, q, n) for p, q, n in asks]))

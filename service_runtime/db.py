@@ -177,3 +177,18 @@ def forget_prepared(conn: psycopg.Connection) -> None:
     blocks do when they roll back (its prepared-statement cache is private)."""
     conn._prepared.clear()  # noqa: SLF001
     conn.execute("DEALLOCATE ALL")
+
+
+def insert_many_returning(conn: psycopg.Connection, sql: str, params: list[tuple]) -> list[dict | None]:
+    """Run one INSERT ... RETURNING per parameter row in one pipelined executemany; an
+    entry is None where the row returned nothing (ON CONFLICT DO NOTHING)."""
+    if not params:
+        return []
+    results: list[dict | None] = []
+    with conn.cursor() as cur:
+        cur.executemany(sql, params, returning=True)
+        while True:
+            results.append(cur.fetchone())
+            if not cur.nextset():
+                break
+    return results

@@ -19,15 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from service_runtime.contracts import (
-    OrderBooked,
-    OrderCanceled,
-    OrderCancelRequested,
-    OrderExpired,
-    OrderPlaced,
-    OrderRejected,
-    TradeExecuted,
-)
+from service_runtime import contracts as events
 from service_runtime.money import avg_price, fmt
 
 FINAL = frozenset({"filled", "canceled", "expired", "rejected"})
@@ -60,7 +52,7 @@ class OrderTracker:
 
     # -- learning orders ---------------------------------------------------------
 
-    def placed(self, e: OrderPlaced) -> None:
+    def placed(self, e: events.OrderPlaced) -> None:
         if e.order_id in self._orders or e.created_at is None:
             return
         created = e.created_at.isoformat()
@@ -86,17 +78,17 @@ class OrderTracker:
 
     # -- what happens to them -----------------------------------------------------------
 
-    def cancel_requested(self, e: OrderCancelRequested, at: datetime) -> Order | None:
+    def cancel_requested(self, e: events.OrderCancelRequested, at: datetime) -> Order | None:
         known = self._orders.get(e.order_id)
         if known is None or known[0]["status"] in FINAL:
             return None
         order, notional, _ = known
         return self._update(e.order_id, order, notional, True, order["filled_qty"], None, at)
 
-    def booked(self, e: OrderBooked, at: datetime) -> Order | None:
+    def booked(self, e: events.OrderBooked, at: datetime) -> Order | None:
         return self._progress(e.order_id, e.filled_qty, e.filled_notional, None, at, booked=True)
 
-    def trade(self, e: TradeExecuted) -> list[Order]:
+    def trade(self, e: events.TradeExecuted) -> list[Order]:
         """The orders this trade changed, as they are now (zero, one or two of them)."""
         out = []
         for order_id, filled, notional in ((e.buy_order_id, e.buy_filled_qty, e.buy_filled_notional),
@@ -108,13 +100,13 @@ class OrderTracker:
                 out.append(updated)
         return out
 
-    def canceled(self, e: OrderCanceled, at: datetime) -> Order | None:
+    def canceled(self, e: events.OrderCanceled, at: datetime) -> Order | None:
         return self._progress(e.order_id, e.filled_qty, e.filled_notional, "canceled", at)
 
-    def expired(self, e: OrderExpired, at: datetime) -> Order | None:
+    def expired(self, e: events.OrderExpired, at: datetime) -> Order | None:
         return self._progress(e.order_id, e.filled_qty, e.filled_notional, "expired", at)
 
-    def rejected(self, e: OrderRejected, at: datetime) -> Order | None:
+    def rejected(self, e: events.OrderRejected, at: datetime) -> Order | None:
         known = self._orders.get(e.order_id)
         if known is None:
             return None

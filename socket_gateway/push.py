@@ -19,28 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service_runtime.contracts import (
-    BookUpdated,
-    Envelope,
-    Event,
-    LeaderboardUpdated,
-    MarketStatusChanged,
-    OrderBooked,
-    OrderCanceled,
-    OrderCancelRequested,
-    OrderExpired,
-    OrderPlaced,
-    OrderRejected,
-    PortfolioUpdated,
-    PriceUpdated,
-    SettingsChanged,
-    SimulationReset,
-    StockDelisted,
-    StockListed,
-    TradeExecuted,
-    UserCreated,
-    UserUpdated,
-)
+from service_runtime import contracts as events
+from service_runtime.contracts import Envelope, Event
 
 from .executions import Order, OrderTracker
 
@@ -109,97 +89,97 @@ def _orders(orders: list[Order | None]) -> list[Push]:
     return [Push("order", o, (user_room(o["user_id"]), INSTRUCTORS)) for o in orders if o is not None]
 
 
-@PUSHES.on(OrderPlaced)
-def order_placed(e: OrderPlaced, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.OrderPlaced)
+def order_placed(e: events.OrderPlaced, ctx: PushContext) -> list[Push]:
     ctx.tracker.placed(e)  # not pushed: the REST answer showed it pending_new
     return []
 
 
-@PUSHES.on(OrderCancelRequested)
-def order_cancel_requested(e: OrderCancelRequested, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.OrderCancelRequested)
+def order_cancel_requested(e: events.OrderCancelRequested, ctx: PushContext) -> list[Push]:
     return _orders([ctx.tracker.cancel_requested(e, ctx.at)])
 
 
-@PUSHES.on(OrderBooked)
-def order_booked(e: OrderBooked, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.OrderBooked)
+def order_booked(e: events.OrderBooked, ctx: PushContext) -> list[Push]:
     return _orders([ctx.tracker.booked(e, ctx.at)])
 
 
-@PUSHES.on(OrderRejected)
-def order_rejected(e: OrderRejected, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.OrderRejected)
+def order_rejected(e: events.OrderRejected, ctx: PushContext) -> list[Push]:
     return _orders([ctx.tracker.rejected(e, ctx.at)])
 
 
-@PUSHES.on(OrderCanceled)
-def order_canceled(e: OrderCanceled, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.OrderCanceled)
+def order_canceled(e: events.OrderCanceled, ctx: PushContext) -> list[Push]:
     return _orders([ctx.tracker.canceled(e, ctx.at)])
 
 
-@PUSHES.on(OrderExpired)
-def order_expired(e: OrderExpired, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.OrderExpired)
+def order_expired(e: events.OrderExpired, ctx: PushContext) -> list[Push]:
     return _orders([ctx.tracker.expired(e, ctx.at)])
 
 
-@PUSHES.on(TradeExecuted)
-def trade_executed(e: TradeExecuted, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.TradeExecuted)
+def trade_executed(e: events.TradeExecuted, ctx: PushContext) -> list[Push]:
     """Both orders' new state first (their execution reports), then the tape."""
     tape = Push("trade", {"seq": e.seq, "symbol": e.symbol, "price": e.price, "qty": e.qty,
                           "ts": e.executed_at, "trade_id": e.trade_id}, (symbol_room(e.symbol),))
     return [*_orders(ctx.tracker.trade(e)), tape]
 
 
-@PUSHES.on(PortfolioUpdated)
-def portfolio_updated(e: PortfolioUpdated, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.PortfolioUpdated)
+def portfolio_updated(e: events.PortfolioUpdated, ctx: PushContext) -> list[Push]:
     return [Push("portfolio", e.portfolio, (user_room(e.user_id), INSTRUCTORS))]
 
 
-@PUSHES.on(PriceUpdated)
-def price_updated(e: PriceUpdated, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.PriceUpdated)
+def price_updated(e: events.PriceUpdated, ctx: PushContext) -> list[Push]:
     return [Push("price", e, (symbol_room(e.symbol),))]
 
 
-@PUSHES.on(BookUpdated)
-def book_updated(e: BookUpdated, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.BookUpdated)
+def book_updated(e: events.BookUpdated, ctx: PushContext) -> list[Push]:
     return [Push("book", e, (symbol_room(e.symbol),))]
 
 
-@PUSHES.on(MarketStatusChanged)
-def market_status_changed(e: MarketStatusChanged, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.MarketStatusChanged)
+def market_status_changed(e: events.MarketStatusChanged, ctx: PushContext) -> list[Push]:
     return [Push("market", e, (EVERYONE,))]
 
 
-@PUSHES.on(StockListed)
-def stock_listed(e: StockListed, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.StockListed)
+def stock_listed(e: events.StockListed, ctx: PushContext) -> list[Push]:
     return [Push("stock", e, (EVERYONE,))]
 
 
-@PUSHES.on(StockDelisted)
-def stock_delisted(e: StockDelisted, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.StockDelisted)
+def stock_delisted(e: events.StockDelisted, ctx: PushContext) -> list[Push]:
     return [Push("delisted", e, (EVERYONE,))]
 
 
-@PUSHES.on(SettingsChanged)
-def settings_changed(e: SettingsChanged, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.SettingsChanged)
+def settings_changed(e: events.SettingsChanged, ctx: PushContext) -> list[Push]:
     return [Push("settings", e, (EVERYONE,))]
 
 
-@PUSHES.on(LeaderboardUpdated)
-def leaderboard_updated(e: LeaderboardUpdated, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.LeaderboardUpdated)
+def leaderboard_updated(e: events.LeaderboardUpdated, ctx: PushContext) -> list[Push]:
     return [Push("leaderboard", e.rows, (INSTRUCTORS,)),
             Push("leaderboard", e.rows[:TRADER_LEADERBOARD_ROWS], (TRADERS,))]
 
 
-@PUSHES.on(UserCreated)
-def user_created(e: UserCreated, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.UserCreated)
+def user_created(e: events.UserCreated, ctx: PushContext) -> list[Push]:
     return [Push("user", {"id": e.user_id, "name": e.name, "role": e.role}, (EVERYONE,))]
 
 
-@PUSHES.on(UserUpdated)
-def user_updated(e: UserUpdated, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.UserUpdated)
+def user_updated(e: events.UserUpdated, ctx: PushContext) -> list[Push]:
     return [Push("user", {"id": e.user_id, "name": e.name, "role": e.role}, (EVERYONE,))]
 
 
-@PUSHES.on(SimulationReset)
-def simulation_reset(e: SimulationReset, ctx: PushContext) -> list[Push]:
+@PUSHES.on(events.SimulationReset)
+def simulation_reset(e: events.SimulationReset, ctx: PushContext) -> list[Push]:
     ctx.tracker.clear()  # the orders it knew are gone
     return [Push("reset", {"epoch": e.epoch}, (EVERYONE,))]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from service_runtime.contracts import MarketStatusChanged, SimulationReset, StockListed, TradeExecuted
+from service_runtime import contracts as events
 from service_runtime.handlers import EventHandlers
 from service_runtime.unit_of_work import UnitOfWork
 
@@ -17,23 +17,23 @@ from .batch import StockData, StockDataBatch
 handlers = EventHandlers("stock_data", batch=StockDataBatch, state=StockData)
 
 
-@handlers.on(TradeExecuted)
-def trade_executed(batch: StockDataBatch, event: TradeExecuted) -> None:
+@handlers.on(events.TradeExecuted)
+def trade_executed(batch: StockDataBatch, event: events.TradeExecuted) -> None:
     services.apply_trade(batch, event)
 
 
-@handlers.on(StockListed)
-def stock_listed(batch: StockDataBatch, event: StockListed) -> None:
+@handlers.on(events.StockListed)
+def stock_listed(batch: StockDataBatch, event: events.StockListed) -> None:
     services.learn_listing(batch, event)
 
 
-@handlers.on(MarketStatusChanged)
-def market_status_changed(batch: StockDataBatch, event: MarketStatusChanged) -> None:
+@handlers.on(events.MarketStatusChanged)
+def market_status_changed(batch: StockDataBatch, event: events.MarketStatusChanged) -> None:
     services.learn_market(batch, event)
 
 
-@handlers.on(SimulationReset)
-def simulation_reset(batch: StockDataBatch, event: SimulationReset) -> None:
+@handlers.on(events.SimulationReset)
+def simulation_reset(batch: StockDataBatch, event: events.SimulationReset) -> None:
     services.reset(batch, event)
 
 

@@ -8,14 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from service_runtime.contracts import (
-    MarketStatusChanged,
-    PriceUpdated,
-    SimulationReset,
-    StockDelisted,
-    StockListed,
-    TradeExecuted,
-)
+from service_runtime import contracts as events
 from service_runtime.errors import Conflict, NotFound
 from service_runtime.handlers import NotReady
 from service_runtime.unit_of_work import UnitOfWork
@@ -41,7 +34,7 @@ def list_stock(uow: UnitOfWork, stock: NewStock) -> Row:
     row = store.list_or_relist(uow.conn, stock.symbol, stock.name, stock.reference_price)
     if row is None:
         raise Conflict(f"{stock.symbol} is already listed", "symbol")
-    uow.emit(StockListed(symbol=row["symbol"], name=row["name"], reference_price=row["reference_price"]))
+    uow.emit(events.StockListed(symbol=row["symbol"], name=row["name"], reference_price=row["reference_price"]))
     return row
 
 
@@ -51,7 +44,7 @@ def delist_stock(uow: UnitOfWork, symbol: str) -> Row:
         if store.get_stock(uow.conn, symbol) is None:
             raise NotFound(f"no stock {symbol!r}")
         raise Conflict(f"{symbol} is not listed", "symbol")
-    uow.emit(StockDelisted(symbol=symbol))
+    uow.emit(events.StockDelisted(symbol=symbol))
     return row
 
 
@@ -64,7 +57,7 @@ def change_market(uow: UnitOfWork, status: str, session_minutes: int | None = No
     if before["status"] == status and session_minutes is None:
         return before, before["status"], False
     after = store.set_market(uow.conn, status, session_minutes)
-    uow.emit(MarketStatusChanged(status=status, previous=before["status"], closes_at=after["closes_at"]))
+    uow.emit(events.MarketStatusChanged(status=status, previous=before["status"], closes_at=after["closes_at"]))
     return after, before["status"], True
 
 
@@ -80,7 +73,7 @@ def close_session_if_due(uow: UnitOfWork) -> bool:
 # -- what the worker reacts to -------------------------------------------------------
 
 
-def apply_trade(batch: StockDataBatch, trade: TradeExecuted) -> None:
+def apply_trade(batch: StockDataBatch, trade: events.TradeExecuted) -> None:
     """Extend the tape, move the stock's day statistics and its 1-minute candle."""
     stats = batch.stock(trade.symbol)
     if stats is None:
@@ -89,7 +82,7 @@ def apply_trade(batch: StockDataBatch, trade: TradeExecuted) -> None:
     batch.record_trade(trade.trade_id, trade.symbol, trade.seq, trade.price, trade.qty, trade.executed_at)
 
 
-def learn_listing(batch: StockDataBatch, event: StockListed) -> None:
+def learn_listing(batch: StockDataBatch, event: events.StockListed) -> None:
     """Our own listing, back from the broker: trades that waited for it apply now."""
     known = batch.stock(event.symbol)
     if known is None:
@@ -99,12 +92,12 @@ def learn_listing(batch: StockDataBatch, event: StockListed) -> None:
     batch.uow.release(symbol_key(event.symbol))
 
 
-def learn_market(batch: StockDataBatch, event: MarketStatusChanged) -> None:
+def learn_market(batch: StockDataBatch, event: events.MarketStatusChanged) -> None:
     """Our own market change, back from the broker: when the session must close."""
     batch.market = (event.status, event.closes_at)
 
 
-def reset(batch: StockDataBatch, event: SimulationReset) -> None:
+def reset(batch: StockDataBatch, event: events.SimulationReset) -> None:
     """No trades or candles, prices back to the reference, market open."""
     uow = batch.uow
     if not uow.begin_epoch(event.epoch):
@@ -113,7 +106,7 @@ def reset(batch: StockDataBatch, event: SimulationReset) -> None:
     store.reset_all(uow.conn)
     batch.start_over()
     if before["status"] != "open" or before["closes_at"] is not None:
-        uow.emit(MarketStatusChanged(status="open", previous=before["status"], closes_at=None))
+        uow.emit(events.MarketStatusChanged(status="open", previous=before["status"], closes_at=None))
     log.info("simulation reset: epoch %s", event.epoch)
     uow.release(f"epoch:{event.epoch}")
 
@@ -123,7 +116,7 @@ def announce_prices(batch: StockDataBatch) -> None:
     for symbol in batch.traded:
         s = batch.changed[symbol]
         if s.last_price is not None:
-            batch.uow.notify(PriceUpdated(
+            batch.uow.notify(events.PriceUpdated(
                 symbol=s.symbol, last_price=s.last_price, open=s.day_open, high=s.day_high, low=s.day_low,
                 volume=s.volume, change_pct=change_pct(s.last_price, s.reference_price), trade_seq=s.last_trade_seq,
             ))

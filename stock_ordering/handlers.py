@@ -5,19 +5,7 @@ It emits nothing from here: screens learn of fills from matching's own events
 
 from __future__ import annotations
 
-from service_runtime.contracts import (
-    MarketStatusChanged,
-    OrderBooked,
-    OrderCanceled,
-    OrderExpired,
-    OrderRejected,
-    SimulationReset,
-    StockDelisted,
-    StockListed,
-    TradeExecuted,
-    UserCreated,
-    UserUpdated,
-)
+from service_runtime import contracts as events
 from service_runtime.handlers import EventHandlers
 
 from . import services
@@ -27,56 +15,56 @@ from .batch import OrderBatch
 handlers = EventHandlers("stock_ordering", batch=OrderBatch, relay_in_api=True)
 
 
-@handlers.on(UserCreated)
-def user_created(batch: OrderBatch, event: UserCreated) -> None:
+@handlers.on(events.UserCreated)
+def user_created(batch: OrderBatch, event: events.UserCreated) -> None:
     services.learn_user(batch, event)
 
 
-@handlers.on(UserUpdated)
-def user_updated(batch: OrderBatch, event: UserUpdated) -> None:
+@handlers.on(events.UserUpdated)
+def user_updated(batch: OrderBatch, event: events.UserUpdated) -> None:
     services.learn_user(batch, event)
 
 
-@handlers.on(StockListed)
-def stock_listed(batch: OrderBatch, event: StockListed) -> None:
+@handlers.on(events.StockListed)
+def stock_listed(batch: OrderBatch, event: events.StockListed) -> None:
     services.learn_listing(batch, event)
 
 
-@handlers.on(StockDelisted)
-def stock_delisted(batch: OrderBatch, event: StockDelisted) -> None:
+@handlers.on(events.StockDelisted)
+def stock_delisted(batch: OrderBatch, event: events.StockDelisted) -> None:
     services.learn_delisting(batch, event)
 
 
-@handlers.on(MarketStatusChanged)
-def market_status_changed(batch: OrderBatch, event: MarketStatusChanged) -> None:
+@handlers.on(events.MarketStatusChanged)
+def market_status_changed(batch: OrderBatch, event: events.MarketStatusChanged) -> None:
     services.learn_market(batch, event)
 
 
-@handlers.on(SimulationReset)
-def simulation_reset(batch: OrderBatch, event: SimulationReset) -> None:
+@handlers.on(events.SimulationReset)
+def simulation_reset(batch: OrderBatch, event: events.SimulationReset) -> None:
     services.reset(batch, event)
 
 
-@handlers.on(OrderRejected)
-def order_rejected(batch: OrderBatch, event: OrderRejected) -> None:
+@handlers.on(events.OrderRejected)
+def order_rejected(batch: OrderBatch, event: events.OrderRejected) -> None:
     services.rejected(batch, event)
 
 
-@handlers.on(OrderBooked)
-def order_booked(batch: OrderBatch, event: OrderBooked) -> None:
+@handlers.on(events.OrderBooked)
+def order_booked(batch: OrderBatch, event: events.OrderBooked) -> None:
     services.booked(batch, event)
 
 
-@handlers.on(TradeExecuted)
-def trade_executed(batch: OrderBatch, event: TradeExecuted) -> None:
+@handlers.on(events.TradeExecuted)
+def trade_executed(batch: OrderBatch, event: events.TradeExecuted) -> None:
     services.traded(batch, event)
 
 
-@handlers.on(OrderCanceled)
-def order_canceled(batch: OrderBatch, event: OrderCanceled) -> None:
+@handlers.on(events.OrderCanceled)
+def order_canceled(batch: OrderBatch, event: events.OrderCanceled) -> None:
     services.canceled(batch, event)
 
 
-@handlers.on(OrderExpired)
-def order_expired(batch: OrderBatch, event: OrderExpired) -> None:
+@handlers.on(events.OrderExpired)
+def order_expired(batch: OrderBatch, event: events.OrderExpired) -> None:
     services.expired(batch, event)

@@ -12,21 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from service_runtime.contracts import (
-    MarketStatusChanged,
-    OrderBooked,
-    OrderCanceled,
-    OrderCancelRequested,
-    OrderExpired,
-    OrderPlaced,
-    OrderRejected,
-    SimulationReset,
-    StockDelisted,
-    StockListed,
-    TradeExecuted,
-    UserCreated,
-    UserUpdated,
-)
+from service_runtime import contracts as events
 from service_runtime.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from service_runtime.unit_of_work import UnitOfWork
 
@@ -76,7 +62,7 @@ def place_orders(uow: UnitOfWork, orders: list[NewOrder]) -> list[Outcome]:
             continue
         outcomes[i] = Outcome(201, row)
         history.append((row["id"], "pending_new", 0, None))
-        uow.emit(OrderPlaced(
+        uow.emit(events.OrderPlaced(
             order_id=row["id"], user_id=row["user_id"], symbol=row["symbol"], side=row["side"], type=row["type"],
             qty=row["qty"], limit_price=row["limit_price"], time_in_force=row["time_in_force"],
             client_order_id=row["client_order_id"], created_at=row["created_at"],
@@ -144,30 +130,30 @@ def _request_cancel(uow: UnitOfWork, order: Row) -> None:
     store.update_orders(uow.conn, [order])
     if changed:
         store.add_history(uow.conn, [(order["id"], status, order["filled_qty"], "cancel requested")])
-    uow.emit(OrderCancelRequested(order["id"], order["user_id"], order["symbol"]))
+    uow.emit(events.OrderCancelRequested(order["id"], order["user_id"], order["symbol"]))
 
 
 # -- what the worker learns ------------------------------------------------------------
 
 
-def learn_user(batch: OrderBatch, event: UserCreated | UserUpdated) -> None:
+def learn_user(batch: OrderBatch, event: events.UserCreated | events.UserUpdated) -> None:
     store.remember_user(batch.uow.conn, event.user_id, event.name, event.role)
 
 
-def learn_listing(batch: OrderBatch, event: StockListed) -> None:
+def learn_listing(batch: OrderBatch, event: events.StockListed) -> None:
     store.remember_symbol(batch.uow.conn, event.symbol, event.name)
 
 
-def learn_delisting(batch: OrderBatch, event: StockDelisted) -> None:
+def learn_delisting(batch: OrderBatch, event: events.StockDelisted) -> None:
     """New orders for it are refused at the door (unknown_symbol); matching cancels the resting ones."""
     store.forget_symbol(batch.uow.conn, event.symbol)
 
 
-def learn_market(batch: OrderBatch, event: MarketStatusChanged) -> None:
+def learn_market(batch: OrderBatch, event: events.MarketStatusChanged) -> None:
     store.set_market(batch.uow.conn, event.status)
 
 
-def reset(batch: OrderBatch, event: SimulationReset) -> None:
+def reset(batch: OrderBatch, event: events.SimulationReset) -> None:
     """No orders, market open. begin_epoch writes the epoch row first: the door holds it
     share-locked while it inserts, so no old-epoch order survives this."""
     if not batch.uow.begin_epoch(event.epoch):
@@ -180,13 +166,13 @@ def reset(batch: OrderBatch, event: SimulationReset) -> None:
 # -- how an order's status moves ------------------------------------------------------
 
 
-def rejected(batch: OrderBatch, event: OrderRejected) -> None:
+def rejected(batch: OrderBatch, event: events.OrderRejected) -> None:
     order = batch.order(event.order_id)
     if order is not None and reject(order, event.reason, event.message):
         batch.save(order, order["reject_reason"])
 
 
-def booked(batch: OrderBatch, event: OrderBooked) -> None:
+def booked(batch: OrderBatch, event: events.OrderBooked) -> None:
     order = batch.order(event.order_id)
     if order is None:
         return
@@ -195,7 +181,7 @@ def booked(batch: OrderBatch, event: OrderBooked) -> None:
     batch.save(order)
 
 
-def traded(batch: OrderBatch, event: TradeExecuted) -> None:
+def traded(batch: OrderBatch, event: events.TradeExecuted) -> None:
     for order_id, filled, notional in ((event.buy_order_id, event.buy_filled_qty, event.buy_filled_notional),
                                        (event.sell_order_id, event.sell_filled_qty, event.sell_filled_notional)):
         order = batch.order(order_id)
@@ -208,11 +194,11 @@ def traded(batch: OrderBatch, event: TradeExecuted) -> None:
         batch.save(order, f"trade {event.trade_id}: {event.qty} @ {event.price}")
 
 
-def canceled(batch: OrderBatch, event: OrderCanceled) -> None:
+def canceled(batch: OrderBatch, event: events.OrderCanceled) -> None:
     _finish(batch, event.order_id, "canceled", event.filled_qty, event.filled_notional, event.reason)
 
 
-def expired(batch: OrderBatch, event: OrderExpired) -> None:
+def expired(batch: OrderBatch, event: events.OrderExpired) -> None:
     _finish(batch, event.order_id, "expired", event.filled_qty, event.filled_notional, "market closed")
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import psycopg
 
+from service_runtime.db import insert_many_returning
+
 from .domain import NewOrder
 
 ORDER_COLUMNS = (
@@ -74,30 +76,18 @@ def all_orders(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 def insert_orders(conn: psycopg.Connection, orders: list[NewOrder]) -> list[dict[str, Any] | None]:
     """Insert new orders; an entry is None where (user_id, client_order_id) already exists."""
-    if not orders:
-        return []
-    with conn.cursor() as cur:
-        cur.executemany(
-            f"""
-            INSERT INTO orders (client_order_id, fingerprint, user_id, symbol, side, type, qty, limit_price,
-                                time_in_force, status)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending_new')
-            ON CONFLICT (user_id, client_order_id) DO NOTHING
-            RETURNING {ORDER_COLUMNS}
-            """,
-            [
-                (o.client_order_id, o.fingerprint, o.user_id, o.symbol, o.side, o.type, o.qty, o.limit_price,
-                 o.time_in_force)
-                for o in orders
-            ],
-            returning=True,
-        )
-        results: list[dict[str, Any] | None] = []
-        while True:
-            results.append(cur.fetchone())
-            if not cur.nextset():
-                break
-    return results
+    return insert_many_returning(
+        conn,
+        f"""
+        INSERT INTO orders (client_order_id, fingerprint, user_id, symbol, side, type, qty, limit_price,
+                            time_in_force, status)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending_new')
+        ON CONFLICT (user_id, client_order_id) DO NOTHING
+        RETURNING {ORDER_COLUMNS}
+        """,
+        [(o.client_order_id, o.fingerprint, o.user_id, o.symbol, o.side, o.type, o.qty, o.limit_price,
+          o.time_in_force) for o in orders],
+    )
 
 
 def find_by_client_order_id(conn: psycopg.Connection, user_id: int, client_order_id: str) -> dict[str, Any] | None:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from service_runtime import contracts as events
 from service_runtime import revocation
 from service_runtime.auth import issue_token
-from service_runtime.contracts import SettingsChanged, SimulationReset, UserCreated, UserUpdated
 from service_runtime.errors import Conflict, Invalid, NotFound, Unauthorized
 from service_runtime.outbox import read_epoch
 from service_runtime.unit_of_work import UnitOfWork
@@ -23,7 +23,7 @@ Row = dict[str, Any]
 
 
 def _created(uow: UnitOfWork, row: Row) -> None:
-    uow.emit(UserCreated(user_id=row["id"], name=row["name"], role=row["role"],
+    uow.emit(events.UserCreated(user_id=row["id"], name=row["name"], role=row["role"],
                          starting_cash=row["starting_cash"], holdings=dict(row["holdings"])))
 
 
@@ -74,7 +74,7 @@ def rename_user(uow: UnitOfWork, user_id: int, name: str) -> Row:
         if store.get_user(uow.conn, user_id) is None:
             raise NotFound(f"no user {user_id}")
         raise Conflict(f"a user named {new_name!r} already exists", "name")
-    uow.emit(UserUpdated(user_id=row["id"], name=row["name"], role=row["role"]))
+    uow.emit(events.UserUpdated(user_id=row["id"], name=row["name"], role=row["role"]))
     return row
 
 
@@ -88,7 +88,7 @@ def change_settings(uow: UnitOfWork, changes: dict[str, Any]) -> Row:
         if key in changes:
             checked[key] = domain.limit(changes[key], key)
     row = store.update_settings(uow.conn, checked)
-    uow.emit(SettingsChanged(commission_per_share=row["commission_per_share"], max_position=row["max_position"],
+    uow.emit(events.SettingsChanged(commission_per_share=row["commission_per_share"], max_position=row["max_position"],
                              max_order_qty=row["max_order_qty"]))
     return row
 
@@ -100,7 +100,7 @@ def reset_simulation(uow: UnitOfWork, requested_by: int, revoke_tokens: bool) ->
     epoch = store.start_new_epoch(uow.conn)
     uow.epoch = epoch
     floor = revocation.raise_floor(uow.conn, epoch if revoke_tokens else 1)
-    uow.emit(SimulationReset(epoch=epoch, requested_by=requested_by, tokens_valid_from_epoch=floor))
+    uow.emit(events.SimulationReset(epoch=epoch, requested_by=requested_by, tokens_valid_from_epoch=floor))
     return epoch, floor
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from service_runtime import revocation
+from service_runtime.db import insert_many_returning
 
 from .domain import NewUser
 
@@ -75,22 +76,15 @@ def names_with_prefix(conn: psycopg.Connection, prefix: str) -> list[str]:
 
 def insert_users(conn: psycopg.Connection, users: list[NewUser]) -> list[dict[str, Any] | None]:
     """Insert many (one pipelined statement); an entry is None where the name is taken."""
-    with conn.cursor() as cur:
-        cur.executemany(
-            """
-            INSERT INTO users (name, role, starting_cash, holdings) VALUES (%s, %s, %s, %s)
-            ON CONFLICT (name) DO NOTHING
-            RETURNING *
-            """,
-            [(u.name, u.role, u.starting_cash, psycopg.types.json.Jsonb(u.holdings)) for u in users],
-            returning=True,
-        )
-        results: list[dict[str, Any] | None] = []
-        while True:
-            results.append(cur.fetchone())
-            if not cur.nextset():
-                break
-    return results
+    return insert_many_returning(
+        conn,
+        """
+        INSERT INTO users (name, role, starting_cash, holdings) VALUES (%s, %s, %s, %s)
+        ON CONFLICT (name) DO NOTHING
+        RETURNING *
+        """,
+        [(u.name, u.role, u.starting_cash, psycopg.types.json.Jsonb(u.holdings)) for u in users],
+    )
 
 
 # --- settings and the simulation ---------------------------------------------

@@ -4,18 +4,7 @@ user per batch and, at most once a second, the leaderboard."""
 
 from __future__ import annotations
 
-from service_runtime.contracts import (
-    OrderCanceled,
-    OrderExpired,
-    OrderPlaced,
-    OrderRejected,
-    SettingsChanged,
-    SimulationReset,
-    StockListed,
-    TradeExecuted,
-    UserCreated,
-    UserUpdated,
-)
+from service_runtime import contracts as events
 from service_runtime.handlers import EventHandlers
 
 from . import services
@@ -25,53 +14,53 @@ handlers = EventHandlers("user_portfolio", batch=PortfolioBatch, state=Portfolio
 _leaderboard = services.LeaderboardAnnouncer()
 
 
-@handlers.on(UserCreated)
-def user_created(batch: PortfolioBatch, event: UserCreated) -> None:
+@handlers.on(events.UserCreated)
+def user_created(batch: PortfolioBatch, event: events.UserCreated) -> None:
     services.open_account(batch, event)
 
 
-@handlers.on(UserUpdated)
-def user_updated(batch: PortfolioBatch, event: UserUpdated) -> None:
+@handlers.on(events.UserUpdated)
+def user_updated(batch: PortfolioBatch, event: events.UserUpdated) -> None:
     services.rename_account(batch, event)
 
 
-@handlers.on(StockListed)
-def stock_listed(batch: PortfolioBatch, event: StockListed) -> None:
+@handlers.on(events.StockListed)
+def stock_listed(batch: PortfolioBatch, event: events.StockListed) -> None:
     services.list_symbol(batch, event)
 
 
-@handlers.on(SettingsChanged)
-def settings_changed(batch: PortfolioBatch, event: SettingsChanged) -> None:
+@handlers.on(events.SettingsChanged)
+def settings_changed(batch: PortfolioBatch, event: events.SettingsChanged) -> None:
     services.change_rules(batch, event)
 
 
-@handlers.on(SimulationReset)
-def simulation_reset(batch: PortfolioBatch, event: SimulationReset) -> None:
+@handlers.on(events.SimulationReset)
+def simulation_reset(batch: PortfolioBatch, event: events.SimulationReset) -> None:
     services.reset(batch, event)
 
 
-@handlers.on(OrderPlaced)
-def order_placed(batch: PortfolioBatch, event: OrderPlaced) -> None:
+@handlers.on(events.OrderPlaced)
+def order_placed(batch: PortfolioBatch, event: events.OrderPlaced) -> None:
     services.reserve_for_order(batch, event)
 
 
-@handlers.on(TradeExecuted)
-def trade_executed(batch: PortfolioBatch, event: TradeExecuted) -> None:
+@handlers.on(events.TradeExecuted)
+def trade_executed(batch: PortfolioBatch, event: events.TradeExecuted) -> None:
     services.settle_trade(batch, event)
 
 
-@handlers.on(OrderCanceled)
-def order_canceled(batch: PortfolioBatch, event: OrderCanceled) -> None:
+@handlers.on(events.OrderCanceled)
+def order_canceled(batch: PortfolioBatch, event: events.OrderCanceled) -> None:
     services.release_order(batch, event.order_id, "canceled", event.filled_qty)
 
 
-@handlers.on(OrderExpired)
-def order_expired(batch: PortfolioBatch, event: OrderExpired) -> None:
+@handlers.on(events.OrderExpired)
+def order_expired(batch: PortfolioBatch, event: events.OrderExpired) -> None:
     services.release_order(batch, event.order_id, "expired", event.filled_qty)
 
 
-@handlers.on(OrderRejected)
-def order_rejected(batch: PortfolioBatch, event: OrderRejected) -> None:
+@handlers.on(events.OrderRejected)
+def order_rejected(batch: PortfolioBatch, event: events.OrderRejected) -> None:
     # matching's rejections release what the order holds; our own come back too, holding nothing
     if batch.uow.envelope is None or batch.uow.envelope.producer != handlers.service:
         services.release_order(batch, event.order_id, "rejected", None)

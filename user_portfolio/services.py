@@ -11,19 +11,7 @@ import logging
 import time
 from datetime import datetime
 
-from service_runtime.contracts import (
-    LeaderboardUpdated,
-    OrderApproved,
-    OrderPlaced,
-    OrderRejected,
-    PortfolioUpdated,
-    SettingsChanged,
-    SimulationReset,
-    StockListed,
-    TradeExecuted,
-    UserCreated,
-    UserUpdated,
-)
+from service_runtime import contracts as events
 from service_runtime.handlers import NotReady
 
 from . import domain, store
@@ -37,7 +25,7 @@ log = logging.getLogger("papertrade.user_portfolio")
 # -- set-up --------------------------------------------------------------------------
 
 
-def open_account(batch: PortfolioBatch, event: UserCreated) -> None:
+def open_account(batch: PortfolioBatch, event: events.UserCreated) -> None:
     """The account with its starting cash and granted shares; nothing if it exists.
 
     The grant_cash ledger row marks the opening; its amount is 0 because the audit
@@ -65,7 +53,7 @@ def open_account(batch: PortfolioBatch, event: UserCreated) -> None:
     uow.release(f"user:{event.user_id}")
 
 
-def rename_account(batch: PortfolioBatch, event: UserUpdated) -> None:
+def rename_account(batch: PortfolioBatch, event: events.UserUpdated) -> None:
     account = batch.account(event.user_id)
     if account is None:
         raise NotReady(f"user:{event.user_id}")
@@ -74,7 +62,7 @@ def rename_account(batch: PortfolioBatch, event: UserUpdated) -> None:
     batch.ranking_moved = True
 
 
-def list_symbol(batch: PortfolioBatch, event: StockListed) -> None:
+def list_symbol(batch: PortfolioBatch, event: events.StockListed) -> None:
     """A new listing gives the untouched grants in it their cost; a relisting renames."""
     listing = batch.listing(event.symbol)
     if listing is None:
@@ -88,14 +76,14 @@ def list_symbol(batch: PortfolioBatch, event: StockListed) -> None:
     batch.uow.release(f"symbol:{event.symbol}")
 
 
-def change_rules(batch: PortfolioBatch, event: SettingsChanged) -> None:
+def change_rules(batch: PortfolioBatch, event: events.SettingsChanged) -> None:
     """Applies to orders approved from now on (an open order keeps the commission it was approved with)."""
     batch.rules_changed = Rules(event.commission_per_share, event.max_position, event.max_order_qty)
     log.info("settings: commission %s per share, max position %s, max order %s",
              event.commission_per_share, event.max_position, event.max_order_qty)
 
 
-def reset(batch: PortfolioBatch, event: SimulationReset) -> None:
+def reset(batch: PortfolioBatch, event: events.SimulationReset) -> None:
     """Every account back to its starting cash and granted shares; nothing reserved
     (the runtime reloads the state from what this leaves)."""
     uow = batch.uow
@@ -111,7 +99,7 @@ def reset(batch: PortfolioBatch, event: SimulationReset) -> None:
 # -- orders --------------------------------------------------------------------------
 
 
-def reserve_for_order(batch: PortfolioBatch, event: OrderPlaced) -> None:
+def reserve_for_order(batch: PortfolioBatch, event: events.OrderPlaced) -> None:
     """Approve (holding cash or shares) or reject a new order."""
     uow = batch.uow
     account = batch.account(event.user_id)
@@ -143,7 +131,7 @@ def reserve_for_order(batch: PortfolioBatch, event: OrderPlaced) -> None:
             reserve_price=None if decision.reserve_price is None else domain.cents(decision.reserve_price),
             created_at=uow.now, commission=domain.cents(decision.commission),
         ))
-        uow.emit(OrderApproved(**common, side=event.side, type=event.type, qty=event.qty,
+        uow.emit(events.OrderApproved(**common, side=event.side, type=event.type, qty=event.qty,
                                limit_price=event.limit_price, time_in_force=event.time_in_force,
                                collar_price=decision.collar_price))
         log.info("order %s approved (%s %s %s x%s)", event.order_id, event.type, event.side, event.symbol, event.qty)
@@ -154,12 +142,12 @@ def reserve_for_order(batch: PortfolioBatch, event: OrderPlaced) -> None:
             type=event.type if event.type in ("market", "limit") else "limit", qty=max(event.qty, 1),
             status="rejected", created_at=uow.now, closed_at=uow.now,
         ))
-        uow.emit(OrderRejected(**common, reason=decision.reason, message=decision.message))
+        uow.emit(events.OrderRejected(**common, reason=decision.reason, message=decision.message))
         log.info("order %s rejected: %s (%s)", event.order_id, decision.reason, decision.message)
     batch.users.add(event.user_id)
 
 
-def _open_reservation(batch: PortfolioBatch, order_id: int, side: str, trade: TradeExecuted) -> Reservation:
+def _open_reservation(batch: PortfolioBatch, order_id: int, side: str, trade: events.TradeExecuted) -> Reservation:
     res = batch.reservation(order_id)
     if res is None or res.status == "rejected" or res.side != side or res.symbol != trade.symbol:
         # matching only trades approved orders: this is a bug upstream, not an early event
@@ -179,7 +167,7 @@ def _close(batch: PortfolioBatch, res: Reservation, now: datetime, final_filled:
     return True
 
 
-def settle_trade(batch: PortfolioBatch, trade: TradeExecuted) -> None:
+def settle_trade(batch: PortfolioBatch, trade: events.TradeExecuted) -> None:
     """Both sides of a fill: cash at the trade's price, shares, average cost and P&L, the
     reservations released for what filled, commissions to the house; the last price."""
     now = batch.uow.now
@@ -237,7 +225,7 @@ def settle_trade(batch: PortfolioBatch, trade: TradeExecuted) -> None:
     batch.users.update((buy.user_id, sell.user_id))
 
 
-def _charge_commission(batch: PortfolioBatch, res: Reservation, trade: TradeExecuted, now: datetime) -> None:
+def _charge_commission(batch: PortfolioBatch, res: Reservation, trade: events.TradeExecuted, now: datetime) -> None:
     """One side's commission for this fill (fixed when its order was approved) goes to
     the house account; both movements are in the ledger."""
     account = batch.account(res.user_id)
@@ -271,7 +259,7 @@ def announce_portfolios(batch: PortfolioBatch) -> None:
     for user_id in sorted(batch.users):
         valuation = batch.valuation(user_id)
         if valuation is not None:
-            batch.uow.notify(PortfolioUpdated(user_id=user_id, portfolio=portfolio_view(valuation)))
+            batch.uow.notify(events.PortfolioUpdated(user_id=user_id, portfolio=portfolio_view(valuation)))
 
 
 class LeaderboardAnnouncer:
@@ -299,4 +287,4 @@ class LeaderboardAnnouncer:
             batch.uow.run_again_in(wait)
             return
         self.pending, self.last = False, now
-        batch.uow.notify(LeaderboardUpdated(rows=batch.state.ranking.rows(batch)))
+        batch.uow.notify(events.LeaderboardUpdated(rows=batch.state.ranking.rows(batch)))
