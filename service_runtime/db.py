@@ -22,7 +22,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 if TYPE_CHECKING:
-    from .relay import RelayThread
+    from .relay_thread import RelayThread
     from .unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from service_runtime.identifiers import is_symbol, is_user_id
 from service_runtime.openapi import api, body, query, responses, validated
 from service_runtime.outbox import lag
 from service_runtime.rate_limit import rate_limited
-from service_runtime.relay import RelayThread
+from service_runtime.relay_thread import RelayThread
 from service_runtime.web import (
     ApiError,
     api_error,
