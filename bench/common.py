@@ -176,3 +176,39 @@ def flow_counts(stack: RunningStack) -> dict[str, int]:
         for r in rows:
             out["publishes" if r["relname"] == "outbox" else "deliveries"] += int(r["n_tup_ins"])
     return out
+
+
+def statements_reset(stack: RunningStack) -> bool:
+    """Zero pg_stat_statements before a phase; False when the extension is not loaded
+    (it needs `shared_preload_libraries`, docs/performance.md says how)."""
+    from service_runtime.db import connect
+
+    with connect(f"{stack.settings.pg_url.rstrip('/')}/postgres", autocommit=True) as conn:
+        try:
+            conn.execute("SELECT pg_stat_statements_reset()")
+        except Exception:  # noqa: BLE001 - not installed or not preloaded: the figures just go without it
+            return False
+    return True
+
+
+def statements(stack: RunningStack, orders: int, top: int = 12) -> list[dict[str, Any]]:
+    """The stack's statements by total time since the reset, with what each costs per call
+    in buffers touched (a cost that grows with a table's size shows there first) and
+    per order."""
+    from service_runtime.config import SERVICES
+    from service_runtime.db import connect
+
+    settings = stack.settings
+    names = [settings.database_name(db) for s in SERVICES for db in settings.databases(s)]
+    with connect(f"{settings.pg_url.rstrip('/')}/postgres", autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT d.datname AS db, s.calls, s.total_exec_time, s.rows,"
+            " s.shared_blks_hit + s.shared_blks_read AS blocks, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 160) AS query"
+            " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+            " WHERE d.datname = ANY(%s) ORDER BY s.total_exec_time DESC LIMIT %s", (names, top)).fetchall()
+    return [{"db": r["db"].removeprefix(f"{settings.namespace}_"), "calls": int(r["calls"]),
+             "calls_per_order": round(int(r["calls"]) / max(orders, 1), 2),
+             "mean_ms": round(float(r["total_exec_time"]) / max(int(r["calls"]), 1), 4),
+             "blocks_per_call": round(int(r["blocks"]) / max(int(r["calls"]), 1), 1),
+             "rows_per_call": round(int(r["rows"]) / max(int(r["calls"]), 1), 1), "query": r["query"]}
+            for r in rows]

@@ -31,15 +31,21 @@ from order_matching.domain import (
     LIMIT,
     MARKET,
     SELL,
+    STOP,
+    STOP_LIMIT,
     BookOrder,
+    MatchResult,
 )
 from order_matching.order_book import OrderBook
+from order_matching.stops import StopBook, Triggered
+from order_matching.stops import submit as submit_with_stops
 
 SYMBOL = "BENCH"
 MID_TICKS = 10_000  # 100.00 in cents
 USERS = 5_000
 CANCEL_SHARE = 0.20
 COLLAR_TICKS = 50  # market collar at +-0.50 from the generator's mid
+STOP_SHARE = 0.05  # orders that are stops (half stop, half stop_limit)
 
 # The stream is a list of (order, cancel_id): exactly one of them is set.
 Message = tuple[BookOrder | None, int]
@@ -72,6 +78,10 @@ def generate_stream(n: int, seed: int) -> list[Message]:
         qty = rng.choice((1, 5, 10, 10, 25, 50, 100, 100, 100, 200, 500))
         user = rng.randrange(1, USERS + 1)
         r = rng.random()
+        stop_price = None
+        if r > 1 - STOP_SHARE:  # a stop a few ticks beyond the mid: a buy above it, a sell below
+            stop_price = px(mid + sign * (1 + rng.randrange(0, 8)))
+            r = rng.random() * 0.94 + 0.06 if rng.random() < 0.5 else 0.0  # half stop_limit, half stop
         if r < 0.06:  # market order with a collar
             otype, tif, limit = MARKET, DAY, None
             collar = px(mid + sign * COLLAR_TICKS)
@@ -102,6 +112,15 @@ def generate_stream(n: int, seed: int) -> list[Message]:
             priority=next_id,
             collar_price=collar,
         )
+        if stop_price is not None:
+            order.stop_price = stop_price
+            order.type = STOP if otype == MARKET else STOP_LIMIT
+            if order.time_in_force in (IOC, FOK):
+                order.time_in_force = GTC
+            if otype == LIMIT:  # a stop_limit's limit lies on the far side of its stop
+                order.limit_price = px(int(stop_price * 100) + sign * rng.randrange(0, 4))
+            else:
+                order.collar_price = px(int(stop_price * 100) + sign * COLLAR_TICKS)
         stream.append((order, 0))
         recent.append(next_id)
         if len(recent) > 2_000:
@@ -118,7 +137,7 @@ class Tally:
     service does not do: it publishes a result and drops it.
     """
 
-    __slots__ = ("submits", "cancel_hits", "fills", "volume", "rested", "reasons")
+    __slots__ = ("submits", "cancel_hits", "fills", "volume", "rested", "reasons", "triggered", "held")
 
     def __init__(self) -> None:
         self.submits = 0
@@ -127,16 +146,21 @@ class Tally:
         self.volume = 0
         self.rested = 0
         self.reasons: Counter[str] = Counter()
+        self.triggered = 0  # stops triggered (cascades included)
+        self.held = 0  # stops still waiting at the end
 
 
-def run(stream: list[Message]) -> tuple[float, OrderBook, Tally]:
+def run(stream: list[Message]) -> tuple[float, OrderBook, Tally]:  # noqa: C901 - one timed loop
     """Replay the stream once through a fresh book; returns (seconds, book, tally)."""
     book = OrderBook(SYMBOL)
+    held = StopBook()
     tally = Tally()
     reasons = tally.reasons
-    submit = book.submit
     cancel = book.cancel
-    submits = cancel_hits = fills = volume = rested = 0
+    cancel_stop = held.cancel
+    priority = iter(range(10**9, 2 * 10**9)).__next__
+    last = None
+    submits = cancel_hits = fills = volume = rested = triggered = 0
     # Freeze the pre-generated stream out of the GC's reach so collections
     # triggered by the engine's own allocations cost what they would in the
     # service, not a scan of hundreds of thousands of benchmark-only objects.
@@ -145,22 +169,29 @@ def run(stream: list[Message]) -> tuple[float, OrderBook, Tally]:
     t0 = time.perf_counter()
     for order, cancel_id in stream:
         if order is not None:
-            result = submit(order)
+            # as the service does: every order through the stop layer, which holds
+            # stops and plays the cascades its trades trigger
+            steps, last = submit_with_stops(book, held, order, last, priority)
             submits += 1
-            if result.fills:
-                fills += len(result.fills)
-                # Right after submit the incoming order has traded only as taker.
-                volume += result.order.filled_qty
-            if result.rested:
-                rested += 1
-            elif result.cancel_reason is not None:
-                reasons[result.cancel_reason] += 1
-        elif cancel(cancel_id) is not None:
+            for result in steps:
+                if type(result) is not MatchResult:
+                    triggered += type(result) is Triggered
+                    continue
+                if result.fills:
+                    fills += len(result.fills)
+                    # Right after submit the incoming order has traded only as taker.
+                    volume += result.order.filled_qty
+                if result.rested:
+                    rested += 1
+                elif result.cancel_reason is not None:
+                    reasons[result.cancel_reason] += 1
+        elif cancel(cancel_id) is not None or cancel_stop(cancel_id) is not None:
             cancel_hits += 1
     elapsed = time.perf_counter() - t0
     gc.unfreeze()
     tally.submits, tally.cancel_hits, tally.fills = submits, cancel_hits, fills
     tally.volume, tally.rested = volume, rested
+    tally.triggered, tally.held = triggered, len(held)
     return elapsed, book, tally
 
 
@@ -221,6 +252,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "fills_per_s": round(fills / elapsed),
         "volume": volume,
         "rested": rested,
+        "stops_triggered": tally.triggered,
+        "stops_waiting": tally.held,
         "order_mix": dict(sorted(types.items())),
         "canceled_by_reason": dict(sorted(reasons.items())),
         "resting_at_end": len(book) + expired,
@@ -238,6 +271,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     print(f"  throughput: {summary['messages_per_s']:,} messages/s, {summary['orders_per_s']:,} orders/s")
     print(f"  fills: {fills} ({summary['fills_per_s']:,}/s), volume {volume} shares")
     print(f"  rested: {rested}; canceled remainders: {summary['canceled_by_reason']}")
+    print(f"  stops: {tally.triggered} triggered, {tally.held} still waiting at the close")
     print(f"  cancel requests: {n_cancels}, hit a resting order: {cancel_hits}")
     print(f"  book at close: {summary['resting_at_end']} resting, best bid/ask {bids[:1]} / {asks[:1]}")
     print(f"  expired DAY at close: {expired}, GTC left: {len(book)}, final seq {book.seq}")

@@ -36,7 +36,17 @@ from typing import Any
 from stack.local import Api, RunningStack, running_stack
 
 from . import ceilings, floor
-from .common import OrderSender, flow_counts, process_groups, sample_processes, save_result, summary, token_of
+from .common import (
+    OrderSender,
+    flow_counts,
+    process_groups,
+    sample_processes,
+    save_result,
+    statements,
+    statements_reset,
+    summary,
+    token_of,
+)
 from .grow import grow_stack
 from .push_latency import Observer, Screens, first_showing, last_trade_id, order_fills
 
@@ -119,6 +129,7 @@ def phase(stack: RunningStack, rate: float, seconds: float, syms: list[str], mak
     total = int(rate * seconds)
     interval = 1.0 / rate
     counted = flow_counts(stack)
+    tracing = statements_reset(stack)
     window = Window(groups)
     window.start()
     started = time.perf_counter()
@@ -147,7 +158,8 @@ def phase(stack: RunningStack, rate: float, seconds: float, syms: list[str], mak
     after = flow_counts(stack)
     seen = screens.stop()
     return {"sent": sent, "acks": acks, "errors": errors, "cpu": cpu, "seen": seen, "rate": rate,
-            "seconds": seconds, "flow": {k: after[k] - counted[k] for k in after}}
+            "seconds": seconds, "flow": {k: after[k] - counted[k] for k in after},
+            "statements": statements(stack, len(sent)) if tracing else []}
 
 
 def report(stack: RunningStack, raw: dict[str, Any], after_trade: int) -> dict[str, Any]:
@@ -184,6 +196,7 @@ def report(stack: RunningStack, raw: dict[str, Any], after_trade: int) -> dict[s
         "cpu_ms_per_order": dict(sorted(per_order.items(), key=lambda kv: -kv[1])),
         "rss_mb": cpu["rss_mb"],
         "per_order": {k: round(v / max(orders, 1), 2) for k, v in raw["flow"].items()},
+        "statements": raw["statements"],
     }
 
 
@@ -282,6 +295,12 @@ def main() -> None:
               + (f"; floor {p['floor']['ms_per_order']} ms (unbatched unit costs: commit {p['floor']['commit_ms']}, "
                  f"publish {p['floor']['publish_ms']}, delivery {p['floor']['delivery_ms']} ms)" if "floor" in p else ""))
         print("  % of one core: " + ", ".join(f"{n} {v}" for n, v in p["cpu_pct_of_one_core"].items() if v >= 0.1))
+        if p["statements"]:
+            print(f"  {'statement (pg_stat_statements, by total time)':<64} {'db':<15} {'/order':>7} {'mean ms':>8} "
+                  f"{'blocks':>7}")
+            for st in p["statements"]:
+                print(f"  {st['query'][:64]:<64} {st['db'][:15]:<15} {st['calls_per_order']:>7} {st['mean_ms']:>8} "
+                      f"{st['blocks_per_call']:>7}")
     print(f"audit: {'clean' if not result['audit_violations'] else result['audit_violations']}")
     save_result(result, args.json)
 

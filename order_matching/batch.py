@@ -25,6 +25,7 @@ from service_runtime.shards import trade_id
 from . import store
 from .domain import BookOrder
 from .order_book import OrderBook
+from .stops import StopBook
 
 TRADE_ID_BLOCK = 200
 log = logging.getLogger("papertrade.matching")
@@ -33,6 +34,8 @@ log = logging.getLogger("papertrade.matching")
 @dataclass
 class Books:
     books: dict[str, OrderBook] = field(default_factory=dict)
+    stops: dict[str, StopBook] = field(default_factory=dict)  # untriggered stops, per symbol
+    last_prices: dict[str, Decimal] = field(default_factory=dict)  # each symbol's last trade
     market: str = "closed"
     priority: int = 0
     early_cancels: set[int] = field(default_factory=set)
@@ -47,21 +50,31 @@ class Books:
         if recorded is not None and recorded != shards:
             raise RuntimeError(f"this database was set up for {recorded} matching shards, but "
                                f"PAPERTRADE_MATCHING_SHARDS={shards}: run `python -m stack setup` with the same count")
-        books = cls({symbol: OrderBook(symbol, seq) for symbol, seq in store.load_symbols(conn).items()})
+        symbols = store.load_symbols(conn)
+        books = cls({symbol: OrderBook(symbol, seq) for symbol, (seq, _) in symbols.items()},
+                    {symbol: StopBook() for symbol in symbols},
+                    {symbol: last for symbol, (_, last) in symbols.items() if last is not None})
         resting = store.load_resting(conn)
         for order in resting:
             books.books[order.symbol].add_resting(order)
+        waiting = store.load_waiting(conn)
+        for order in waiting:
+            books.stops[order.symbol].add(order)
         books.market = store.market_status(conn)
         books.priority = store.max_priority(conn)
         books.early_cancels = store.early_cancels(conn)
         books.delisted = store.delisted_symbols(conn)
-        log.info("books rebuilt: %d symbols, %d resting orders, market %s", len(books.books), len(resting),
-                 books.market)
+        log.info("books rebuilt: %d symbols, %d resting orders, %d stops waiting, market %s", len(books.books),
+                 len(resting), len(waiting), books.market)
         return books
 
     def next_priority(self) -> int:
         self.priority += 1
         return self.priority
+
+    def open(self, symbol: str) -> OrderBook:
+        self.stops.setdefault(symbol, StopBook())
+        return self.books.setdefault(symbol, OrderBook(symbol))
 
 
 Execution = tuple[int, str, int, Decimal, int, int, int, int, int, str, datetime]
@@ -75,6 +88,7 @@ class MatchingBatch(Batch):
         self.orders: dict[int, tuple[BookOrder, str, str | None]] = {}  # id -> (order, status, outcome)
         self.executions: list[Execution] = []
         self.seqs: dict[str, int] = {}
+        self.last_prices: dict[str, Decimal] = {}  # symbols that traded: their last price
         self.symbols: set[str] = set()  # books whose depth changed
 
     def load(self, events: Sequence[Event]) -> None:
@@ -104,4 +118,4 @@ class MatchingBatch(Batch):
         conn = self.uow.conn
         store.insert_executions(conn, self.executions)
         store.save_orders(conn, list(self.orders.values()))
-        store.save_seqs(conn, self.seqs)
+        store.save_seqs(conn, self.seqs, self.last_prices)

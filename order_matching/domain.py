@@ -11,6 +11,7 @@ from decimal import Decimal
 
 BUY, SELL = "buy", "sell"
 LIMIT, MARKET = "limit", "market"
+STOP, STOP_LIMIT = "stop", "stop_limit"  # held until a trade reaches stop_price, then MARKET / LIMIT
 DAY, GTC, IOC, FOK = "day", "gtc", "ioc", "fok"
 
 # Cancel reasons reported in MatchResult.cancel_reason.
@@ -30,7 +31,7 @@ class BookOrder:
     user_id: int
     symbol: str
     side: str  # BUY | SELL
-    type: str  # LIMIT | MARKET
+    type: str  # LIMIT | MARKET; STOP | STOP_LIMIT until triggered (then MARKET | LIMIT)
     qty: int  # original quantity
     limit_price: Decimal | None  # None for market orders
     time_in_force: str  # DAY | GTC | IOC | FOK
@@ -40,6 +41,8 @@ class BookOrder:
     filled_qty: int = 0
     # sum of price x qty of its fills: kept by the service layer, not by the engine
     filled_notional: Decimal = Decimal("0")
+    stop_price: Decimal | None = None  # stops only
+    triggered: bool = False
 
     @property
     def remaining(self) -> int:

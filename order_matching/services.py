@@ -13,7 +13,7 @@ import logging
 from service_runtime import contracts as events
 from service_runtime.handlers import NotReady
 
-from . import store
+from . import stops, store
 from .batch import MatchingBatch
 from .domain import DAY, BookOrder, MatchResult
 from .order_book import OrderBook
@@ -24,7 +24,7 @@ DEPTH_LEVELS = 10
 
 def open_book(batch: MatchingBatch, event: events.StockListed) -> None:
     store.add_symbol(batch.uow.conn, event.symbol, event.reference_price)
-    batch.state.books.setdefault(event.symbol, OrderBook(event.symbol))
+    batch.state.open(event.symbol)
     batch.state.delisted.discard(event.symbol)
     batch.uow.release(f"symbol:{event.symbol}")
 
@@ -42,6 +42,11 @@ def close_book(batch: MatchingBatch, event: events.StockDelisted) -> None:
         if removed is not None:
             batch.save(removed, "done", "canceled")
             batch.uow.emit(_canceled(removed, removed.remaining, "delisted"))
+    held = batch.state.stops[event.symbol]
+    for order in held.orders():
+        held.cancel(order.order_id)
+        batch.save(order, "done", "canceled")
+        batch.uow.emit(_canceled(order, order.remaining, "delisted"))
     batch.moved(book)
 
 
@@ -64,10 +69,10 @@ def change_market(batch: MatchingBatch, event: events.MarketStatusChanged) -> No
     if event.status != "closed":
         return
     for symbol, book in batch.state.books.items():
-        for order in book.expire(DAY):
+        for order in book.expire(DAY) + batch.state.stops[symbol].expire(DAY):
             batch.save(order, "done", "expired")
-            batch.uow.emit(events.OrderExpired(order.order_id, order.user_id, symbol, order.filled_qty, order.remaining,
-                                        order.filled_notional))
+            batch.uow.emit(events.OrderExpired(order.order_id, order.user_id, symbol, order.filled_qty,
+                                               order.remaining, order.filled_notional))
         batch.moved(book)
 
 
@@ -79,7 +84,7 @@ def match_order(batch: MatchingBatch, event: events.OrderApproved) -> None:
     order = BookOrder(
         order_id=event.order_id, user_id=event.user_id, symbol=event.symbol, side=event.side, type=event.type,
         qty=event.qty, limit_price=event.limit_price, time_in_force=event.time_in_force,
-        priority=state.next_priority(), collar_price=event.collar_price,
+        priority=state.next_priority(), collar_price=event.collar_price, stop_price=event.stop_price,
     )
     uow = batch.uow
     if event.order_id in state.early_cancels:
@@ -93,7 +98,21 @@ def match_order(batch: MatchingBatch, event: events.OrderApproved) -> None:
         batch.save(order, "done", "rejected")
         uow.emit(events.OrderRejected(order.order_id, order.user_id, order.symbol, *refusal))
         return
-    _record(batch, book, book.submit(order))
+    steps, last_price = stops.submit(book, state.stops[event.symbol], order, state.last_prices.get(event.symbol),
+                                     state.next_priority)
+    for step in steps:
+        if isinstance(step, stops.Held):
+            batch.save(order, "waiting")
+            uow.emit(events.OrderBooked(order.order_id, order.user_id, order.symbol, 0, order.qty, book.seq,
+                                        triggered=False))
+        elif isinstance(step, stops.Triggered):
+            uow.emit(events.OrderTriggered(step.order.order_id, step.order.user_id, step.order.symbol,
+                                           step.price, book.seq))
+        else:
+            _record(batch, book, step)
+    if last_price is not None and last_price != state.last_prices.get(event.symbol):
+        state.last_prices[event.symbol] = last_price
+        batch.last_prices[event.symbol] = last_price
 
 
 def _refusal(market: str, delisted: bool, symbol: str) -> tuple[str, str] | None:
@@ -135,7 +154,7 @@ def _record(batch: MatchingBatch, book: OrderBook, result: MatchResult) -> None:
     if result.rested:
         batch.save(order, "resting")
         uow.emit(events.OrderBooked(order.order_id, order.user_id, order.symbol, order.filled_qty, order.remaining,
-                             book.seq, order.filled_notional))
+                                    book.seq, order.filled_notional, triggered=True if order.triggered else None))
     elif result.canceled_qty:
         batch.save(order, "done", "canceled")
         uow.emit(_canceled(order, result.canceled_qty, result.cancel_reason or "canceled"))
@@ -152,6 +171,8 @@ def _canceled(order: BookOrder, qty: int, reason: str) -> events.OrderCanceled:
 def cancel_order(batch: MatchingBatch, event: events.OrderCancelRequested) -> None:
     book = batch.book(event.symbol)
     removed = book.cancel(event.order_id) if book is not None else None
+    if removed is None and event.symbol in batch.state.stops:
+        removed = batch.state.stops[event.symbol].cancel(event.order_id)
     uow = batch.uow
     if removed is not None:
         batch.save(removed, "done", "canceled")

@@ -11,8 +11,10 @@ import psycopg
 from .domain import BookOrder
 
 
-def load_symbols(conn: psycopg.Connection) -> dict[str, int]:
-    return {r["symbol"]: r["seq"] for r in conn.execute("SELECT symbol, seq FROM symbols").fetchall()}
+def load_symbols(conn: psycopg.Connection) -> dict[str, tuple[int, Decimal | None]]:
+    """symbol -> (its book's sequence number, its last trade price or None before one)."""
+    return {r["symbol"]: (r["seq"], r["last_price"])
+            for r in conn.execute("SELECT symbol, seq, last_price FROM symbols").fetchall()}
 
 
 def delisted_symbols(conn: psycopg.Connection) -> set[str]:
@@ -30,23 +32,34 @@ def reset_all(conn: psycopg.Connection) -> None:
     conn.execute("DELETE FROM book_orders")
     conn.execute("DELETE FROM executions")
     conn.execute("DELETE FROM early_cancels")
+    conn.execute("UPDATE symbols SET last_price = NULL WHERE last_price IS NOT NULL")
     conn.execute("UPDATE market SET status = 'open', changed_at = now() WHERE id = 1")
 
 
 def load_resting(conn: psycopg.Connection) -> list[BookOrder]:
+    """The orders in the books, by priority."""
+    return _load(conn, "resting")
+
+
+def load_waiting(conn: psycopg.Connection) -> list[BookOrder]:
+    """The untriggered stops, by priority."""
+    return _load(conn, "waiting")
+
+
+def _load(conn: psycopg.Connection, status: str) -> list[BookOrder]:
     rows = conn.execute(
         """
         SELECT order_id, user_id, symbol, side, type, qty, filled_qty, filled_notional, limit_price, collar_price,
-               time_in_force, priority
-        FROM book_orders WHERE status = 'resting' ORDER BY priority
-        """
+               time_in_force, priority, stop_price, triggered
+        FROM book_orders WHERE status = %s ORDER BY priority
+        """, (status,)
     ).fetchall()
     return [
         BookOrder(
             order_id=r["order_id"], user_id=r["user_id"], symbol=r["symbol"], side=r["side"], type=r["type"],
             qty=r["qty"], limit_price=r["limit_price"], time_in_force=r["time_in_force"],
             priority=r["priority"], collar_price=r["collar_price"], filled_qty=r["filled_qty"],
-            filled_notional=r["filled_notional"],
+            filled_notional=r["filled_notional"], stop_price=r["stop_price"], triggered=r["triggered"],
         )
         for r in rows
     ]
@@ -105,15 +118,18 @@ def save_orders(conn: psycopg.Connection, orders: list[tuple[BookOrder, str, str
         cur.executemany(
             """
             INSERT INTO book_orders (order_id, user_id, symbol, side, type, qty, filled_qty, filled_notional,
-                                     limit_price, collar_price, time_in_force, priority, status, outcome)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                     limit_price, collar_price, time_in_force, priority, status, outcome,
+                                     stop_price, triggered)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (order_id) DO UPDATE
                SET filled_qty = EXCLUDED.filled_qty, filled_notional = EXCLUDED.filled_notional,
-                   status = EXCLUDED.status, outcome = EXCLUDED.outcome, updated_at = now()
+                   status = EXCLUDED.status, outcome = EXCLUDED.outcome, updated_at = now(),
+                   type = EXCLUDED.type, priority = EXCLUDED.priority, triggered = EXCLUDED.triggered
             """,
             [
                 (o.order_id, o.user_id, o.symbol, o.side, o.type, o.qty, o.filled_qty, o.filled_notional,
-                 o.limit_price, o.collar_price, o.time_in_force, o.priority, status, outcome)
+                 o.limit_price, o.collar_price, o.time_in_force, o.priority, status, outcome, o.stop_price,
+                 o.triggered)
                 for o, status, outcome in orders
             ],
         )
@@ -132,10 +148,12 @@ def insert_executions(conn: psycopg.Connection, rows: list[tuple[Any, ...]]) -> 
             )
 
 
-def save_seqs(conn: psycopg.Connection, seqs: dict[str, int]) -> None:
+def save_seqs(conn: psycopg.Connection, seqs: dict[str, int], last_prices: dict[str, Decimal]) -> None:
+    """Each changed book's sequence number, and its last trade price where it traded."""
     if seqs:
         with conn.cursor() as cur:
-            cur.executemany("UPDATE symbols SET seq = %s WHERE symbol = %s", [(v, k) for k, v in seqs.items()])
+            cur.executemany("UPDATE symbols SET seq = %s, last_price = coalesce(%s, last_price) WHERE symbol = %s",
+                            [(v, last_prices.get(k), k) for k, v in seqs.items()])
 
 
 def depth(conn: psycopg.Connection, symbol: str, levels: int) -> dict[str, Any] | None:

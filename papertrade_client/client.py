@@ -225,11 +225,14 @@ class Client(Closing):
     # ------------------------------------------------------------------ orders
     def place_order(self, symbol: str, side: str, qty: int, limit_price: Decimal | str | None = None, *,
                     type: str | None = None, time_in_force: str | None = None,  # noqa: A002 - the API's name
-                    client_order_id: str | None = None, user_id: int | None = None) -> Order:
+                    client_order_id: str | None = None, user_id: int | None = None,
+                    stop_price: Decimal | str | None = None) -> Order:
         """POST /api/orders. Without a client_order_id one is generated, so the retries
-        after a lost answer return the first order rather than place another."""
+        after a lost answer return the first order rather than place another. A
+        stop_price makes it a stop (or, with a limit_price, a stop_limit)."""
         request = OrderRequest(symbol, side, qty, Decimal(str(limit_price)) if limit_price is not None else None,
-                               type, time_in_force, client_order_id, user_id)
+                               type, time_in_force, client_order_id, user_id,
+                               Decimal(str(stop_price)) if stop_price is not None else None)
         return self.place(request)
 
     def place(self, request: OrderRequest) -> Order:

@@ -13,7 +13,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 SIDES = ("buy", "sell")
-TYPES = ("market", "limit")
+TYPES = ("market", "limit", "stop", "stop_limit")
+STOP_TIME_IN_FORCE = ("day", "gtc")
 TIME_IN_FORCE = ("day", "gtc", "ioc", "fok")
 MAX_QTY = 1_000_000
 MAX_PRICE = Decimal("1000000")
@@ -38,15 +39,23 @@ class OrderRequest:
     time_in_force: str | None = None
     client_order_id: str | None = None
     user_id: int | None = None  # an instructor placing for another user
+    stop_price: Decimal | None = None  # stop and stop_limit orders
 
     @property
     def order_type(self) -> str:
-        return self.type or ("limit" if self.limit_price is not None else "market")
+        """The type given, or the one the prices imply (limit and/or stop price)."""
+        if self.type:
+            return self.type
+        if self.stop_price is not None:
+            return "stop_limit" if self.limit_price is not None else "stop"
+        return "limit" if self.limit_price is not None else "market"
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"symbol": self.symbol, "side": self.side, "type": self.order_type, "qty": self.qty}
         if self.limit_price is not None:
             body["limit_price"] = format(Decimal(self.limit_price), "f")
+        if self.stop_price is not None:
+            body["stop_price"] = format(Decimal(self.stop_price), "f")
         if self.time_in_force is not None:
             body["time_in_force"] = self.time_in_force
         if self.client_order_id is not None:
@@ -61,7 +70,7 @@ class OrderRequest:
         if self.client_order_id:
             return self
         return OrderRequest(self.symbol, self.side, self.qty, self.limit_price, self.type, self.time_in_force,
-                            new_client_order_id(), self.user_id)
+                            new_client_order_id(), self.user_id, self.stop_price)
 
     def problems(self) -> list[tuple[str, str]]:
         """(field, message) for each rule the request breaks; empty when it is valid."""
@@ -71,19 +80,14 @@ class OrderRequest:
         if self.side not in SIDES:
             out.append(("side", "side must be 'buy' or 'sell'"))
         if self.order_type not in TYPES:
-            out.append(("type", "type must be 'market' or 'limit'"))
+            out.append(("type", "type must be one of market, limit, stop, stop_limit"))
         if isinstance(self.qty, bool) or not isinstance(self.qty, int) or not 1 <= self.qty <= MAX_QTY:
             out.append(("qty", f"qty must be a whole number from 1 to {MAX_QTY:,}"))
-        if self.order_type == "limit":
-            price = self.limit_price
-            if price is None:
-                out.append(("limit_price", "a limit order needs limit_price"))
-            elif not isinstance(price, Decimal) or not price.is_finite() or not 0 < price <= MAX_PRICE:
-                out.append(("limit_price", "limit_price must be greater than 0 and at most 1,000,000"))
-            elif price % TICK != 0:
-                out.append(("limit_price", "limit_price must be on the 0.01 tick"))
-        elif self.order_type == "market" and self.limit_price is not None:
-            out.append(("limit_price", "a market order takes no limit_price"))
+        kind = self.order_type
+        for name, needed in (("limit_price", kind in ("limit", "stop_limit")), ("stop_price", kind in ("stop", "stop_limit"))):
+            out.extend(_price_problems(kind, name, getattr(self, name), needed))
+        if kind in ("stop", "stop_limit") and self.time_in_force not in (None, *STOP_TIME_IN_FORCE):
+            out.append(("time_in_force", f"a {kind} order is day or gtc"))
         if self.time_in_force is not None and self.time_in_force not in TIME_IN_FORCE:
             out.append(("time_in_force", "time_in_force must be one of day, gtc, ioc, fok"))
         coid = self.client_order_id
@@ -98,7 +102,8 @@ class OrderRequest:
     def from_fields(cls, row: dict[str, Any]) -> OrderRequest:
         """From a CSV row or a JSON object (strings or numbers); raises ValueError naming
         the field for what cannot even be read (a qty that is not a number, an unknown column)."""
-        known = {"symbol", "side", "type", "qty", "limit_price", "time_in_force", "client_order_id", "user_id"}
+        known = {"symbol", "side", "type", "qty", "limit_price", "stop_price", "time_in_force", "client_order_id",
+                 "user_id"}
         unknown = sorted(k for k in row if k not in known and k is not None)
         if unknown:
             raise ValueError(f"unknown field {unknown[0]!r}")
@@ -127,22 +132,37 @@ class OrderRequest:
             except ValueError:
                 raise ValueError(f"{name} must be a whole number, not {value!r}") from None
 
-        price_text = text("limit_price")
-        price = None
-        if price_text is not None:
+        def decimal(name: str) -> Decimal | None:
+            value = text(name)
+            if value is None:
+                return None
             try:
-                price = Decimal(price_text)
+                return Decimal(value)
             except InvalidOperation:
-                raise ValueError(f"limit_price must be a number, not {price_text!r}") from None
+                raise ValueError(f"{name} must be a number, not {value!r}") from None
+
         symbol = text("symbol")
         side = text("side")
         return cls(
             symbol=symbol.upper() if symbol else "",
             side=side.lower() if side else "",
             qty=whole("qty") or 0,
-            limit_price=price,
+            limit_price=decimal("limit_price"),
             type=(text("type") or "").lower() or None,
             time_in_force=(text("time_in_force") or "").lower() or None,
             client_order_id=text("client_order_id"),
             user_id=whole("user_id"),
+            stop_price=decimal("stop_price"),
         )
+
+
+def _price_problems(kind: str, name: str, price: Decimal | None, needed: bool) -> list[tuple[str, str]]:
+    if price is None:
+        return [(name, f"a {kind} order needs {name}")] if needed else []
+    if not needed:
+        return [(name, f"a {kind} order takes no {name}")]
+    if not isinstance(price, Decimal) or not price.is_finite() or not 0 < price <= MAX_PRICE:
+        return [(name, f"{name} must be greater than 0 and at most 1,000,000")]
+    if price % TICK != 0:
+        return [(name, f"{name} must be on the 0.01 tick")]
+    return []

@@ -182,6 +182,8 @@ class Order:
     reject_reason: str | None
     created_at: datetime | None
     updated_at: datetime | None
+    stop_price: Decimal | None = None
+    triggered: bool | None = None  # stops: False until a trade reaches stop_price
     history: list[OrderHistoryEntry] | None = None
     # set by the client, not the server: False when the server answered 200 with
     # the earlier order for a repeated client_order_id, True for a new one (201)

@@ -128,6 +128,7 @@ class OrderPlaced(Event):
     time_in_force: str
     client_order_id: str | None = None
     created_at: datetime | None = None
+    stop_price: Decimal | None = None  # stop and stop_limit orders
 
 
 @event("order.cancel_requested", "stock_ordering")
@@ -148,6 +149,7 @@ class OrderApproved(Event):
     limit_price: Decimal | None
     time_in_force: str
     collar_price: Decimal | None
+    stop_price: Decimal | None = None  # stop and stop_limit orders
 
 
 @event("order.rejected", ("user_portfolio", "order_matching"))
@@ -174,6 +176,19 @@ class OrderBooked(Event):
     remaining_qty: int
     book_seq: int
     filled_notional: Decimal = Decimal("0")
+    triggered: bool | None = None  # stops only: False while it waits out of the book for its stop price
+
+
+@event("order.triggered", "order_matching")
+class OrderTriggered(Event):
+    """A trade reached a stop's stop price: from now on it is a market (stop) or limit
+    (stop_limit) order, matched at once; its fills, booking or cancel follow."""
+
+    order_id: int
+    user_id: int
+    symbol: str
+    price: Decimal  # the trade price that triggered it
+    book_seq: int
 
 
 @event("trade.executed", "order_matching")

@@ -60,7 +60,8 @@ class OrderTracker:
             "id": e.order_id, "client_order_id": e.client_order_id, "user_id": e.user_id,
             # interned: every order repeats these few strings
             "symbol": sys.intern(e.symbol), "side": sys.intern(e.side), "type": sys.intern(e.type), "qty": e.qty,
-            "limit_price": fmt(e.limit_price), "time_in_force": sys.intern(e.time_in_force),
+            "limit_price": fmt(e.limit_price), "stop_price": fmt(e.stop_price),
+            "triggered": False if e.stop_price is not None else None, "time_in_force": sys.intern(e.time_in_force),
             "status": "pending_new", "filled_qty": 0, "filled_avg_price": None, "reject_reason": None,
             "created_at": created, "updated_at": created,
         }
@@ -87,6 +88,15 @@ class OrderTracker:
 
     def booked(self, e: events.OrderBooked, at: datetime) -> Order | None:
         return self._progress(e.order_id, e.filled_qty, e.filled_notional, None, at, booked=True)
+
+    def triggered(self, e: events.OrderTriggered, at: datetime) -> Order | None:
+        known = self._orders.get(e.order_id)
+        if known is None or known[0].get("triggered") is not False:
+            return None
+        order, notional, requested = known
+        updated = {**order, "triggered": True, "updated_at": at.isoformat()}
+        self._remember(e.order_id, updated, notional, requested)
+        return updated
 
     def trade(self, e: events.TradeExecuted) -> list[Order]:
         """The orders this trade changed, as they are now (zero, one or two of them)."""

@@ -20,6 +20,7 @@ from service_runtime.contracts import (
     OrderCanceled,
     OrderExpired,
     OrderRejected,
+    OrderTriggered,
     TradeExecuted,
 )
 from service_runtime.handlers import Batch
@@ -27,7 +28,7 @@ from service_runtime.handlers import Batch
 from . import store
 from .domain import derive_status
 
-ABOUT_ONE_ORDER = (OrderRejected, OrderBooked, OrderCanceled, OrderExpired)
+ABOUT_ONE_ORDER = (OrderRejected, OrderBooked, OrderCanceled, OrderExpired, OrderTriggered)
 Row = dict[str, Any]
 
 

@@ -33,36 +33,59 @@ class NewOrder:
     limit_price: Decimal | None
     time_in_force: str
     client_order_id: str | None
+    stop_price: Decimal | None = None
 
     @property
     def fingerprint(self) -> str:
         """What makes two requests with one client_order_id "the same body"."""
         price = format(self.limit_price, "f") if self.limit_price is not None else ""
-        return f"{self.symbol}|{self.side}|{self.type}|{self.qty}|{price}|{self.time_in_force}"
+        stop = f"|{self.stop_price:f}" if self.stop_price is not None else ""
+        return f"{self.symbol}|{self.side}|{self.type}|{self.qty}|{price}|{self.time_in_force}{stop}"
+
+
+# which prices each order type needs (and takes)
+NEEDS_LIMIT = ("limit", "stop_limit")
+NEEDS_STOP = ("stop", "stop_limit")
+STOP_TIME_IN_FORCES = ("day", "gtc")
 
 
 def new_order(user_id: int, symbol: str, side: str, type_: str, qty: int, limit_price: Decimal | None,
-              time_in_force: str | None, client_order_id: str | None) -> NewOrder:
+              time_in_force: str | None, client_order_id: str | None,
+              stop_price: Decimal | None = None) -> NewOrder:
     """An order request's rules; each refusal names the field to fix."""
     if not is_symbol(symbol):
         raise Invalid("symbol must be 1 to 8 upper-case letters or digits", "symbol")
     if not 1 <= qty <= MAX_QTY:
         raise Invalid(f"qty must be between 1 and {MAX_QTY:,}", "qty")
-    if type_ == "limit":
-        if limit_price is None:
-            raise Invalid("a limit order needs limit_price", "limit_price")
-        if limit_price <= 0 or limit_price > MAX_PRICE:
-            raise Invalid("limit_price must be greater than 0 and at most 1,000,000", "limit_price")
-        if not is_on_tick(limit_price):
-            raise Invalid("limit_price must be on the 0.01 tick", "limit_price")
-        limit_price = limit_price.quantize(CENT)
-    elif limit_price is not None:
-        raise Invalid("a market order takes no limit_price", "limit_price")
+    limit_price = _price(type_, "limit_price", limit_price, type_ in NEEDS_LIMIT)
+    stop_price = _price(type_, "stop_price", stop_price, type_ in NEEDS_STOP)
+    if stop_price is not None:
+        if time_in_force not in (None, *STOP_TIME_IN_FORCES):
+            raise Invalid(f"a {type_} order is day or gtc, not {time_in_force}", "time_in_force")
+        if limit_price is not None and (limit_price < stop_price if side == "buy" else limit_price > stop_price):
+            relation = "below" if side == "buy" else "above"
+            raise Invalid(f"a stop_limit {side}'s limit_price may not be {relation} its stop_price (it would "
+                          "rest away from the price that triggered it)", "limit_price")
     if client_order_id is not None and (
         not 1 <= len(client_order_id) <= CLIENT_ORDER_ID_MAX or not client_order_id.isprintable()
     ):
         raise Invalid(f"client_order_id must be 1 to {CLIENT_ORDER_ID_MAX} printable characters", "client_order_id")
-    return NewOrder(user_id, symbol, side, type_, qty, limit_price, time_in_force or "day", client_order_id)
+    return NewOrder(user_id, symbol, side, type_, qty, limit_price, time_in_force or "day", client_order_id,
+                    stop_price)
+
+
+def _price(type_: str, field: str, price: Decimal | None, needed: bool) -> Decimal | None:
+    if price is None:
+        if needed:
+            raise Invalid(f"a {type_} order needs {field}", field)
+        return None
+    if not needed:
+        raise Invalid(f"a {type_} order takes no {field}", field)
+    if price <= 0 or price > MAX_PRICE:
+        raise Invalid(f"{field} must be greater than 0 and at most 1,000,000", field)
+    if not is_on_tick(price):
+        raise Invalid(f"{field} must be on the 0.01 tick", field)
+    return price.quantize(CENT)
 
 
 def door_check(order: NewOrder, market: str, symbols: set[str]) -> Invalid | Conflict | None:

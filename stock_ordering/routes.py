@@ -74,7 +74,7 @@ def order_from(req: schemas.OrderRequest, who: Principal) -> NewOrder:
     if req.user_id is not None and req.user_id != who.user_id and not who.is_instructor:
         raise Forbidden("only an instructor may place orders for another user", "user_id")
     return new_order(req.user_id or who.user_id, req.symbol, req.side, req.type, req.qty, req.limit_price,
-                     req.time_in_force, req.client_order_id)
+                     req.time_in_force, req.client_order_id, req.stop_price)
 
 
 @bp.post("/api/orders")

@@ -1,7 +1,7 @@
 """stock_ordering's request and response models: the shape of what comes in (validated
 once, by @api or, for a batch's items, by the route) and goes out (documented in
-/api/openapi.json). The rules (the 0.01 tick, a limit order needs a price and a
-market order takes none, who may order for others) are domain.new_order's."""
+/api/openapi.json). The rules (the 0.01 tick, which prices each type needs and
+takes, who may order for others) are domain.new_order's."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ class OrderRequest(Body):
     user_id: PositiveId | None = Field(None, description="instructors only: place it for this user")
     symbol: StrictStr = Field(description="1 to 8 upper-case letters or digits", examples=["AAPL"])
     side: Literal["buy", "sell"]
-    type: Literal["market", "limit"] = Field(examples=["limit"])
+    type: Literal["market", "limit", "stop", "stop_limit"] = Field(examples=["limit"])
     qty: int = Field(strict=True, description="whole shares, 1 to 1,000,000", examples=[10])
     time_in_force: Literal["day", "gtc", "ioc", "fok"] | None = Field(None, description="default day")
-    limit_price: MoneyIn | None = Field(None, description="limit orders: > 0, <= 1,000,000, on the 0.01 tick")
+    limit_price: MoneyIn | None = Field(None, description="limit and stop_limit orders: > 0, <= 1,000,000, "
+                                        "on the 0.01 tick")
+    stop_price: MoneyIn | None = Field(None, description="stop and stop_limit orders: the trade price that "
+                                       "triggers them (a buy at or above it, a sell at or below)")
     client_order_id: StrictStr | None = Field(
         None, description="1 to 48 printable characters; the same id and body returns the first order (200)")
 
@@ -41,9 +44,11 @@ class Order(Out):
     user_id: int
     symbol: str
     side: Literal["buy", "sell"]
-    type: Literal["market", "limit"]
+    type: Literal["market", "limit", "stop", "stop_limit"]
     qty: int
     limit_price: Money | None
+    stop_price: Money | None
+    triggered: bool | None = Field(description="stops: false until a trade reaches stop_price; null otherwise")
     time_in_force: Literal["day", "gtc", "ioc", "fok"]
     status: Status
     filled_qty: int

@@ -65,7 +65,7 @@ def place_orders(uow: UnitOfWork, orders: list[NewOrder]) -> list[Outcome]:
         uow.emit(events.OrderPlaced(
             order_id=row["id"], user_id=row["user_id"], symbol=row["symbol"], side=row["side"], type=row["type"],
             qty=row["qty"], limit_price=row["limit_price"], time_in_force=row["time_in_force"],
-            client_order_id=row["client_order_id"], created_at=row["created_at"],
+            client_order_id=row["client_order_id"], created_at=row["created_at"], stop_price=row["stop_price"],
         ))
     store.add_history(uow.conn, history)
     return outcomes
@@ -178,7 +178,16 @@ def booked(batch: OrderBatch, event: events.OrderBooked) -> None:
         return
     order["booked"] = True
     record_fills(order, event.filled_qty, event.filled_notional)
+    batch.save(order, "waiting for its stop price" if event.triggered is False else None)
+
+
+def triggered(batch: OrderBatch, event: events.OrderTriggered) -> None:
+    order = batch.order(event.order_id)
+    if order is None or order["triggered"]:
+        return
+    order["triggered"] = True
     batch.save(order)
+    batch.note(order, f"triggered by a trade at {event.price}")
 
 
 def traded(batch: OrderBatch, event: events.TradeExecuted) -> None:

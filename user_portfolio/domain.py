@@ -171,6 +171,10 @@ def new_listing(symbol: str, name: str, reference_price: Decimal) -> Listing:
 # ---------------------------------------------------------------------------
 
 
+ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
+MARKET_TYPES = ("market", "stop")  # the types with a collar instead of a limit
+
+
 def market_price(last_price: Decimal | None, reference_price: Decimal) -> Decimal:
     return last_price if last_price is not None else reference_price
 
@@ -203,7 +207,7 @@ class Decision:
 def decide_order(
     *, side: str, type_: str, qty: int, limit_price: Decimal | None, symbol: str, last_price: Decimal | None,
     reference_price: Decimal, buying_power: Decimal, free_shares: int, held_qty: int = 0, open_buy_qty: int = 0,
-    rules: Rules = Rules(),
+    rules: Rules = Rules(), stop_price: Decimal | None = None,
 ) -> Decision:
     """Whether an order can be approved, and what it must hold if so.
 
@@ -211,11 +215,18 @@ def decide_order(
     commission) x qty; buying power (cash - reserved cash) must cover it. Sell: free
     shares must cover qty, and buying power the commission. No short selling, no
     margin. The settings' limits come first: an order larger than max_order_qty, or
-    a buy that would take the position (held plus open buys) above max_position."""
-    if side not in ("buy", "sell") or type_ not in ("market", "limit") or qty <= 0:
+    a buy that would take the position (held plus open buys) above max_position.
+    A stop holds what the order it becomes would hold, priced from its stop price: a
+    stop (market once triggered) the collar around the stop price, a stop_limit its
+    limit."""
+    if side not in ("buy", "sell") or type_ not in ORDER_TYPES or qty <= 0:
         return Decision(False, REJECT_INVALID, f"cannot handle a {type_} {side} of {qty}")
-    if type_ == "limit" and (limit_price is None or limit_price <= 0):
-        return Decision(False, REJECT_INVALID, "a limit order needs a positive limit_price")
+    if type_ in ("limit", "stop_limit") and (limit_price is None or limit_price <= 0):
+        return Decision(False, REJECT_INVALID, f"a {type_} order needs a positive limit_price")
+    if type_ in ("stop", "stop_limit") and (stop_price is None or stop_price <= 0):
+        return Decision(False, REJECT_INVALID, f"a {type_} order needs a positive stop_price")
+    if type_ == "stop":  # its collar is computed as if the last trade were at the stop price
+        last_price = stop_price
     if rules.max_order_qty is not None and qty > rules.max_order_qty:
         return Decision(False, REJECT_MAX_ORDER_QTY,
                         f"the max order size is {rules.max_order_qty} shares; this order is for {qty}")
@@ -226,7 +237,7 @@ def decide_order(
                         f"{held_qty} held{on_order} + {qty} bought would be {held_qty + open_buy_qty + qty}")
     commission = rules.commission_per_share
     if side == "buy":
-        collar = buy_collar(last_price, reference_price) if type_ == "market" else None
+        collar = buy_collar(last_price, reference_price) if type_ in MARKET_TYPES else None
         reserve_price = collar if collar is not None else limit_price
         assert reserve_price is not None
         need = money((reserve_price + commission) * qty)
@@ -240,7 +251,7 @@ def decide_order(
     if buying_power < need:
         return Decision(False, REJECT_CASH,
                         f"needs {fmt(need)} for commission, buying power {fmt(money(buying_power))}")
-    collar = sell_floor(last_price, reference_price) if type_ == "market" else None
+    collar = sell_floor(last_price, reference_price) if type_ in MARKET_TYPES else None
     return Decision(True, reserve_qty=qty, reserve_cash=need, collar_price=collar, commission=commission)
 
 

@@ -118,6 +118,7 @@ def reserve_for_order(batch: PortfolioBatch, event: events.OrderPlaced) -> None:
         free_shares=position.free if position is not None else 0,
         held_qty=position.qty if position is not None else 0,
         open_buy_qty=position.open_buy_qty if position is not None else 0, rules=batch.rules,
+        stop_price=event.stop_price,
     )
     common = {"order_id": event.order_id, "user_id": event.user_id, "symbol": event.symbol}
     if decision.approved:
@@ -133,13 +134,13 @@ def reserve_for_order(batch: PortfolioBatch, event: events.OrderPlaced) -> None:
         ))
         uow.emit(events.OrderApproved(**common, side=event.side, type=event.type, qty=event.qty,
                                limit_price=event.limit_price, time_in_force=event.time_in_force,
-                               collar_price=decision.collar_price))
+                               collar_price=decision.collar_price, stop_price=event.stop_price))
         log.info("order %s approved (%s %s %s x%s)", event.order_id, event.type, event.side, event.symbol, event.qty)
     else:
         assert decision.reason is not None and decision.message is not None
         batch.add_reservation(Reservation(
             **common, side=event.side if event.side in ("buy", "sell") else "buy",
-            type=event.type if event.type in ("market", "limit") else "limit", qty=max(event.qty, 1),
+            type=event.type if event.type in domain.ORDER_TYPES else "limit", qty=max(event.qty, 1),
             status="rejected", created_at=uow.now, closed_at=uow.now,
         ))
         uow.emit(events.OrderRejected(**common, reason=decision.reason, message=decision.message))

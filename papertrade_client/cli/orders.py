@@ -10,14 +10,16 @@ from rich.table import Table
 from ..types import Order
 from .app import Ctx, cli, pass_ctx, plain
 
-ORDER_COLUMNS = ("id", "symbol", "side", "type", "qty", "limit", "tif", "status", "filled", "avg price", "reason")
+ORDER_COLUMNS = ("id", "symbol", "side", "type", "qty", "limit", "stop", "tif", "status", "filled", "avg price",
+                 "reason")
 
 
 def order_table(orders: Sequence[Order]) -> Table:
     table = Table(*ORDER_COLUMNS)
     for o in orders:
-        table.add_row(str(o.id), o.symbol, o.side, o.type, str(o.qty), plain(o.limit_price), o.time_in_force, o.status,
-                      str(o.filled_qty), plain(o.filled_avg_price), o.reject_reason or "")
+        stop = "" if o.stop_price is None else plain(o.stop_price) + ("" if o.triggered else " (waiting)")
+        table.add_row(str(o.id), o.symbol, o.side, o.type, str(o.qty), plain(o.limit_price), stop, o.time_in_force,
+                      o.status, str(o.filled_qty), plain(o.filled_avg_price), o.reject_reason or "")
     return table
 
 
@@ -26,19 +28,22 @@ def order_table(orders: Sequence[Order]) -> Table:
 @click.argument("side", type=click.Choice(["buy", "sell"], case_sensitive=False))
 @click.argument("qty", type=int)
 @click.argument("price", required=False)
-@click.option("--type", "order_type", type=click.Choice(["limit", "market"]),
-              help="default: limit with a PRICE, market without")
+@click.option("--type", "order_type", type=click.Choice(["limit", "market", "stop", "stop_limit"]),
+              help="default: limit with a PRICE, market without; with --stop, stop_limit or stop")
+@click.option("--stop", "stop_price", help="stop price: the order waits until a trade reaches it")
 @click.option("--tif", "time_in_force", type=click.Choice(["day", "gtc", "ioc", "fok"]))
 @click.option("--client-order-id", help="idempotency key (generated when not given)")
 @click.option("--user-id", type=int, help="instructor: place for this user")
 @click.option("--wait/--no-wait", default=False, help="wait until matching has seen the order")
 @pass_ctx
 def place(c: Ctx, symbol: str, side: str, qty: int, price: str | None, order_type: str | None,
-          time_in_force: str | None, client_order_id: str | None, user_id: int | None, wait: bool) -> None:
-    """Place an order: SYMBOL buy|sell QTY [PRICE]."""
+          stop_price: str | None, time_in_force: str | None, client_order_id: str | None, user_id: int | None,
+          wait: bool) -> None:
+    """Place an order: SYMBOL buy|sell QTY [PRICE] [--stop STOP]."""
     client = c.need_login()
     order = client.place_order(symbol.upper(), side.lower(), qty, price, type=order_type,
-                               time_in_force=time_in_force, client_order_id=client_order_id, user_id=user_id)
+                               time_in_force=time_in_force, client_order_id=client_order_id, user_id=user_id,
+                               stop_price=stop_price)
     if wait:
         order = client.wait_order(order.id)
     c.emit(order, order_table([order]))

@@ -114,6 +114,32 @@ def test_worker_sigkilled_and_restarted_loses_and_doubles_nothing(faulty, flow, 
     record(f"sigkill {name}", figures)
 
 
+def test_order_matching_sigkilled_with_stops_waiting_loses_none_and_triggers_none_twice(faulty):
+    box = Sandbox(faulty)
+    sym = box.symbol("10.00")
+    bidder = box.trader("100000.00")
+    for i in range(6):
+        bidder.wait_order(bidder.order(sym, "buy", 2, f"{9.90 - 0.1 * i:.2f}", time_in_force="gtc")["id"], "new")
+    holders = [box.trader("0.00", {sym: 2}) for _ in range(4)]
+    stops = []
+    for i, holder in enumerate(holders):
+        resp = holder.post("/api/orders", {"symbol": sym, "side": "sell", "type": "stop", "qty": 2,
+                                           "stop_price": f"{9.90 - 0.1 * i:.2f}", "time_in_force": "gtc"})
+        assert resp.status_code == 201, resp.text
+        stops.append(holder.wait_order(resp.json()["id"], "new"))
+    faulty.wait_quiet()
+    faulty.kill("order_matching-worker", signal.SIGKILL)
+    restart_worker(faulty, "order_matching-worker")
+    seller = box.trader("0.00", {sym: 2})
+    seller.order(sym, "sell", 2, "9.90")  # reaches the first stop; each stop's fills reach the next
+    for holder, stop in zip(holders, stops, strict=True):
+        done = holder.wait_order(stop["id"], "filled")
+        triggered = [h for h in done["history"] if (h["detail"] or "").startswith("triggered")]
+        assert len(triggered) == 1 and done["triggered"] is True, done["history"]
+    faulty.wait_quiet()
+    assert faulty.audit() == []
+
+
 API_VICTIMS = ["stock_ordering-api", "gateway"] if FULL else ["stock_ordering-api"]
 
 

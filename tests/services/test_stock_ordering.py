@@ -473,8 +473,40 @@ def test_the_orders_export_lists_every_order_for_instructors(service_db):
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     lines = resp.get_data(as_text=True).splitlines()
     assert lines[0] == ("id,client_order_id,user_id,symbol,side,type,qty,limit_price,time_in_force,status,"
-                        "filled_qty,filled_avg_price,reject_reason,created_at,updated_at")
+                        "filled_qty,filled_avg_price,reject_reason,created_at,updated_at,stop_price,triggered")
     assert [line.split(",")[:13] for line in lines[1:]] == [
         [str(buy), "", "2", "ACME", "buy", "limit", "10", "10.00", "day", "filled", "10", "10.0000", ""],
         [str(sell), "", "3", "ACME", "sell", "market", "10", "", "day", "filled", "10", "10.0000", ""],
     ]
+
+
+# -- stops ------------------------------------------------------------------------------
+
+
+def test_a_stop_is_new_while_it_waits_and_shows_when_it_triggered(service_db):
+    open_market_with_acme(service_db)
+    stop = NewOrder(user_id=2, symbol="ACME", side="sell", type="stop_limit", qty=10, limit_price=D("9.40"),
+                    time_in_force="gtc", client_order_id="sl-1", stop_price=D("9.50"))
+    with unit_of_work(service_db.conn, SERVICE) as uow:
+        [outcome] = services.place_orders(uow, [stop])
+    [announced] = [e.event for e in uow.emitted]  # written at the commit
+    assert (announced.type, announced.stop_price, announced.limit_price) == ("stop_limit", D("9.50"), D("9.40"))
+    order_id = outcome.order["id"]
+    resp = service_db.client().get(f"/api/orders/{order_id}", headers=service_db.auth(2))
+    assert (resp.json["status"], resp.json["stop_price"], resp.json["triggered"]) == ("pending_new", "9.50", False)
+    run = service_db.runner.deliver
+    run(contracts.OrderBooked(order_id=order_id, user_id=2, symbol="ACME", filled_qty=0, remaining_qty=10,
+                              book_seq=1, triggered=False))
+    triggered = contracts.OrderTriggered(order_id=order_id, user_id=2, symbol="ACME", price=D("9.45"), book_seq=2)
+    envelope = service_db.runner.envelope(triggered)
+    run(envelope)
+    resp = service_db.client().get(f"/api/orders/{order_id}", headers=service_db.auth(2))
+    assert (resp.json["status"], resp.json["triggered"]) == ("new", True)
+    run(envelope)  # redelivered: nothing twice
+    run(contracts.OrderTriggered(order_id=order_id, user_id=2, symbol="ACME", price=D("9.45"), book_seq=2))
+    assert history(service_db, order_id) == [
+        ("pending_new", 0, None), ("new", 0, "waiting for its stop price"), ("new", 0, "triggered by a trade at 9.45")]
+    # a limit order shows no stop fields
+    [plain] = place(service_db, (2, "buy", 1, "9.00"))
+    resp = service_db.client().get(f"/api/orders/{plain}", headers=service_db.auth(2))
+    assert (resp.json["stop_price"], resp.json["triggered"]) == (None, None)

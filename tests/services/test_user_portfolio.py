@@ -187,7 +187,7 @@ def test_limit_buy_reserves_cash_to_the_cent_and_is_approved(service_db):
     [approved] = of_type(emitted, "order.approved")
     assert approved == {
         "order_id": 101, "user_id": 1, "symbol": "ACME", "side": "buy", "type": "limit", "qty": 7,
-        "limit_price": D("123.45"), "time_in_force": "day", "collar_price": None,
+        "limit_price": D("123.45"), "time_in_force": "day", "collar_price": None, "stop_price": None,
     }
     assert cash_state(service_db, 1) == (D("10000.00"), D("864.15"))
     res = reservation(service_db, 101)
@@ -1042,3 +1042,40 @@ def test_leaderboard_is_announced_at_most_every_interval_and_never_lost(service_
     assert rows[1].trades == 2  # both fills, though only the first was announced at once
     # nothing pending: a follow-up does nothing
     assert run().notices == []
+
+
+# -- stops ------------------------------------------------------------------
+
+
+def placed_stop(order_id: int, user_id: int, side: str, qty: int, stop_price: str, limit: str | None = None,
+                tif: str = "day") -> contracts.OrderPlaced:
+    return contracts.OrderPlaced(order_id=order_id, user_id=user_id, symbol="ACME", side=side,
+                                 type="stop_limit" if limit else "stop", qty=qty,
+                                 limit_price=D(limit) if limit else None, time_in_force=tif,
+                                 stop_price=D(stop_price))
+
+
+def test_a_stop_reserves_what_it_will_need_and_canceled_before_it_triggers_releases_all_of_it(service_db):
+    setup_market(service_db, user(1, "10000.00", {"ACME": 20}))
+    # a stop buy holds the collar around its stop price (120.00 x 1.05), not around the last price
+    emitted = service_db.runner.deliver(placed_stop(1, 1, "buy", 10, "120.00"))
+    [approved] = of_type(emitted, "order.approved")
+    assert (approved["collar_price"], approved["stop_price"], approved["type"]) == (D("126.00"), D("120.00"), "stop")
+    assert cash_state(service_db, 1) == (D("10000.00"), D("1260.00"))
+    # a stop_limit buy holds its limit; a stop-loss holds shares
+    service_db.runner.deliver(placed_stop(2, 1, "buy", 10, "120.00", "121.00"),
+                              placed_stop(3, 1, "sell", 15, "90.00", "89.00", tif="gtc"))
+    assert cash_state(service_db, 1) == (D("10000.00"), D("2470.00"))
+    assert position(service_db, 1)["reserved_qty"] == 15
+    # a stop-loss beyond the free shares is refused like any sale
+    [refused] = of_type(service_db.runner.deliver(placed_stop(4, 1, "sell", 6, "90.00")), "order.rejected")
+    assert refused["reason"] == "insufficient_shares"
+    # canceled (or expired) untriggered: everything it held is free again, once
+    service_db.runner.deliver(canceled(1, 1, filled=0, canceled_qty=10), canceled(3, 1, filled=0, canceled_qty=15))
+    assert cash_state(service_db, 1) == (D("10000.00"), D("1210.00"))
+    assert position(service_db, 1)["reserved_qty"] == 0
+    assert service_db.runner.deliver(canceled(1, 1, filled=0, canceled_qty=10)) == []
+    service_db.runner.deliver(contracts.OrderExpired(order_id=2, user_id=1, symbol="ACME", filled_qty=0,
+                                                     expired_qty=10))
+    assert cash_state(service_db, 1) == (D("10000.00"), D("0.00"))
+    assert reservation(service_db, 2)["type"] == "stop_limit"

@@ -126,3 +126,21 @@ def test_pushes_send_execution_reports_first_and_only_to_the_owners():
     assert (first.event, first.rooms, first.data["status"]) == ("order", ("user:7", INSTRUCTORS), "filled")
     assert (second.event, second.rooms) == ("order", ("user:8", INSTRUCTORS))
     assert (tape.event, tape.rooms) == ("trade", ("sym:AAPL",))
+
+
+def test_a_stop_is_reported_waiting_then_triggered_then_filled():
+    tracker = OrderTracker()
+    tracker.placed(contracts.OrderPlaced(5, 7, "AAPL", "sell", "stop", 10, None, "gtc", "s5", T0,
+                                         stop_price=Decimal("9.50")))
+    assert (tracker.order(5)["stop_price"], tracker.order(5)["triggered"]) == ("9.50", False)
+    waiting = tracker.booked(contracts.OrderBooked(5, 7, "AAPL", 0, 10, 3, triggered=False), T1)
+    assert (waiting["status"], waiting["triggered"]) == ("new", False)
+    [push] = pushes(contracts.OrderTriggered(5, 7, "AAPL", Decimal("9.45"), 4), tracker)
+    assert (push.event, push.data["triggered"], push.data["status"], push.rooms) == (
+        "order", True, "new", ("user:7", INSTRUCTORS))
+    assert pushes(contracts.OrderTriggered(5, 7, "AAPL", Decimal("9.45"), 4), tracker) == []  # nothing new twice
+    [report] = tracker.trade(trade(9, 5, "9.45", 10, (10, "94.50"), (10, "94.50")))
+    assert (report["status"], report["triggered"], report["filled_avg_price"]) == ("filled", True, "9.4500")
+    # an order that is no stop has neither field set
+    tracker.placed(placed(6, 7, "buy", 1))
+    assert (tracker.order(6)["stop_price"], tracker.order(6)["triggered"]) == (None, None)

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import pytest
 
+from order_matching import stops
 from order_matching.domain import (
     BUY,
     COLLAR,
@@ -31,6 +32,8 @@ from order_matching.domain import (
     NO_LIQUIDITY,
     SELF_TRADE,
     SELL,
+    STOP,
+    STOP_LIMIT,
     BookOrder,
     Fill,
     MatchResult,
@@ -957,3 +960,224 @@ def test_matches_naive_reference(seed: int) -> None:
         assert book.seq == ref.seq
         assert book.depth(1000) == ref.depth()
         assert len(book) == len(ref.resting)
+
+
+# --- stops (order_matching.stops) -------------------------------------------------
+
+
+def stop(order_id: int, side: str, qty: int, stop_price: str, limit: str | None = None, *,
+         tif: str = DAY, collar: str | None = None) -> BookOrder:
+    """A stop (market once triggered) or, with ``limit``, a stop_limit."""
+    o = order(order_id, side, qty, limit, tif=tif, collar=collar)
+    o.type = STOP_LIMIT if limit is not None else STOP
+    o.stop_price = D(stop_price)
+    return o
+
+
+def trace(steps: list[stops.Step]) -> list[tuple]:
+    """What happened, in order: held, triggered (at a price), each fill, and how each
+    matched order ended (rested, or canceled with its reason)."""
+    out: list[tuple] = []
+    for step in steps:
+        if isinstance(step, stops.Held):
+            out.append(("held", step.order.order_id))
+        elif isinstance(step, stops.Triggered):
+            out.append(("triggered", step.order.order_id, str(step.price)))
+        else:
+            out.extend(("fill", str(f.price), f.qty, f.buy_order_id, f.sell_order_id) for f in step.fills)
+            if step.rested:
+                out.append(("rested", step.order.order_id))
+            elif step.canceled_qty:
+                out.append(("canceled", step.order.order_id, step.canceled_qty, step.cancel_reason))
+    return out
+
+
+@dataclass
+class StopCase:
+    id: str
+    resting: list[BookOrder]
+    held: list[BookOrder]  # stops submitted first, before any trade (so they are held)
+    incoming: list[BookOrder]  # then these, in turn
+    expected: list[tuple]  # trace of the incoming orders' submissions
+    still_held: list[int] = field(default_factory=list)
+    last: str | None = None  # last trade price at the end
+    priority_after: dict[int, int] = field(default_factory=dict)  # a triggered stop's new priority
+
+
+STOP_CASES = [
+    StopCase(
+        id="buy stop triggers on a trade at its stop price, and buys at market",
+        resting=[order(1, SELL, 5, "10.00"), order(2, SELL, 5, "10.50")],
+        held=[stop(10, BUY, 3, "10.00", collar="11.00")],
+        incoming=[order(20, BUY, 2, "10.00")],
+        expected=[("fill", "10.00", 2, 20, 1), ("triggered", 10, "10.00"), ("fill", "10.00", 3, 10, 1)],
+        last="10.00",
+    ),
+    StopCase(
+        id="a trade short of the stop price triggers nothing",
+        resting=[order(1, SELL, 5, "9.99")],
+        held=[stop(10, BUY, 3, "10.00", collar="11.00")],
+        incoming=[order(20, BUY, 2, "9.99")],
+        expected=[("fill", "9.99", 2, 20, 1)],
+        still_held=[10],
+        last="9.99",
+    ),
+    StopCase(
+        id="sell stop (a stop-loss) triggers on a trade at or below its stop price",
+        resting=[order(1, BUY, 5, "9.50"), order(2, BUY, 5, "9.00")],
+        held=[stop(10, SELL, 4, "9.60", collar="9.00"), stop(11, SELL, 4, "9.40", collar="8.50")],
+        incoming=[order(20, SELL, 1, "9.50")],
+        expected=[("fill", "9.50", 1, 1, 20), ("triggered", 10, "9.50"),
+                  ("fill", "9.50", 4, 1, 10)],
+        still_held=[11],
+        last="9.50",
+    ),
+    StopCase(
+        id="a trade through several stop prices triggers them lowest stop first (buys), arrival breaking ties",
+        resting=[order(1, SELL, 1, "10.00"), order(2, SELL, 100, "12.00")],
+        held=[stop(10, BUY, 1, "11.00", "12.00"), stop(11, BUY, 1, "10.00", "12.00"),
+              stop(12, BUY, 1, "10.00", "12.00")],
+        incoming=[order(20, BUY, 1, "10.00")],
+        expected=[("fill", "10.00", 1, 20, 1), ("triggered", 11, "10.00"), ("fill", "12.00", 1, 11, 2),
+                  ("triggered", 12, "10.00"), ("fill", "12.00", 1, 12, 2), ("triggered", 10, "12.00"),
+                  ("fill", "12.00", 1, 10, 2)],
+        last="12.00",
+    ),
+    StopCase(
+        id="gap past the stop price: the triggered stop_limit rests at its limit when the market ran away",
+        resting=[order(1, SELL, 1, "10.00"), order(2, SELL, 5, "10.80")],
+        held=[stop(10, BUY, 2, "9.80", "10.20")],
+        incoming=[order(20, BUY, 1, "10.00")],
+        expected=[("fill", "10.00", 1, 20, 1), ("triggered", 10, "10.00"), ("rested", 10)],
+        last="10.00",
+        priority_after={10: 101},  # its arrival gave it 10
+    ),
+    StopCase(
+        id="a market stop gapped past its collar is canceled (price_collar)",
+        resting=[order(1, SELL, 1, "10.00"), order(2, SELL, 5, "12.00")],
+        held=[stop(10, BUY, 2, "9.00", collar="9.45")],
+        incoming=[order(20, BUY, 1, "10.00")],
+        expected=[("fill", "10.00", 1, 20, 1), ("triggered", 10, "10.00"), ("canceled", 10, 2, COLLAR)],
+        last="10.00",
+    ),
+    StopCase(
+        id="cascade: a stop-loss's own fill triggers the next one, down the book",
+        resting=[order(1, BUY, 1, "9.90"), order(2, BUY, 1, "9.80"), order(3, BUY, 1, "9.70"),
+                 order(4, BUY, 5, "9.00")],
+        held=[stop(10, SELL, 1, "9.90", collar="9.00"), stop(11, SELL, 1, "9.80", collar="9.00"),
+              stop(12, SELL, 1, "9.75", collar="9.00"), stop(13, SELL, 1, "9.10", collar="8.00")],
+        incoming=[order(20, SELL, 1, "9.90")],
+        expected=[("fill", "9.90", 1, 1, 20), ("triggered", 10, "9.90"), ("fill", "9.80", 1, 2, 10),
+                  ("triggered", 11, "9.80"), ("fill", "9.70", 1, 3, 11), ("triggered", 12, "9.70"),
+                  ("fill", "9.00", 1, 4, 12), ("triggered", 13, "9.00"), ("fill", "9.00", 1, 4, 13)],
+        last="9.00",
+    ),
+    StopCase(
+        id="a stop already through the last trade price triggers the moment it arrives",
+        resting=[order(1, SELL, 1, "10.00"), order(2, SELL, 5, "10.10")],
+        held=[],
+        incoming=[order(20, BUY, 1, "10.00"), stop(30, BUY, 2, "9.50", collar="11.00")],
+        expected=[("fill", "10.00", 1, 20, 1), ("triggered", 30, "10.00"), ("fill", "10.10", 2, 30, 2)],
+        last="10.10",
+    ),
+    StopCase(
+        id="a stop that arrives short of the last trade price is held",
+        resting=[order(1, SELL, 1, "10.00")],
+        held=[],
+        incoming=[order(20, BUY, 1, "10.00"), stop(30, BUY, 2, "10.01", collar="11.00")],
+        expected=[("fill", "10.00", 1, 20, 1), ("held", 30)],
+        still_held=[30],
+        last="10.00",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", STOP_CASES, ids=[c.id for c in STOP_CASES])
+def test_stop_table(case: StopCase) -> None:
+    book = book_with(*case.resting)
+    held = stops.StopBook()
+    priority = iter(range(101, 200))
+    last = None
+    for s in case.held:
+        steps, last = stops.submit(book, held, s, last, lambda: next(priority))
+        assert trace(steps) == [("held", s.order_id)]
+    out: list[tuple] = []
+    for o in case.incoming:
+        steps, last = stops.submit(book, held, o, last, lambda: next(priority))
+        out += trace(steps)
+    assert out == case.expected
+    assert sorted(o.order_id for o in held.orders()) == sorted(case.still_held)
+    assert last == (D(case.last) if case.last is not None else None)
+    for order_id, p in case.priority_after.items():
+        assert book.get(order_id).priority == p  # time priority from the trigger, not from arrival
+    for step in out:
+        if step[0] == "triggered":
+            triggered = book.get(step[1])
+            assert triggered is None or (triggered.triggered and triggered.type == LIMIT)
+
+
+def test_a_triggered_stop_does_not_trade_with_its_owners_resting_order() -> None:
+    book = book_with(order(1, SELL, 1, "10.00"), order(2, SELL, 5, "10.10", user=7))
+    held = stops.StopBook()
+    own = stop(10, BUY, 2, "10.00", "10.20")
+    own.user_id = 7
+    held.add(own)
+    steps, _ = stops.submit(book, held, order(20, BUY, 1, "10.00"), None, lambda: 99)
+    assert trace(steps) == [("fill", "10.00", 1, 20, 1), ("triggered", 10, "10.00"),
+                            ("canceled", 10, 2, SELF_TRADE)]
+
+
+def test_cancel_before_trigger_takes_the_stop_out_for_good() -> None:
+    book = book_with(order(1, SELL, 5, "10.00"))
+    held = stops.StopBook()
+    held.add(stop(10, BUY, 1, "10.00", collar="11.00"))
+    held.add(stop(11, BUY, 1, "10.00", collar="11.00"))
+    assert held.cancel(10).order_id == 10
+    assert held.cancel(10) is None
+    steps, _ = stops.submit(book, held, order(20, BUY, 1, "10.00"), None, lambda: 99)
+    assert [s for s in trace(steps) if s[0] == "triggered"] == [("triggered", 11, "10.00")]
+    assert len(held) == 0
+
+
+def test_day_stops_expire_at_the_close_and_gtc_stops_stay() -> None:
+    held = stops.StopBook()
+    held.add(stop(10, BUY, 1, "10.00", collar="11.00"))
+    held.add(stop(11, SELL, 1, "9.00", collar="8.00", tif=GTC))
+    held.add(stop(12, SELL, 1, "9.50", "9.40"))
+    assert sorted(o.order_id for o in held.expire(DAY)) == [10, 12]
+    assert [o.order_id for o in held.orders()] == [11]
+    assert [o.order_id for o in held.triggered_by(D("9.00"))] == [11]
+
+
+def test_nothing_triggers_without_a_trade_and_the_first_trade_after_a_halt_triggers_what_it_passed() -> None:
+    # A halted market matches nothing, so stops see no trade; the first trade after the
+    # reopening, wherever it prints, triggers every stop its price has reached.
+    book = book_with(order(1, BUY, 1, "8.00"), order(2, BUY, 10, "7.00"))
+    held = stops.StopBook()
+    held.add(stop(10, SELL, 1, "9.00", collar="6.00"))
+    held.add(stop(11, SELL, 1, "8.50", collar="6.00"))
+    assert held.triggered_by(D("9.01")) == []
+    assert len(held) == 2
+    steps, last = stops.submit(book, held, order(20, SELL, 1, "8.00"), D("10.00"), lambda: 99)
+    assert trace(steps) == [("fill", "8.00", 1, 1, 20), ("triggered", 10, "8.00"), ("fill", "7.00", 1, 2, 10),
+                            ("triggered", 11, "8.00"), ("fill", "7.00", 1, 2, 11)]
+    assert last == D("7.00")
+
+
+def test_buy_and_sell_stops_triggered_by_one_trade_go_buys_first() -> None:
+    book = book_with(order(1, SELL, 1, "10.00"), order(2, SELL, 5, "10.50"), order(3, BUY, 5, "9.50"))
+    held = stops.StopBook()
+    held.add(stop(10, SELL, 1, "10.20", collar="9.00"))  # a sell stop above the price: reached by 10.00
+    held.add(stop(11, BUY, 1, "9.90", collar="11.00"))
+    steps, _ = stops.submit(book, held, order(20, BUY, 1, "10.00"), None, lambda: 99)
+    assert [s for s in trace(steps) if s[0] == "triggered"] == [("triggered", 11, "10.00"),
+                                                                 ("triggered", 10, "10.00")]
+
+
+@pytest.mark.parametrize("bad", [
+    order(1, BUY, 1, "10.00"),  # not a stop
+    dataclasses.replace(stop(1, BUY, 1, "10.00", collar="11.00"), triggered=True),
+])
+def test_the_stop_book_holds_only_untriggered_stops(bad: BookOrder) -> None:
+    with pytest.raises(ValueError):
+        stops.StopBook().add(bad)

@@ -163,6 +163,58 @@ def test_limit_price_missing_for_limit():
     assert (err.status, err.field) == (422, "limit_price")
 
 
+# --- stops ---------------------------------------------------------------------------
+
+
+def stop_body(**changes):
+    body = {"symbol": "AAPL", "side": "sell", "type": "stop", "qty": 10, "stop_price": "9.50"}
+    body.update(changes)
+    return body
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, NewOrder(7, "AAPL", "sell", "stop", 10, None, "day", None, Decimal("9.50"))),
+    ({"time_in_force": "gtc", "stop_price": 9},
+     NewOrder(7, "AAPL", "sell", "stop", 10, None, "gtc", None, Decimal("9.00"))),
+    ({"type": "stop_limit", "limit_price": "9.40"},
+     NewOrder(7, "AAPL", "sell", "stop_limit", 10, Decimal("9.40"), "day", None, Decimal("9.50"))),
+    ({"type": "stop_limit", "side": "buy", "stop_price": "10.00", "limit_price": "10.00"},
+     NewOrder(7, "AAPL", "buy", "stop_limit", 10, Decimal("10.00"), "day", None, Decimal("10.00"))),
+])
+def test_stop_orders_accepted(changes, expected):
+    assert parse_order(stop_body(**changes), TRADER) == expected
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"stop_price": None}, "stop_price"),  # a stop without stop_price
+    ({"type": "stop_limit", "limit_price": None}, "limit_price"),
+    ({"time_in_force": "ioc"}, "time_in_force"),  # a stop with IOC or FOK
+    ({"time_in_force": "fok"}, "time_in_force"),
+    ({"type": "stop_limit", "side": "buy", "stop_price": "10.00", "limit_price": "9.99"}, "limit_price"),
+    ({"type": "stop_limit", "side": "sell", "stop_price": "10.00", "limit_price": "10.01"}, "limit_price"),
+    ({"limit_price": "9.00"}, "limit_price"),  # a stop (market once triggered) takes no limit
+    ({"stop_price": "0"}, "stop_price"),
+    ({"stop_price": "9.505"}, "stop_price"),
+    ({"stop_price": "1000000.01"}, "stop_price"),
+    ({"type": "limit", "limit_price": "9.00"}, "stop_price"),  # a limit order takes no stop_price
+    ({"type": "market"}, "stop_price"),
+])
+def test_stop_orders_rejected(changes, field):
+    body = stop_body(**changes)
+    if body.get("stop_price") is None:
+        del body["stop_price"]
+    if "limit_price" in body and body["limit_price"] is None:
+        del body["limit_price"]
+    err = rejected(body)
+    assert (err.status, err.code, err.field) == (422, "invalid", field)
+
+
+def test_the_stop_price_is_part_of_the_body_a_client_order_id_repeats():
+    one = parse_order(stop_body(client_order_id="x"), TRADER)
+    other = parse_order(stop_body(client_order_id="x", stop_price="9.40"), TRADER)
+    assert one.fingerprint != other.fingerprint
+
+
 @pytest.mark.parametrize("price", ["10.00", 10, Decimal("10")])
 def test_limit_price_present_for_market(price):
     err = rejected(market_body(limit_price=price))
@@ -219,7 +271,7 @@ def test_side_rejected(side):
     assert (err.status, err.code, err.field) == (422, "invalid", "side")
 
 
-@pytest.mark.parametrize("order_type", ["LIMIT", "stop", "", None, 0])
+@pytest.mark.parametrize("order_type", ["LIMIT", "trailing_stop", "", None, 0])
 def test_type_rejected(order_type):
     err = rejected(limit_body(type=order_type))
     assert (err.status, err.code, err.field) == (422, "invalid", "type")
@@ -373,6 +425,8 @@ ORDER_FIELDS = {
     "type",
     "qty",
     "limit_price",
+    "stop_price",
+    "triggered",
     "time_in_force",
     "status",
     "filled_qty",
@@ -394,6 +448,8 @@ def _row(**changes):
         "type": "limit",
         "qty": 10,
         "limit_price": Decimal("10.50"),
+        "stop_price": None,
+        "triggered": None,
         "time_in_force": "day",
         "status": "partially_filled",
         "filled_qty": 3,
@@ -421,6 +477,8 @@ def test_order_json_shape():
         "type": "limit",
         "qty": 10,
         "limit_price": Decimal("10.50"),
+        "stop_price": None,
+        "triggered": None,
         "time_in_force": "day",
         "status": "partially_filled",
         "filled_qty": 3,

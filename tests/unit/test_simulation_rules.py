@@ -115,3 +115,18 @@ def test_limits_apply_only_when_set():
     assert decide(qty=4, price="1.00", held_qty=96, rules=Rules(max_position=100)).approved
     # selling never grows a position
     assert decide("sell", qty=50, held_qty=150, rules=Rules(max_position=100)).approved
+
+
+def test_a_stop_holds_what_the_order_it_becomes_holds_priced_from_its_stop():
+    # a stop buy (market once triggered): the collar around its stop price, 5 % above
+    stop_buy = decide(type_="stop", limit_price=None, stop_price=D("12.00"), last_price=D("10.00"))
+    assert (stop_buy.approved, stop_buy.collar_price, stop_buy.reserve_cash) == (True, D("12.60"), D("126.00"))
+    # a stop_limit buy: its limit
+    stop_limit_buy = decide(type_="stop_limit", price="12.50", stop_price=D("12.00"))
+    assert (stop_limit_buy.collar_price, stop_limit_buy.reserve_cash) == (None, D("125.00"))
+    # sells hold shares; a stop sell's floor is 5 % under its stop price
+    stop_sell = decide("sell", type_="stop", limit_price=None, stop_price=D("9.00"))
+    assert (stop_sell.reserve_qty, stop_sell.collar_price, stop_sell.reserve_cash) == (10, D("8.55"), D("0"))
+    poor = decide(type_="stop", limit_price=None, stop_price=D("100.00"))
+    assert (poor.approved, poor.reason) == (False, "insufficient_cash")
+    assert decide(type_="stop", limit_price=None, stop_price=None).reason == "invalid_order"
