@@ -24,7 +24,7 @@ ensure_frontend() {
         echo "papertrade: npm not found; the API works, the browser UI needs Node 20 + npm" >&2
         return 0
     fi
-    if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules ]; then
+    if [ ! -f frontend/node_modules/.package-lock.json ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
         (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
     fi
     if [ ! -f frontend/dist/index.html ] || [ -n "$(find frontend/src frontend/index.html -newer frontend/dist/index.html 2>/dev/null | head -1)" ]; then
