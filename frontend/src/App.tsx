@@ -85,7 +85,13 @@ export function App() {
         </div>
         <div className="col col-center">
           <div className="area-chart">
-            <PriceChart stock={stock} candles={state.candles} version={state.candlesVersion} theme={theme} />
+            <PriceChart
+              stock={stock}
+              candles={state.candles}
+              version={state.candlesVersion}
+              theme={theme}
+              orders={Object.values(state.orders)}
+            />
           </div>
           <div className="area-orders">
             <OrdersPanel

@@ -109,3 +109,38 @@ describe('checkTicket', () => {
     expect(a).not.toBe(newClientOrderId());
   });
 });
+
+describe('stop tickets', () => {
+  const stop: TicketInput = { symbol: 'AAPL', side: 'sell', type: 'stop', qty: '10', price: '', stopPrice: '180.00', tif: 'gtc' };
+
+  it('a stop sends its stop price and no limit, and says what it will do', () => {
+    const check = checkTicket(stop, { lastPrice: '189.50', freeShares: 10 });
+    expect(check.body).toEqual({ symbol: 'AAPL', side: 'sell', type: 'stop', qty: 10, time_in_force: 'gtc', stop_price: '180.00' });
+    expect(check.estimateCents).toBe(180000n); // at the stop price, not the last
+    expect(check.explain).toBe(
+      'Waits, out of the book, until a trade in AAPL prints at or below 180.00; then it becomes a market order to sell for 10. A stop-loss: it sells if the price falls that far. Good until canceled.',
+    );
+  });
+
+  it('a stop-limit sends both prices', () => {
+    const check = checkTicket({ ...stop, side: 'buy', type: 'stop_limit', price: '192.00', stopPrice: '191.00', tif: 'day' });
+    expect(check.body).toMatchObject({ type: 'stop_limit', limit_price: '192.00', stop_price: '191.00' });
+    expect(check.explain).toContain('prints at or above 191.00; then it becomes a limit order to buy at 192.00 for 10');
+    expect(check.explain).toContain('Good until the close.');
+  });
+
+  it('refuses a missing stop price, IOC/FOK, and a limit on the wrong side of the stop', () => {
+    expect(checkTicket({ ...stop, stopPrice: '' }).errors).toEqual([{ field: 'stop_price', message: 'Enter a stop price' }]);
+    expect(checkTicket({ ...stop, tif: 'ioc' }).errors.map((e) => e.field)).toEqual(['time_in_force']);
+    expect(checkTicket({ ...stop, tif: 'fok' }).body).toBeNull();
+    const low = checkTicket({ ...stop, side: 'buy', type: 'stop_limit', price: '190.99', stopPrice: '191.00' });
+    expect(low.errors).toEqual([{ field: 'limit_price', message: "A stop-limit buy's limit may not be below its stop price" }]);
+    const high = checkTicket({ ...stop, type: 'stop_limit', price: '180.01', stopPrice: '180.00' });
+    expect(high.errors.map((e) => e.field)).toEqual(['limit_price']);
+  });
+
+  it('warns when a stop buy could reserve more than the buying power', () => {
+    const check = checkTicket({ ...stop, side: 'buy', stopPrice: '100.00' }, { buyingPower: '1020.00' });
+    expect(check.warning).toBe('A stop buy reserves up to 5% above its stop price ($1050.00); buying power is $1020.00');
+  });
+});

@@ -17,8 +17,15 @@ export interface TicketInput {
   type: OrderType;
   qty: string;
   price: string;
+  /** stop and stop_limit orders: the trade price that triggers them */
+  stopPrice?: string;
   tif: TimeInForce;
 }
+
+/** The order types that wait for a trade at their stop price. */
+export const STOP_TYPES: OrderType[] = ['stop', 'stop_limit'];
+/** The order types with a limit price. */
+export const LIMIT_TYPES: OrderType[] = ['limit', 'stop_limit'];
 
 export interface TicketContext {
   /** last (or reference) price of the ticket's symbol */
@@ -36,18 +43,20 @@ export interface TicketContext {
 }
 
 export interface FieldError {
-  field: 'symbol' | 'qty' | 'limit_price';
+  field: 'symbol' | 'qty' | 'limit_price' | 'stop_price' | 'time_in_force';
   message: string;
 }
 
 export interface TicketCheck {
   errors: FieldError[];
-  /** qty x price in cents (limit price, or the last price for a market order) */
+  /** qty x price in cents (limit price, stop price for a stop, or the last price for a market order) */
   estimateCents: bigint | null;
   /** qty x the commission per share, in cents (null: none or unknown) */
   commissionCents: bigint | null;
   /** a non-blocking warning: not enough buying power or free shares, or a limit of the class's settings */
   warning: string | null;
+  /** what a stop will do, in words (null for other orders) */
+  explain: string | null;
   /** the request body when there are no errors */
   body: OrderRequest | null;
 }
@@ -63,9 +72,9 @@ export function parseQty(text: string): { qty: number } | { error: string } {
 }
 
 /** A limit price in cents: > 0, at most 1,000,000, on the 0.01 tick; or an error message. */
-export function parsePrice(text: string): { cents: bigint } | { error: string } {
+export function parsePrice(text: string, what = 'a limit price'): { cents: bigint } | { error: string } {
   const t = text.trim();
-  if (t === '') return { error: 'Enter a limit price' };
+  if (t === '') return { error: `Enter ${what}` };
   if (!/^(\d+(\.\d*)?|\.\d+)$/.test(t)) return { error: 'Price must be a positive decimal number' };
   const cents = toUnitsExact(t, 2);
   if (cents === null) return { error: 'Price must be on the 0.01 tick' };
@@ -82,13 +91,31 @@ export function checkTicket(input: TicketInput, ctx: TicketContext = {}): Ticket
   const qty = 'qty' in q ? q.qty : null;
   if ('error' in q) errors.push({ field: 'qty', message: q.error });
 
+  const isStop = STOP_TYPES.includes(input.type);
+  let stopCents: bigint | null = null;
+  if (isStop) {
+    const s = parsePrice(input.stopPrice ?? '', 'a stop price');
+    if ('error' in s) errors.push({ field: 'stop_price', message: s.error });
+    else stopCents = s.cents;
+    if (input.tif === 'ioc' || input.tif === 'fok') {
+      errors.push({ field: 'time_in_force', message: 'A stop order is DAY or GTC' });
+    }
+  }
   let priceCents: bigint | null = null;
-  if (input.type === 'limit') {
+  if (LIMIT_TYPES.includes(input.type)) {
     const p = parsePrice(input.price);
     if ('error' in p) errors.push({ field: 'limit_price', message: p.error });
     else priceCents = p.cents;
   } else {
-    priceCents = toCents(ctx.lastPrice ?? null);
+    priceCents = stopCents ?? toCents(ctx.lastPrice ?? null);
+  }
+  if (input.type === 'stop_limit' && priceCents !== null && stopCents !== null) {
+    if (input.side === 'buy' ? priceCents < stopCents : priceCents > stopCents) {
+      errors.push({
+        field: 'limit_price',
+        message: `A stop-limit ${input.side}'s limit may not be ${input.side === 'buy' ? 'below' : 'above'} its stop price`,
+      });
+    }
   }
 
   const estimateCents = qty !== null && priceCents !== null ? BigInt(qty) * priceCents : null;
@@ -109,10 +136,11 @@ export function checkTicket(input: TicketInput, ctx: TicketContext = {}): Ticket
       if (bp !== null) {
         if (needCents > bp) {
           warning = `Not enough buying power: $${formatCents(needCents)} needed, $${formatCents(bp)} available`;
-        } else if (input.type === 'market') {
+        } else if (input.type === 'market' || input.type === 'stop') {
           const reserve = ceilDiv(needCents * (100n + MARKET_COLLAR_PCT), 100n);
           if (reserve > bp) {
-            warning = `A market buy reserves up to ${MARKET_COLLAR_PCT}% above the last price ($${formatCents(reserve)}); buying power is $${formatCents(bp)}`;
+            const from = input.type === 'stop' ? 'its stop price' : 'the last price';
+            warning = `A ${input.type} buy reserves up to ${MARKET_COLLAR_PCT}% above ${from} ($${formatCents(reserve)}); buying power is $${formatCents(bp)}`;
           }
         }
       }
@@ -129,11 +157,26 @@ export function checkTicket(input: TicketInput, ctx: TicketContext = {}): Ticket
           type: input.type,
           qty,
           time_in_force: input.tif,
-          ...(input.type === 'limit' && priceCents !== null ? { limit_price: formatCents(priceCents) } : {}),
+          ...(LIMIT_TYPES.includes(input.type) && priceCents !== null ? { limit_price: formatCents(priceCents) } : {}),
+          ...(isStop && stopCents !== null ? { stop_price: formatCents(stopCents) } : {}),
         }
       : null;
 
-  return { errors, estimateCents, commissionCents, warning, body };
+  const explain = isStop && stopCents !== null && qty !== null ? explainStop(input, qty, stopCents, priceCents) : null;
+  return { errors, estimateCents, commissionCents, warning, explain, body };
+}
+
+/** What a stop will do once placed, in a trader's words. */
+export function explainStop(input: TicketInput, qty: number, stopCents: bigint, limitCents: bigint | null): string {
+  const reach = input.side === 'buy' ? 'at or above' : 'at or below';
+  const then =
+    input.type === 'stop_limit' && limitCents !== null
+      ? `a limit order to ${input.side} at ${formatCents(limitCents)}`
+      : `a market order to ${input.side}`;
+  const purpose =
+    input.side === 'sell' ? 'A stop-loss: it sells if the price falls that far.' : 'It buys if the price rises that far.';
+  const lasts = input.tif === 'gtc' ? 'until canceled' : 'until the close';
+  return `Waits, out of the book, until a trade in ${input.symbol} prints ${reach} ${formatCents(stopCents)}; then it becomes ${then} for ${qty}. ${purpose} Good ${lasts}.`;
 }
 
 function ceilDiv(a: bigint, b: bigint): bigint {

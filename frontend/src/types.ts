@@ -111,7 +111,7 @@ export interface Market {
 }
 
 export type Side = 'buy' | 'sell';
-export type OrderType = 'market' | 'limit';
+export type OrderType = 'market' | 'limit' | 'stop' | 'stop_limit';
 export type TimeInForce = 'day' | 'gtc' | 'ioc' | 'fok';
 export type OrderStatus =
   | 'pending_new'
@@ -132,6 +132,10 @@ export interface Order {
   type: OrderType;
   qty: number;
   limit_price: string | null;
+  /** stops: the trade price that triggers them */
+  stop_price?: string | null;
+  /** stops: false while waiting for stop_price, true once triggered; null for other orders */
+  triggered?: boolean | null;
   time_in_force: TimeInForce;
   status: OrderStatus;
   filled_qty: number;
@@ -158,6 +162,7 @@ export interface OrderRequest {
   type: OrderType;
   qty: number;
   limit_price?: string;
+  stop_price?: string;
   time_in_force: TimeInForce;
   client_order_id?: string;
 }

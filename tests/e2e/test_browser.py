@@ -148,6 +148,45 @@ def test_two_traders_trade_and_both_screens_update_live(stack, browser):
         b.close()
 
 
+def test_a_stop_limit_from_the_ticket_shows_on_the_chart_and_triggers(stack, browser):
+    box = Sandbox(stack)
+    sym = box.symbol("50.00")
+    holder = box.trader("0.00", {sym: 10})
+    buyer = box.trader("10000.00")
+    seller = box.trader("0.00", {sym: 10})
+    s = Screen(browser, stack.url, "stops")
+    try:
+        s.login_as(holder.user_id)
+        s.tid(f"watch-{sym}").click()
+        s.tid("ticket-symbol").select_option(sym)
+        s.tid("ticket-side-sell").click()
+        s.tid("ticket-type").select_option("stop_limit")
+        s.tid("ticket-qty").fill("10")
+        s.tid("ticket-stop-price").fill("49.00")
+        s.tid("ticket-price").fill("48.50")
+        s.tid("ticket-tif").select_option("gtc")
+        expect(s.tid("ticket-explain")).to_contain_text("prints at or below 49.00")
+        expect(s.tid("ticket-explain")).to_contain_text("a limit order to sell at 48.50 for 10")
+        s.tid("ticket-submit").click()
+        [stop_id] = open_order_ids(s)
+        expect(s.tid(f"order-trigger-{stop_id}")).to_have_text(re.compile("waiting"), timeout=15000)
+        expect(s.tid(f"chart-line-{stop_id}-stop")).to_contain_text("at 49.00")
+        expect(s.tid(f"chart-line-{stop_id}-limit")).to_contain_text("at 48.50")
+        s.shot("07-stop-waiting")
+        # another trader's trade at 48.90 reaches the stop: it triggers and sells at its limit or better
+        bid = buyer.order(sym, "buy", 20, "48.90", time_in_force="gtc")
+        buyer.wait_order(bid["id"], "new")
+        seller.order(sym, "sell", 1, "48.90")
+        expect(s.tid(f"history-status-{stop_id}")).to_have_text(re.compile("filled"), timeout=15000)
+        expect(s.tid(f"chart-fill-{stop_id}")).to_contain_text("filled S 10 at 48.9000")
+        expect(s.tid(f"chart-line-{stop_id}-stop")).to_have_count(0)
+        expect(s.tid("portfolio-cash")).to_contain_text("489.00", timeout=15000)
+        s.shot("08-stop-triggered")
+        assert s.errors == []
+    finally:
+        s.close()
+
+
 def test_the_screen_works_on_a_narrow_window_and_in_the_light_theme(stack, browser):
     screen = Screen(browser, stack.url, "narrow")
     try:

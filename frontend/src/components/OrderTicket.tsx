@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { orderErrorText } from '../errors';
 import { formatCents } from '../money';
 import { freeShares } from '../portfolio';
-import { checkTicket, newClientOrderId } from '../ticket';
+import { checkTicket, LIMIT_TYPES, newClientOrderId, STOP_TYPES } from '../ticket';
 import type { MarketStatus, Order, OrderRequest, OrderType, Portfolio, Settings, Side, Stock, TimeInForce } from '../types';
 import { Panel } from './Panel';
 
@@ -55,6 +55,7 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
   const [type, setType] = useState<OrderType>('limit');
   const [qty, setQty] = useState('10');
   const [price, setPrice] = useState('');
+  const [stopPrice, setStopPrice] = useState('');
   const [tif, setTif] = useState<TimeInForce>('day');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -95,7 +96,7 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
   const check = useMemo(
     () =>
       checkTicket(
-        { symbol, side, type, qty, price, tif },
+        { symbol, side, type, qty, price, stopPrice, tif },
         {
           lastPrice: stock?.last_price ?? null,
           buyingPower: portfolio?.buying_power ?? null,
@@ -106,7 +107,7 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
           maxPosition: settings?.max_position ?? null,
         },
       ),
-    [symbol, side, type, qty, price, tif, stock?.last_price, portfolio?.buying_power, free, held, settings],
+    [symbol, side, type, qty, price, stopPrice, tif, stock?.last_price, portfolio?.buying_power, free, held, settings],
   );
 
   const lastOrder = lastOrderId !== null ? orders[lastOrderId] : undefined;
@@ -143,6 +144,8 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
   };
 
   const notional = check.estimateCents !== null ? formatCents(check.estimateCents) : null;
+  const isStop = STOP_TYPES.includes(type);
+  const hasLimit = LIMIT_TYPES.includes(type);
   const halted = market !== null && market !== 'open';
 
   return (
@@ -180,6 +183,8 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
             <select data-testid="ticket-type" value={type} onChange={(e) => edit(setType)(e.target.value as OrderType)}>
               <option value="limit">Limit</option>
               <option value="market">Market</option>
+              <option value="stop">Stop</option>
+              <option value="stop_limit">Stop limit</option>
             </select>
           </label>
           <label>
@@ -199,16 +204,30 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
               data-testid="ticket-price"
               inputMode="decimal"
               autoComplete="off"
-              value={type === 'market' ? '' : price}
-              placeholder={type === 'market' ? 'at market' : '0.00'}
-              disabled={type === 'market'}
+              value={hasLimit ? price : ''}
+              placeholder={hasLimit ? '0.00' : 'at market'}
+              disabled={!hasLimit}
               onChange={(e) => {
                 priceTouched.current = true;
                 edit(setPrice)(e.target.value);
               }}
-              aria-invalid={type === 'limit' && check.errors.some((x) => x.field === 'limit_price')}
+              aria-invalid={hasLimit && check.errors.some((x) => x.field === 'limit_price')}
             />
           </label>
+          {isStop && (
+            <label>
+              <span>Stop price</span>
+              <input
+                data-testid="ticket-stop-price"
+                inputMode="decimal"
+                autoComplete="off"
+                value={stopPrice}
+                placeholder="0.00"
+                onChange={(e) => edit(setStopPrice)(e.target.value)}
+                aria-invalid={check.errors.some((x) => x.field === 'stop_price')}
+              />
+            </label>
+          )}
           <label>
             <span>Time in force</span>
             <select data-testid="ticket-tif" value={tif} onChange={(e) => edit(setTif)(e.target.value as TimeInForce)}>
@@ -227,6 +246,7 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
               <span className="cur">$</span>
               <span data-testid="ticket-estimate">{notional ?? '—'}</span>
               {type === 'market' && notional && <span className="muted tiny"> at last</span>}
+              {type === 'stop' && notional && <span className="muted tiny"> at the stop</span>}
             </dd>
           </div>
           {check.commissionCents !== null && (
@@ -252,6 +272,11 @@ export function OrderTicket({ stocks, selected, onSelect, portfolio, market, log
             )}
           </div>
         </dl>
+        {check.explain && (
+          <div className="ticket-explain muted small" data-testid="ticket-explain">
+            {check.explain}
+          </div>
+        )}
         {check.warning && (
           <div className="ticket-warning" data-testid="ticket-warning" role="status">
             {check.warning}

@@ -19,8 +19,21 @@ function Side({ side }: { side: string }) {
   return <span className={side === 'buy' ? 'up' : 'down'}>{side}</span>;
 }
 
+/** The order's price as a trader reads it: MKT, the limit, and for a stop its trigger. */
 function price(o: Order): string {
-  return o.type === 'market' ? 'MKT' : (o.limit_price ?? '');
+  const limit = o.type === 'market' || o.type === 'stop' ? 'MKT' : (o.limit_price ?? '');
+  if (o.stop_price == null) return limit;
+  return `${limit} stop ${o.stop_price}`;
+}
+
+/** A stop's trigger state: waiting for its stop price, or triggered. */
+function Trigger({ order }: { order: Order }) {
+  if (order.triggered == null) return null;
+  return (
+    <span className={`muted tiny trigger ${order.triggered ? 'triggered' : 'waiting'}`} data-testid={`order-trigger-${order.id}`}>
+      {order.triggered ? ' triggered' : ' waiting'}
+    </span>
+  );
 }
 
 const OPEN_COLUMNS = [
@@ -149,6 +162,7 @@ export function OrdersPanel({ orders, loggedIn, cancelOrder, orderDetail, onSele
                   <td className="muted upper">{o.time_in_force}</td>
                   <td>
                     <Status status={o.status} testid={`order-status-${o.id}`} />
+                    <Trigger order={o} />
                   </td>
                   <td className="num" data-testid={`order-filled-${o.id}`}>
                     {o.filled_qty}

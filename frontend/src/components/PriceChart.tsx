@@ -3,15 +3,20 @@ import {
   ColorType,
   CrosshairMode,
   HistogramSeries,
+  LineStyle,
   createChart,
+  createSeriesMarkers,
   type IChartApi,
+  type IPriceLine,
   type ISeriesApi,
+  type ISeriesMarkersPluginApi,
   type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { useEffect, useRef } from 'react';
+import { fillMarkers, orderLines } from '../chartOrders';
 import { int, pct, tone } from '../format';
-import type { Candle, Stock } from '../types';
+import type { Candle, Order, Stock } from '../types';
 import type { Theme } from './Header';
 import { Panel } from './Panel';
 
@@ -20,6 +25,8 @@ interface Props {
   candles: Candle[];
   version: number;
   theme: Theme;
+  /** the trader's own orders (lines at open limits and waiting stops, markers on fills) */
+  orders?: Order[];
 }
 
 interface Palette {
@@ -78,12 +85,17 @@ function toVolume(c: Candle, p: Palette) {
   };
 }
 
-export function PriceChart({ stock, candles, version, theme }: Props) {
+export function PriceChart({ stock, candles, version, theme, orders = [] }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<{ api: IChartApi; candles: ISeriesApi<'Candlestick'>; volume: ISeriesApi<'Histogram'> } | null>(
     null,
   );
   const shown = useRef<{ version: number; count: number }>({ version: -1, count: 0 });
+  const drawn = useRef<{ lines: IPriceLine[]; markers: ISeriesMarkersPluginApi<Time> | null }>({ lines: [], markers: null });
+  const symbol = stock?.symbol ?? '';
+  const lines = orderLines(orders, symbol);
+  const marks = fillMarkers(orders, symbol);
+  const overlayKey = JSON.stringify([lines, marks]);
 
   useEffect(() => {
     if (!box.current) return;
@@ -113,8 +125,10 @@ export function PriceChart({ stock, candles, version, theme }: Props) {
     api.priceScale('volume').applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
     chart.current = { api, candles: candleSeries, volume: volumeSeries };
     shown.current = { version: -1, count: 0 };
+    drawn.current = { lines: [], markers: createSeriesMarkers(candleSeries, []) };
     return () => {
       chart.current = null;
+      drawn.current = { lines: [], markers: null };
       api.remove();
     };
   }, []);
@@ -159,6 +173,33 @@ export function PriceChart({ stock, candles, version, theme }: Props) {
     shown.current = { version, count: candles.length };
   }, [candles, version, theme]);
 
+  // the trader's own orders: redrawn when what they show changes
+  useEffect(() => {
+    const c = chart.current;
+    if (!c) return;
+    const p = palette();
+    for (const line of drawn.current.lines) c.candles.removePriceLine(line);
+    drawn.current.lines = lines.map((l) =>
+      c.candles.createPriceLine({
+        price: Number(l.price),
+        color: l.side === 'buy' ? p.up : p.down,
+        lineWidth: 1,
+        lineStyle: l.kind === 'stop' ? LineStyle.Dashed : LineStyle.Dotted,
+        axisLabelVisible: true,
+        title: l.title,
+      }),
+    );
+    drawn.current.markers?.setMarkers(
+      marks.map((m) => ({
+        time: m.time as UTCTimestamp,
+        position: m.side === 'buy' ? 'belowBar' : 'aboveBar',
+        shape: m.side === 'buy' ? 'arrowUp' : 'arrowDown',
+        color: m.side === 'buy' ? p.up : p.down,
+        text: m.text,
+      })),
+    );
+  }, [overlayKey, theme]);
+
   return (
     <Panel
       className="chart-panel"
@@ -184,6 +225,18 @@ export function PriceChart({ stock, candles, version, theme }: Props) {
     >
       <div className="chart-box" data-testid="chart">
         <div className="chart-canvas" ref={box} />
+        <ul className="sr-only" data-testid="chart-orders" aria-label="Your orders on the chart">
+          {lines.map((l) => (
+            <li key={`${l.orderId}-${l.kind}`} data-testid={`chart-line-${l.orderId}-${l.kind}`}>
+              {l.kind} {l.title} at {l.price}
+            </li>
+          ))}
+          {marks.map((m) => (
+            <li key={`fill-${m.orderId}`} data-testid={`chart-fill-${m.orderId}`}>
+              filled {m.text} at {m.price}
+            </li>
+          ))}
+        </ul>
         {candles.length === 0 && <div className="chart-empty muted">No trades yet for {stock?.symbol ?? 'this symbol'}</div>}
       </div>
     </Panel>
