@@ -63,26 +63,31 @@ def _queue_depths(settings: Settings) -> dict[str, int]:
     return depths
 
 
-def in_flight(settings: Settings) -> tuple[list[str], int]:
-    """What is not settled yet, and the number of events processed so far."""
+def in_flight(settings: Settings) -> tuple[list[str], tuple]:
+    """What is not settled yet, and when each database last processed an event: its
+    inbox's newest row of the last minute (one consumer per database, so the newest
+    row moves whenever an event is processed). The inbox's BRIN index on processed_at
+    finds it in the table's last pages, however large the inbox has grown."""
     busy = []
-    processed = 0
+    processed = []
     for database in (d for service in SERVICES for d in settings.databases(service)):
         with connect(settings.database_url(database)) as conn:
             backlog, _ = outbox.lag(conn)
-            processed += conn.execute("SELECT count(*) AS n FROM inbox").fetchone()["n"]
+            processed.append(conn.execute(
+                "SELECT max(processed_at) AS t FROM inbox WHERE processed_at > now() - interval '1 minute'"
+            ).fetchone()["t"])
             if backlog:
                 busy.append(f"{database}: {backlog} events in its outbox")
     for queue, depth in _queue_depths(settings).items():
         if depth:
             busy.append(f"{queue}: {depth} messages waiting")
-    return busy, processed
+    return busy, tuple(processed)
 
 
 def wait_quiet(settings: Settings, timeout: float = 60.0, settle: float = 0.6) -> Quiet:
     """Quiet = nothing in any outbox or queue, and no event processed for `settle` seconds."""
     deadline = time.monotonic() + timeout
-    last_processed = -1
+    last_processed: tuple | None = None
     quiet_since: float | None = None
     busy: list[str] = []
     while time.monotonic() < deadline:

@@ -44,7 +44,7 @@ def place_orders(uow: UnitOfWork, orders: list[NewOrder]) -> list[Outcome]:
     The door share-locks the epoch row (store.door_state): a reset, which writes that
     row before deleting orders, either waits for these to commit and deletes them, or
     commits first and these are stored and announced in the new epoch."""
-    market, symbols, epoch = store.door_state(uow.conn)
+    market, symbols, epoch = store.door_state(uow.conn, (o.symbol for o in orders))
     uow.epoch = epoch
     outcomes: list[Outcome] = [Outcome(0)] * len(orders)
     accepted: list[tuple[int, NewOrder]] = []

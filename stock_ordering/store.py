@@ -23,17 +23,19 @@ def market_status(conn: psycopg.Connection) -> str:
     return conn.execute("SELECT status FROM market WHERE id = 1").fetchone()["status"]
 
 
-def door_state(conn: psycopg.Connection) -> tuple[str, set[str], int]:
-    """What the front door checks, in one round trip: market status, listed symbols and
-    the epoch its events are stamped with.
+def door_state(conn: psycopg.Connection, symbols: Iterable[str]) -> tuple[str, set[str], int]:
+    """What the front door checks, in one round trip: market status, which of `symbols`
+    are listed (only those asked: the cost does not grow with the listings) and the
+    epoch its events are stamped with.
     It also share-locks the epoch row for the rest of the transaction: a reset (which
     writes that row before deleting the orders) then either waits for these orders to
     commit and deletes them, or commits first, and these orders see the new epoch; an
     order of the old epoch can never outlive the reset."""
     row = conn.execute(
         "SELECT (SELECT status FROM market WHERE id = 1) AS status,"
-        " ARRAY(SELECT symbol FROM known_symbols) AS symbols,"
-        " (SELECT value FROM service_state WHERE key = 'epoch' FOR SHARE) AS epoch"
+        " ARRAY(SELECT symbol FROM known_symbols WHERE symbol = ANY(%s::text[])) AS symbols,"
+        " (SELECT value FROM service_state WHERE key = 'epoch' FOR SHARE) AS epoch",
+        (sorted(set(symbols)),),
     ).fetchone()
     return row["status"], set(row["symbols"]), int(row["epoch"] or 1)
 

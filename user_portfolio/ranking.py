@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .batch import PortfolioBatch
 
 RANKED_ROLE = "trader"
-HEAD_ROWS = 500  # rows a leaderboard.updated carries: the first of the board
+HEAD_ROWS = 100  # rows a leaderboard.updated carries: the first of the board (docs/decisions.md)
 
 
 class Ranking:
