@@ -28,9 +28,10 @@ class ClassView:
 
 
 def read_class(watcher: PublicApi, bot_ids: set[int]) -> ClassView | None:
-    """Two instructor reads instead of two per bot: every open order (kept for the bots)
-    and the bots' portfolios; None when the open orders do not fit one page."""
-    rows = watcher.orders("open", CLASS_OPEN_LIMIT)
+    """Two instructor reads instead of two per bot: the bots' open orders and their
+    portfolios (what a class of students holds is not read: the reads stay the bots'
+    size however large the class); None when the open orders do not fit one page."""
+    rows = watcher.orders("open", CLASS_OPEN_LIMIT, role="bot")
     if len(rows) >= CLASS_OPEN_LIMIT:
         return None
     open_orders: dict[int, list[dict[str, Any]]] = {user_id: [] for user_id in bot_ids}

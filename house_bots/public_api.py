@@ -106,10 +106,13 @@ class PublicApi:
     def portfolio(self, user_id: int) -> dict[str, Any]:
         return self.call("GET", f"/api/portfolios/{user_id}")
 
-    def orders(self, status: str = "open", limit: int = 1000, user_id: int | None = None) -> list[dict[str, Any]]:
+    def orders(self, status: str = "open", limit: int = 1000, user_id: int | None = None,
+               role: str | None = None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"status": status, "limit": limit}
         if user_id is not None:
             params["user_id"] = user_id
+        if role is not None:
+            params["role"] = role
         return self.call("GET", "/api/orders", params=params)
 
     def roster(self, role: str) -> list[dict[str, Any]]:

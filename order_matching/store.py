@@ -47,12 +47,15 @@ def load_waiting(conn: psycopg.Connection) -> list[BookOrder]:
 
 
 def _load(conn: psycopg.Connection, status: str) -> list[BookOrder]:
+    # the status is written into the statement: each has a partial index of its own,
+    # which a generic plan with the status as a parameter could not use
+    assert status in ("resting", "waiting")
     rows = conn.execute(
-        """
+        f"""
         SELECT order_id, user_id, symbol, side, type, qty, filled_qty, filled_notional, limit_price, collar_price,
                time_in_force, priority, stop_price, triggered
-        FROM book_orders WHERE status = %s ORDER BY priority
-        """, (status,)
+        FROM book_orders WHERE status = '{status}' ORDER BY priority
+        """
     ).fetchall()
     return [
         BookOrder(

@@ -145,9 +145,10 @@ def list_orders(who: Principal) -> Response:
             user_id = int(q.user_id) if q.user_id.isdigit() else None
             if not is_user_id(user_id):
                 raise Invalid("user_id must be a positive integer", "user_id")
+    role = q.role if who.is_instructor else None
     limit = clamp_limit(500, LIST_MAX)
     with db().read() as conn:
-        rows = store.list_orders(conn, user_id, status, symbol, limit)
+        rows = store.list_orders(conn, user_id, status, symbol, limit, role)
     return json_response([order_json(r) for r in rows])
 
 

@@ -74,6 +74,8 @@ class OrderListQuery(Query):
     status: Literal["open", "closed", "all"] | None = Field(None, description="default all")
     symbol: str | None = None
     user_id: str | None = Field(None, description="instructors only: this user's orders (default everyone's)")
+    role: Literal["trader", "bot", "instructor"] | None = Field(
+        None, description="instructors only: the orders of users of this role (the house bots read theirs)")
     limit: Limit = None
 
 

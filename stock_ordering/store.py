@@ -124,13 +124,17 @@ def send_orders_for_update(conn: psycopg.Connection, order_ids: set[int]) -> psy
 
 
 def list_orders(
-    conn: psycopg.Connection, user_id: int | None, status: str, symbol: str | None, limit: int
+    conn: psycopg.Connection, user_id: int | None, status: str, symbol: str | None, limit: int,
+    role: str | None = None,
 ) -> list[dict[str, Any]]:
     where = []
     params: list[Any] = []
     if user_id is not None:
         where.append("user_id = %s")
         params.append(user_id)
+    if role is not None:
+        where.append("user_id IN (SELECT user_id FROM known_users WHERE role = %s)")
+        params.append(role)
     if status == "open":
         where.append("final_status IS NULL AND filled_qty < qty")
     elif status == "closed":

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.stack
 HISTORY = {"orders", "order_history", "executions", "book_orders", "ledger", "reservations", "trades", "candles",
            "inbox"}
 OLD = datetime.now(UTC) - timedelta(hours=200)  # before anything in the grown inboxes
+QUIET = "SELECT max(processed_at) AS t FROM inbox WHERE processed_at > now() - $1::interval"
 PRUNE = "DELETE FROM inbox WHERE event_id IN (SELECT event_id FROM inbox WHERE processed_at < $1 LIMIT $2)"
 ORDER_COLUMNS = (
     "id, client_order_id, fingerprint, user_id, symbol, side, type, qty, limit_price, time_in_force, status, "
@@ -52,6 +53,14 @@ HOT = [
     ("stock_ordering", f"SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $1 AND (final_status IS NOT NULL"
      " OR filled_qty >= qty) ORDER BY id DESC LIMIT $2", "int, int", "{user}, 50"),
     ("stock_ordering", f"SELECT {ORDER_COLUMNS} FROM orders ORDER BY id DESC LIMIT $1", "int", "50"),
+    # the house bots' read of their open orders, every tick
+    ("stock_ordering", f"SELECT {ORDER_COLUMNS} FROM orders WHERE user_id IN (SELECT user_id FROM known_users"
+     " WHERE role = $1) AND final_status IS NULL AND filled_qty < qty ORDER BY id DESC LIMIT $2", "text, int",
+     "'bot', 1000"),
+    # the door, per batch of orders: the market, the listings it names, the epoch
+    ("stock_ordering", "SELECT (SELECT status FROM market WHERE id = 1) AS status, ARRAY(SELECT symbol FROM"
+     " known_symbols WHERE symbol = ANY($1::text[])) AS symbols, (SELECT value FROM service_state"
+     " WHERE key = 'epoch' FOR SHARE) AS epoch", "text[]", "ARRAY['G00001']::text[]"),
     ("stock_ordering", "SELECT status, filled_qty, detail, at FROM order_history WHERE order_id = $1 ORDER BY id",
      "bigint", "{order}"),
     ("user_portfolio", "SELECT * FROM reservations WHERE order_id = $1", "bigint", "{order}"),
@@ -76,6 +85,11 @@ HOT = [
     ("user_portfolio", "SELECT * FROM reservations WHERE status = 'open' AND order_id > $1", "bigint", "0"),
     ("order_matching", "SELECT * FROM book_orders WHERE status = 'resting' AND order_id > $1 ORDER BY priority",
      "bigint", "0"),
+    ("order_matching", "SELECT * FROM book_orders WHERE status = 'waiting' AND order_id > $1 ORDER BY priority",
+     "bigint", "0"),
+    # the audit's (and the benchmarks') quiet check, several times a second while they wait
+    *[(service, QUIET, "interval", "'1 minute'")
+      for service in ("user_portfolio", "stock_data", "stock_ordering", "order_matching")],
 ]
 
 
@@ -97,8 +111,9 @@ def _plans(conn, sql: str, types: str, values: str) -> list[str]:  # noqa: ANN00
     conn.execute(f"PREPARE {name} ({types}) AS {sql}")
     plans = []
     # the pruner runs on the worker's connection, which always plans with the values
-    # (service_runtime/db.py, custom_plans); the APIs' pooled connections may go generic
-    modes = ["force_custom_plan"] if sql == PRUNE else ["force_custom_plan", "force_generic_plan"]
+    # (service_runtime/db.py, custom_plans), the quiet check on a connection of its own
+    # per poll; the APIs' pooled connections may go generic
+    modes = ["force_custom_plan"] if sql in (PRUNE, QUIET) else ["force_custom_plan", "force_generic_plan"]
     for mode in modes:
         conn.execute(f"SET plan_cache_mode = {mode}")
         rows = conn.execute(f"EXPLAIN EXECUTE {name} ({values})").fetchall()
