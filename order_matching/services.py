@@ -20,6 +20,7 @@ from .order_book import OrderBook
 
 log = logging.getLogger("papertrade.matching")
 DEPTH_LEVELS = 10
+REPLACE_FAILED = "replace_failed"
 
 
 def open_book(batch: MatchingBatch, event: events.StockListed) -> None:
@@ -94,6 +95,8 @@ def match_order(batch: MatchingBatch, event: events.OrderApproved) -> None:
         uow.emit(_canceled(order, order.qty, "canceled by user"))
         return
     refusal = _refusal(state.market, event.symbol in state.delisted, order.symbol)
+    if refusal is None and event.replaces is not None:
+        refusal = _replace(batch, book, event)
     if refusal is not None:
         batch.save(order, "done", "rejected")
         uow.emit(events.OrderRejected(order.order_id, order.user_id, order.symbol, *refusal))
@@ -113,6 +116,21 @@ def match_order(batch: MatchingBatch, event: events.OrderApproved) -> None:
     if last_price is not None and last_price != state.last_prices.get(event.symbol):
         state.last_prices[event.symbol] = last_price
         batch.last_prices[event.symbol] = last_price
+
+
+def _replace(batch: MatchingBatch, book: OrderBook, event: events.OrderApproved) -> tuple[str, str] | None:
+    """Take the replaced order out of the book (or the stops) for its replacement, in
+    the same step; a refusal when it is no longer the order the replace was asked for."""
+    old = stops.take_out_replaced(book, batch.state.stops[event.symbol], event.replaces,  # type: ignore[arg-type]
+                                  event.replaces_filled_qty, event.user_id)
+    if old is None:
+        return REPLACE_FAILED, (f"order {event.replaces} was filled, canceled or changed before the replace "
+                                "reached the book")
+    batch.save(old, "done", "replaced")
+    batch.moved(book)
+    batch.uow.emit(events.OrderReplaced(old.order_id, old.user_id, old.symbol, event.order_id, old.filled_qty,
+                                        old.filled_notional))
+    return None
 
 
 def _refusal(market: str, delisted: bool, symbol: str) -> tuple[str, str] | None:

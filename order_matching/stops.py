@@ -42,6 +42,9 @@ class StopBook:
     def orders(self) -> list[BookOrder]:
         return list(self._index.values())
 
+    def get(self, order_id: int) -> BookOrder | None:
+        return self._index.get(order_id)
+
     def add(self, order: BookOrder) -> None:
         if order.type not in STOP_TYPES or order.stop_price is None or order.triggered:
             raise ValueError(f"order {order.order_id} is not an untriggered stop")
@@ -146,3 +149,17 @@ def submit(book: OrderBook, stops: StopBook, order: BookOrder, last_price: Decim
             last_price = result.fills[-1].price
             pending.extend((later, last_price) for later in stops.triggered_by(last_price))
     return steps, last_price
+
+
+def take_out_replaced(book: OrderBook, stops: StopBook, order_id: int, filled_qty: int | None,
+                      user_id: int) -> BookOrder | None:
+    """Take a replaced order out of the book (or the stops), in the step that matches its
+    replacement; None, and nothing changed, when it is no longer the order the replace
+    was asked for: gone (filled, canceled, expired), filled further since, or another
+    user's."""
+    old = book.get(order_id) or stops.get(order_id)
+    if old is None or old.filled_qty != filled_qty or old.user_id != user_id:
+        return None
+    if book.cancel(order_id) is None:
+        stops.cancel(order_id)
+    return old

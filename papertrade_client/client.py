@@ -30,7 +30,7 @@ import urllib3
 
 from .closing import Closing
 from .errors import PapertradeError
-from .orders import MAX_BATCH, OrderRequest
+from .orders import MAX_BATCH, OrderRequest, new_client_order_id
 from .types import (
     Book,
     Candle,
@@ -273,6 +273,21 @@ class Client(Closing):
         """DELETE /api/orders/{id}: 202, the order `pending_cancel` until matching confirms.
         An order already final raises PapertradeError 409 `order_final`."""
         return parse(Order, self.request("DELETE", f"/api/orders/{order_id}")[1])
+
+    def replace_order(self, order_id: int, *, qty: int | None = None, limit_price: Decimal | str | None = None,
+                      stop_price: Decimal | str | None = None, time_in_force: str | None = None,
+                      client_order_id: str | None = None) -> Order:
+        """PATCH /api/orders/{id}: the replacement (`pending_new`, `.replaces` the old id);
+        the old order ends `replaced`, or, if it filled first, the replacement is rejected
+        `replace_failed`. A client_order_id is generated, so a retry returns the same
+        replacement. An order that is not new or partially filled raises 409."""
+        body: dict[str, Any] = {"client_order_id": client_order_id or new_client_order_id()}
+        for name, value in (("qty", qty), ("limit_price", limit_price), ("stop_price", stop_price)):
+            if value is not None:
+                body[name] = value if name == "qty" else format(Decimal(str(value)), "f")
+        if time_in_force is not None:
+            body["time_in_force"] = time_in_force
+        return parse(Order, self.request("PATCH", f"/api/orders/{order_id}", body=body)[1])
 
     def cancel_all(self, symbol: str | None = None) -> list[Order]:
         """DELETE /api/orders: cancel every open order of the caller (optionally one symbol)."""

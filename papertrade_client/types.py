@@ -184,6 +184,8 @@ class Order:
     updated_at: datetime | None
     stop_price: Decimal | None = None
     triggered: bool | None = None  # stops: False until a trade reaches stop_price
+    replaces: int | None = None  # a replacement: the order it replaces
+    replaced_by: int | None = None
     history: list[OrderHistoryEntry] | None = None
     # set by the client, not the server: False when the server answered 200 with
     # the earlier order for a repeated client_order_id, True for a new one (201)

@@ -129,6 +129,10 @@ class OrderPlaced(Event):
     client_order_id: str | None = None
     created_at: datetime | None = None
     stop_price: Decimal | None = None  # stop and stop_limit orders
+    # a replacement (PATCH /api/orders/{id}): the order it replaces, and that order's
+    # filled quantity when the replace was asked for (a fill since loses the race)
+    replaces: int | None = None
+    replaces_filled_qty: int | None = None
 
 
 @event("order.cancel_requested", "stock_ordering")
@@ -150,6 +154,8 @@ class OrderApproved(Event):
     time_in_force: str
     collar_price: Decimal | None
     stop_price: Decimal | None = None  # stop and stop_limit orders
+    replaces: int | None = None  # as in order.placed
+    replaces_filled_qty: int | None = None
 
 
 @event("order.rejected", ("user_portfolio", "order_matching"))
@@ -177,6 +183,19 @@ class OrderBooked(Event):
     book_seq: int
     filled_notional: Decimal = Decimal("0")
     triggered: bool | None = None  # stops only: False while it waits out of the book for its stop price
+
+
+@event("order.replaced", "order_matching")
+class OrderReplaced(Event):
+    """The order left the book for its replacement, in one step: `replaced_by` is
+    matched next, in the same batch. The old order keeps its fills (cumulative here)."""
+
+    order_id: int
+    user_id: int
+    symbol: str
+    replaced_by: int
+    filled_qty: int
+    filled_notional: Decimal = Decimal("0")
 
 
 @event("order.triggered", "order_matching")

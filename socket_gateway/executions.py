@@ -22,7 +22,7 @@ from typing import Any
 from service_runtime import contracts as events
 from service_runtime.money import avg_price, fmt
 
-FINAL = frozenset({"filled", "canceled", "expired", "rejected"})
+FINAL = frozenset({"filled", "canceled", "expired", "rejected", "replaced"})
 Order = dict[str, Any]
 
 
@@ -62,6 +62,7 @@ class OrderTracker:
             "symbol": sys.intern(e.symbol), "side": sys.intern(e.side), "type": sys.intern(e.type), "qty": e.qty,
             "limit_price": fmt(e.limit_price), "stop_price": fmt(e.stop_price),
             "triggered": False if e.stop_price is not None else None, "time_in_force": sys.intern(e.time_in_force),
+            "replaces": e.replaces, "replaced_by": None,
             "status": "pending_new", "filled_qty": 0, "filled_avg_price": None, "reject_reason": None,
             "created_at": created, "updated_at": created,
         }
@@ -97,6 +98,16 @@ class OrderTracker:
         updated = {**order, "triggered": True, "updated_at": at.isoformat()}
         self._remember(e.order_id, updated, notional, requested)
         return updated
+
+    def replaced(self, e: events.OrderReplaced, at: datetime) -> Order | None:
+        known = self._orders.pop(e.order_id, None)
+        if known is None:
+            return None
+        order, notional, _ = known
+        filled = max(order["filled_qty"], e.filled_qty)
+        return {**order, "status": "replaced", "replaced_by": e.replaced_by, "filled_qty": filled,
+                "filled_avg_price": fmt(avg_price(filled, max(notional, e.filled_notional))),
+                "updated_at": at.isoformat()}
 
     def trade(self, e: events.TradeExecuted) -> list[Order]:
         """The orders this trade changed, as they are now (zero, one or two of them)."""

@@ -105,6 +105,11 @@ def order_booked(e: events.OrderBooked, ctx: PushContext) -> list[Push]:
     return _orders([ctx.tracker.booked(e, ctx.at)])
 
 
+@PUSHES.on(events.OrderReplaced)
+def order_replaced(e: events.OrderReplaced, ctx: PushContext) -> list[Push]:
+    return _orders([ctx.tracker.replaced(e, ctx.at)])
+
+
 @PUSHES.on(events.OrderTriggered)
 def order_triggered(e: events.OrderTriggered, ctx: PushContext) -> list[Push]:
     return _orders([ctx.tracker.triggered(e, ctx.at)])

@@ -71,6 +71,9 @@ class Api:
     def delete(self, path: str, **kw: Any) -> requests.Response:
         return self.session.delete(self.base + path, timeout=30, **kw)
 
+    def patch(self, path: str, json: Any = None, **kw: Any) -> requests.Response:
+        return self.session.patch(self.base + path, json=json, timeout=30, **kw)
+
     def order(self, symbol: str, side: str, qty: int, price: str | None = None, **extra: Any) -> dict[str, Any]:
         body = {"symbol": symbol, "side": side, "type": "limit" if price else "market", "qty": qty, **extra}
         if price:

@@ -20,6 +20,7 @@ from service_runtime.contracts import (
     OrderCanceled,
     OrderExpired,
     OrderRejected,
+    OrderReplaced,
     OrderTriggered,
     TradeExecuted,
 )
@@ -28,7 +29,7 @@ from service_runtime.handlers import Batch
 from . import store
 from .domain import derive_status
 
-ABOUT_ONE_ORDER = (OrderRejected, OrderBooked, OrderCanceled, OrderExpired, OrderTriggered)
+ABOUT_ONE_ORDER = (OrderRejected, OrderBooked, OrderCanceled, OrderExpired, OrderTriggered, OrderReplaced)
 Row = dict[str, Any]
 
 

@@ -8,7 +8,7 @@ the request models (schemas.py) have checked the shape already.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,8 @@ from service_runtime.money import MAX_PRICE, MAX_QTY, is_on_tick
 
 CLIENT_ORDER_ID_MAX = 48
 OPEN_STATUSES = ("pending_new", "new", "partially_filled", "pending_cancel")
-FINAL_STATUSES = ("filled", "canceled", "expired", "rejected")
+FINAL_STATUSES = ("filled", "canceled", "expired", "rejected", "replaced")
+REPLACEABLE = ("new", "partially_filled")
 MAX_BATCH = 1000
 CENT = Decimal("0.01")
 
@@ -34,13 +35,15 @@ class NewOrder:
     time_in_force: str
     client_order_id: str | None
     stop_price: Decimal | None = None
+    replaces: int | None = None  # a replacement: the order it replaces
 
     @property
     def fingerprint(self) -> str:
         """What makes two requests with one client_order_id "the same body"."""
         price = format(self.limit_price, "f") if self.limit_price is not None else ""
         stop = f"|{self.stop_price:f}" if self.stop_price is not None else ""
-        return f"{self.symbol}|{self.side}|{self.type}|{self.qty}|{price}|{self.time_in_force}{stop}"
+        replaces = f"|replaces {self.replaces}" if self.replaces is not None else ""
+        return f"{self.symbol}|{self.side}|{self.type}|{self.qty}|{price}|{self.time_in_force}{stop}{replaces}"
 
 
 # which prices each order type needs (and takes)
@@ -151,3 +154,37 @@ def reject(order: dict[str, Any], reason: str, message: str) -> bool:
 
 def is_final(status: str) -> bool:
     return status in FINAL_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a replace changes (None: as the order it replaces has it)."""
+
+    qty: int | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: str | None = None
+    client_order_id: str | None = None
+
+
+def replacement(old: dict[str, Any], changes: Changes) -> NewOrder:
+    """The order that replaces `old`: the same symbol, side and type, for what `old`
+    still has open unless told otherwise, checked by the rules every order is."""
+    if old["status"] not in REPLACEABLE or old["cancel_requested"]:
+        raise Conflict(f"order {old['id']} is {old['status']}: only a new or partially filled order can be replaced",
+                       code="order_not_replaceable")
+    if old["replaced_by"] is not None:
+        raise Conflict(f"order {old['id']} is already being replaced by order {old['replaced_by']}",
+                       code="order_not_replaceable")
+    if changes.limit_price is not None and old["type"] not in ("limit", "stop_limit"):
+        raise Invalid(f"a {old['type']} order takes no limit_price", "limit_price")
+    if changes.stop_price is not None and old["stop_price"] is None:
+        raise Invalid(f"a {old['type']} order takes no stop_price", "stop_price")
+    order = new_order(
+        old["user_id"], old["symbol"], old["side"], old["type"],
+        changes.qty if changes.qty is not None else old["qty"] - old["filled_qty"],
+        changes.limit_price if changes.limit_price is not None else old["limit_price"],
+        changes.time_in_force or old["time_in_force"], changes.client_order_id,
+        changes.stop_price if changes.stop_price is not None else old["stop_price"],
+    )
+    return replace(order, replaces=old["id"])

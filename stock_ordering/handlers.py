@@ -50,6 +50,11 @@ def order_rejected(batch: OrderBatch, event: events.OrderRejected) -> None:
     services.rejected(batch, event)
 
 
+@handlers.on(events.OrderReplaced)
+def order_replaced(batch: OrderBatch, event: events.OrderReplaced) -> None:
+    services.replaced(batch, event)
+
+
 @handlers.on(events.OrderTriggered)
 def order_triggered(batch: OrderBatch, event: events.OrderTriggered) -> None:
     services.triggered(batch, event)

@@ -26,7 +26,7 @@ from service_runtime.web import (
 )
 
 from . import schemas, services, store
-from .domain import MAX_BATCH, NewOrder, new_order
+from .domain import MAX_BATCH, Changes, NewOrder, new_order
 from .front_door import OrderDoor
 from .handlers import handlers
 from .views import order_json, orders_csv
@@ -161,6 +161,25 @@ def get_order(who: Principal, order_id: int) -> Response:
         view = order_json(order)
         view["history"] = store.history(conn, order_id)
     return json_response(view)
+
+
+@bp.patch("/api/orders/<int:order_id>")
+@require_auth
+@api(json=schemas.ReplaceRequest, resp=responses(200, schemas.Order, errors=(403, 404, 409, 422, 429)),
+     tags=["orders"])
+@rate_limited
+def replace_order(who: Principal, order_id: int) -> Response:
+    """Replace an open order in one step: the new order (`pending_new`, `replaces`) loses
+    time priority; the old one ends `replaced`, or goes on if it filled first."""
+    req: schemas.ReplaceRequest = body()
+    changes = Changes(req.qty, req.limit_price, req.stop_price, req.time_in_force, req.client_order_id)
+    with db().unit_of_work(SERVICE) as uow:
+        outcome = services.replace_order(uow, order_id, who.user_id, who.is_instructor, changes)
+        if outcome.error is not None:
+            raise outcome.error  # nothing written: the transaction rolls back
+    assert outcome.order is not None
+    g.log_suffix = f" order={order_id} replaced_by={outcome.order['id']}"
+    return json_response(order_json(outcome.order), 200)
 
 
 @bp.delete("/api/orders/<int:order_id>")

@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field, StrictStr
 from service_runtime.openapi import Body, Limit, Money, MoneyIn, Out, PositiveId, Query, Timestamp
 
 Status = Literal["pending_new", "new", "partially_filled", "filled", "pending_cancel", "canceled", "expired",
-                 "rejected"]
+                 "rejected", "replaced"]
 
 
 class OrderRequest(Body):
@@ -28,6 +28,16 @@ class OrderRequest(Body):
                                        "triggers them (a buy at or above it, a sell at or below)")
     client_order_id: StrictStr | None = Field(
         None, description="1 to 48 printable characters; the same id and body returns the first order (200)")
+
+
+class ReplaceRequest(Body):
+    qty: int | None = Field(None, strict=True, description="the new order's shares (default: what the old one "
+                            "still has open)")
+    limit_price: MoneyIn | None = Field(None, description="limit and stop_limit orders")
+    stop_price: MoneyIn | None = Field(None, description="stop and stop_limit orders")
+    time_in_force: Literal["day", "gtc", "ioc", "fok"] | None = None
+    client_order_id: StrictStr | None = Field(None, description="the new order's; a retry with the same one "
+                                              "returns the same replacement")
 
 
 class BatchRequest(Body):
@@ -49,6 +59,8 @@ class Order(Out):
     limit_price: Money | None
     stop_price: Money | None
     triggered: bool | None = Field(description="stops: false until a trade reaches stop_price; null otherwise")
+    replaces: int | None = Field(description="a replacement: the order it replaces")
+    replaced_by: int | None = Field(description="the order replacing this one (from the request on)")
     time_in_force: Literal["day", "gtc", "ioc", "fok"]
     status: Status
     filled_qty: int

@@ -18,7 +18,18 @@ from service_runtime.unit_of_work import UnitOfWork
 
 from . import store
 from .batch import OrderBatch
-from .domain import NewOrder, derive_status, door_check, finish, is_final, record_fills, reject, repeat_check
+from .domain import (
+    Changes,
+    NewOrder,
+    derive_status,
+    door_check,
+    finish,
+    is_final,
+    record_fills,
+    reject,
+    repeat_check,
+    replacement,
+)
 
 log = logging.getLogger("papertrade.orders")
 Row = dict[str, Any]
@@ -36,7 +47,7 @@ class Outcome:
     error: DomainError | None = None
 
 
-def place_orders(uow: UnitOfWork, orders: list[NewOrder]) -> list[Outcome]:
+def place_orders(uow: UnitOfWork, orders: list[NewOrder], replaced: dict[int, int] | None = None) -> list[Outcome]:
     """Store valid orders `pending_new` and announce each (order.placed), all in one
     transaction; refuse those the door already knows will fail (unknown symbol, market
     not open), answer a repeated client_order_id with its first order.
@@ -61,11 +72,13 @@ def place_orders(uow: UnitOfWork, orders: list[NewOrder]) -> list[Outcome]:
             outcomes[i] = _repeated(uow, order)
             continue
         outcomes[i] = Outcome(201, row)
-        history.append((row["id"], "pending_new", 0, None))
+        old = row["replaces"]
+        history.append((row["id"], "pending_new", 0, f"replaces order {old}" if old else None))
         uow.emit(events.OrderPlaced(
             order_id=row["id"], user_id=row["user_id"], symbol=row["symbol"], side=row["side"], type=row["type"],
             qty=row["qty"], limit_price=row["limit_price"], time_in_force=row["time_in_force"],
             client_order_id=row["client_order_id"], created_at=row["created_at"], stop_price=row["stop_price"],
+            replaces=old, replaces_filled_qty=(replaced or {}).get(old) if old else None,
         ))
     store.add_history(uow.conn, history)
     return outcomes
@@ -91,6 +104,28 @@ def check_on_behalf(uow_or_conn: Any, placed_by: int, is_instructor: bool, order
     missing = sorted(others - store.known_users(uow_or_conn, others))
     if missing:
         raise Invalid(f"no user {missing[0]}", "user_id", code="unknown_user")
+
+
+# -- replace ---------------------------------------------------------------------------
+
+
+def replace_order(uow: UnitOfWork, order_id: int, user_id: int, is_instructor: bool, changes: Changes) -> Outcome:
+    """A new order for the old one's symbol, side and type, announced with what the old
+    one had filled: matching swaps them in one step if nothing filled since, or refuses
+    the new one (`replace_failed`) and the old one goes on."""
+    old = owned(store.get_order(uow.conn, order_id, for_update=True), order_id, user_id, is_instructor)
+    if changes.client_order_id:  # a retry of this replace returns the replacement it placed
+        earlier = store.find_by_client_order_id(uow.conn, old["user_id"], changes.client_order_id)
+        if earlier is not None and earlier["replaces"] == old["id"]:
+            return Outcome(200, earlier)
+    new = replacement(old, changes)
+    [outcome] = place_orders(uow, [new], replaced={old["id"]: old["filled_qty"]})
+    if outcome.status == 201 and outcome.order is not None:
+        old["replaced_by"] = outcome.order["id"]
+        store.update_orders(uow.conn, [old])
+        store.add_history(uow.conn, [(old["id"], old["status"], old["filled_qty"],
+                                      f"replace requested: order {old['replaced_by']}")])
+    return outcome
 
 
 # -- cancels -----------------------------------------------------------------------
@@ -170,6 +205,28 @@ def rejected(batch: OrderBatch, event: events.OrderRejected) -> None:
     order = batch.order(event.order_id)
     if order is not None and reject(order, event.reason, event.message):
         batch.save(order, order["reject_reason"])
+        _unlink(batch, order)
+
+
+def replaced(batch: OrderBatch, event: events.OrderReplaced) -> None:
+    order = batch.order(event.order_id)
+    if order is None or order["final_status"]:
+        return
+    record_fills(order, event.filled_qty, event.filled_notional)
+    order["final_status"] = "replaced"
+    order["replaced_by"] = event.replaced_by
+    batch.save(order, f"replaced by order {event.replaced_by}")
+
+
+def _unlink(batch: OrderBatch, order: Row) -> None:
+    """A replacement that ended before it replaced anything: the order it was for may
+    be replaced again."""
+    if order["replaces"] is None:
+        return
+    old = batch.order(order["replaces"])
+    if old is not None and old["replaced_by"] == order["id"] and old["final_status"] != "replaced":
+        old["replaced_by"] = None
+        batch.save(old, f"replace by order {order['id']} refused")
 
 
 def booked(batch: OrderBatch, event: events.OrderBooked) -> None:
@@ -217,3 +274,4 @@ def _finish(batch: OrderBatch, order_id: int, final: str, filled: int, notional:
         return
     finish(order, final, filled, notional)
     batch.save(order, detail)
+    _unlink(batch, order)

@@ -15,7 +15,7 @@ from .domain import NewOrder
 ORDER_COLUMNS = (
     "id, client_order_id, fingerprint, user_id, symbol, side, type, qty, limit_price, time_in_force, status, "
     "filled_qty, filled_notional, booked, cancel_requested, final_status, reject_reason, created_at, updated_at, "
-    "stop_price, triggered"
+    "stop_price, triggered, replaces, replaced_by"
 )
 
 
@@ -83,13 +83,13 @@ def insert_orders(conn: psycopg.Connection, orders: list[NewOrder]) -> list[dict
         conn,
         f"""
         INSERT INTO orders (client_order_id, fingerprint, user_id, symbol, side, type, qty, limit_price,
-                            time_in_force, status, stop_price, triggered)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending_new', %s, %s)
+                            time_in_force, status, stop_price, triggered, replaces)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending_new', %s, %s, %s)
         ON CONFLICT (user_id, client_order_id) DO NOTHING
         RETURNING {ORDER_COLUMNS}
         """,
         [(o.client_order_id, o.fingerprint, o.user_id, o.symbol, o.side, o.type, o.qty, o.limit_price,
-          o.time_in_force, o.stop_price, False if o.stop_price is not None else None) for o in orders],
+          o.time_in_force, o.stop_price, False if o.stop_price is not None else None, o.replaces) for o in orders],
     )
 
 
@@ -176,12 +176,13 @@ def update_orders(conn: psycopg.Connection, orders: list[dict[str, Any]]) -> Non
         cur.executemany(
             """
             UPDATE orders SET status = %s, filled_qty = %s, filled_notional = %s, booked = %s,
-                   cancel_requested = %s, final_status = %s, reject_reason = %s, triggered = %s, updated_at = now()
+                   cancel_requested = %s, final_status = %s, reject_reason = %s, triggered = %s, replaced_by = %s,
+                   updated_at = now()
             WHERE id = %s
             """,
             [
                 (o["status"], o["filled_qty"], o["filled_notional"], o["booked"], o["cancel_requested"],
-                 o["final_status"], o["reject_reason"], o["triggered"], o["id"])
+                 o["final_status"], o["reject_reason"], o["triggered"], o["replaced_by"], o["id"])
                 for o in orders
             ],
         )

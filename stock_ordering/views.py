@@ -12,7 +12,7 @@ from service_runtime.money import avg_price
 
 EXPORT_COLUMNS = ["id", "client_order_id", "user_id", "symbol", "side", "type", "qty", "limit_price",
                   "time_in_force", "status", "filled_qty", "filled_avg_price", "reject_reason", "created_at",
-                  "updated_at", "stop_price", "triggered"]  # new columns go last: scripts read them by position
+                  "updated_at", "stop_price", "triggered", "replaces", "replaced_by"]  # new columns go last: scripts read them by position
 
 
 def order_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -28,6 +28,8 @@ def order_json(row: dict[str, Any]) -> dict[str, Any]:
         "limit_price": row["limit_price"],
         "stop_price": row["stop_price"],
         "triggered": row["triggered"],
+        "replaces": row["replaces"],
+        "replaced_by": row["replaced_by"],
         "time_in_force": row["time_in_force"],
         "status": row["status"],
         "filled_qty": row["filled_qty"],

@@ -29,6 +29,7 @@ REJECT_SHARES = "insufficient_shares"
 REJECT_INVALID = "invalid_order"
 REJECT_MAX_ORDER_QTY = "max_order_qty"
 REJECT_MAX_POSITION = "max_position"
+REJECT_REPLACE = "replace_failed"  # the replaced order moved on before its replacement arrived
 HOUSE_ID = 0  # the house account: every commission is credited to it
 
 
@@ -142,6 +143,14 @@ class Reservation:
     created_at: datetime | None = None
     closed_at: datetime | None = None
     commission: Decimal = ZERO  # per share, fixed at approval
+    replaces: int | None = None  # a replacement: the order it replaces
+    # until the replacement takes over what that order holds, what it added on top
+    added_cash: Decimal | None = None
+    added_qty: int | None = None
+
+    @property
+    def pending_replace(self) -> bool:
+        return self.added_cash is not None
 
     def check(self) -> None:
         if not 0 <= self.filled_qty <= self.qty:
@@ -255,15 +264,21 @@ def decide_order(
     return Decision(True, reserve_qty=qty, reserve_cash=need, collar_price=collar, commission=commission)
 
 
-def hold(account: Account, position: Position | None, decision: Decision, now: datetime) -> None:
-    """Hold cash (buy, or a sell's commission) or shares (sell) for an approved order."""
-    if decision.reserve_cash:
-        account.reserved_cash = cents(account.reserved_cash + decision.reserve_cash)
+def hold(account: Account, position: Position | None, decision: Decision, now: datetime,
+         credit: tuple[Decimal, int] = (ZERO, 0)) -> tuple[Decimal, int]:
+    """Hold cash (buy, or a sell's commission) or shares (sell) for an approved order;
+    a replacement holds only what it needs beyond `credit`, what the order it replaces
+    still holds (until it takes that over). Returns what was added."""
+    cash = max(ZERO, decision.reserve_cash - credit[0])
+    qty = max(0, decision.reserve_qty - credit[1])
+    if cash:
+        account.reserved_cash = cents(account.reserved_cash + cash)
         account.updated_at = now
-    if decision.reserve_qty:
+    if qty:
         assert position is not None, "a sell is approved only against a position"
-        position.reserved_qty += decision.reserve_qty
+        position.reserved_qty += qty
         position.updated_at = now
+    return cents(cash), qty
 
 
 # ---------------------------------------------------------------------------
@@ -336,16 +351,41 @@ def unfilled_at_close(res: Reservation, final_filled: int | None) -> int:
 
 def release(account: Account | None, position: Position | None, res: Reservation, unfilled: int,
             now: datetime) -> None:
-    """What a closing order held for its unfilled shares goes back."""
+    """What a closing order held for its unfilled shares goes back (a replacement that
+    never took over holds only what it added)."""
     if account is not None:
-        account.reserved_cash = cents(account.reserved_cash - res.cash_per_share * unfilled)
+        held = res.added_cash if res.pending_replace else res.cash_per_share * unfilled
+        account.reserved_cash = cents(account.reserved_cash - held)
         account.updated_at = now
     if position is not None:
         if res.side == "sell":
-            position.reserved_qty -= unfilled
+            position.reserved_qty -= (res.added_qty or 0) if res.pending_replace else unfilled
         else:
             position.open_buy_qty -= unfilled
         position.updated_at = now
+
+
+def held_for(res: Reservation) -> tuple[Decimal, int]:
+    """What an open order holds for its unfilled shares: cash, and shares (sells)."""
+    unfilled = res.qty - res.filled_qty
+    return cents(res.cash_per_share * unfilled), unfilled if res.side == "sell" else 0
+
+
+def take_over(account: Account, position: Position | None, old: Reservation, new: Reservation,
+              now: datetime) -> None:
+    """The replacement takes over what the replaced order held: the account then holds
+    the replacement's full need, the replaced order nothing."""
+    old_cash, old_qty = held_for(old)
+    new_cash, new_qty = held_for(new)
+    account.reserved_cash = cents(account.reserved_cash + new_cash - (new.added_cash or ZERO) - old_cash)
+    account.updated_at = now
+    if position is not None:
+        position.reserved_qty += new_qty - (new.added_qty or 0) - old_qty
+        if old.side == "buy":
+            position.open_buy_qty -= old.qty - old.filled_qty
+        position.updated_at = now
+    new.added_cash = new.added_qty = None
+    close(old, now)
 
 
 def close(res: Reservation, now: datetime) -> None:

@@ -59,6 +59,11 @@ def order_expired(batch: PortfolioBatch, event: events.OrderExpired) -> None:
     services.release_order(batch, event.order_id, "expired", event.filled_qty)
 
 
+@handlers.on(events.OrderReplaced)
+def order_replaced(batch: PortfolioBatch, event: events.OrderReplaced) -> None:
+    services.replace_reservation(batch, event)
+
+
 @handlers.on(events.OrderRejected)
 def order_rejected(batch: PortfolioBatch, event: events.OrderRejected) -> None:
     # matching's rejections release what the order holds; our own come back too, holding nothing

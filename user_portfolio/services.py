@@ -112,40 +112,76 @@ def reserve_for_order(batch: PortfolioBatch, event: events.OrderPlaced) -> None:
         log.info("order %s already answered; order.placed ignored", event.order_id)
         return
     position = batch.position(event.user_id, event.symbol)
+    credit, reused_buys = (domain.ZERO, 0), 0
+    if event.replaces is not None:
+        replaced = batch.open_reservation(event.replaces)
+        if replaced is None or replaced.filled_qty != event.replaces_filled_qty or replaced.pending_replace:
+            _refuse(batch, event, domain.REJECT_REPLACE, f"order {event.replaces} was filled, canceled or "
+                    "changed before the replace reached the portfolio")
+            return
+        credit = domain.held_for(replaced)  # the replacement may reuse what it still holds
+        reused_buys = replaced.qty - replaced.filled_qty if replaced.side == "buy" else 0
+    free_shares = position.free if position is not None else 0
     decision = decide_order(
         side=event.side, type_=event.type, qty=event.qty, limit_price=event.limit_price, symbol=event.symbol,
-        last_price=listing.last_price, reference_price=listing.reference_price, buying_power=account.buying_power,
-        free_shares=position.free if position is not None else 0,
+        last_price=listing.last_price, reference_price=listing.reference_price,
+        buying_power=account.buying_power + credit[0], free_shares=free_shares + credit[1],
         held_qty=position.qty if position is not None else 0,
-        open_buy_qty=position.open_buy_qty if position is not None else 0, rules=batch.rules,
+        open_buy_qty=position.open_buy_qty - reused_buys if position is not None else 0, rules=batch.rules,
         stop_price=event.stop_price,
     )
     common = {"order_id": event.order_id, "user_id": event.user_id, "symbol": event.symbol}
     if decision.approved:
-        domain.hold(account, position, decision, uow.now)
+        added_cash, added_qty = domain.hold(account, position, decision, uow.now, credit)
         if event.side == "buy":  # counts toward max_position until filled or closed
             position = batch.position(event.user_id, event.symbol, create=True)
             assert position is not None
             position.open_buy_qty += event.qty
+        pending = event.replaces is not None
         batch.add_reservation(Reservation(
             **common, side=event.side, type=event.type, qty=event.qty,
             reserve_price=None if decision.reserve_price is None else domain.cents(decision.reserve_price),
-            created_at=uow.now, commission=domain.cents(decision.commission),
+            created_at=uow.now, commission=domain.cents(decision.commission), replaces=event.replaces,
+            added_cash=added_cash if pending else None, added_qty=added_qty if pending else None,
         ))
         uow.emit(events.OrderApproved(**common, side=event.side, type=event.type, qty=event.qty,
                                limit_price=event.limit_price, time_in_force=event.time_in_force,
-                               collar_price=decision.collar_price, stop_price=event.stop_price))
+                               collar_price=decision.collar_price, stop_price=event.stop_price,
+                               replaces=event.replaces, replaces_filled_qty=event.replaces_filled_qty))
         log.info("order %s approved (%s %s %s x%s)", event.order_id, event.type, event.side, event.symbol, event.qty)
+        batch.users.add(event.user_id)
     else:
         assert decision.reason is not None and decision.message is not None
-        batch.add_reservation(Reservation(
-            **common, side=event.side if event.side in ("buy", "sell") else "buy",
-            type=event.type if event.type in domain.ORDER_TYPES else "limit", qty=max(event.qty, 1),
-            status="rejected", created_at=uow.now, closed_at=uow.now,
-        ))
-        uow.emit(events.OrderRejected(**common, reason=decision.reason, message=decision.message))
-        log.info("order %s rejected: %s (%s)", event.order_id, decision.reason, decision.message)
+        _refuse(batch, event, decision.reason, decision.message)
+
+
+def _refuse(batch: PortfolioBatch, event: events.OrderPlaced, reason: str, message: str) -> None:
+    """Reject the order: a closed reservation holding nothing remembers the answer."""
+    common = {"order_id": event.order_id, "user_id": event.user_id, "symbol": event.symbol}
+    batch.add_reservation(Reservation(
+        **common, side=event.side if event.side in ("buy", "sell") else "buy",
+        type=event.type if event.type in domain.ORDER_TYPES else "limit", qty=max(event.qty, 1),
+        status="rejected", created_at=batch.uow.now, closed_at=batch.uow.now,
+    ))
+    batch.uow.emit(events.OrderRejected(**common, reason=reason, message=message))
+    log.info("order %s rejected: %s (%s)", event.order_id, reason, message)
     batch.users.add(event.user_id)
+
+
+def replace_reservation(batch: PortfolioBatch, event: events.OrderReplaced) -> None:
+    """Matching swapped the order for its replacement: the replacement takes over what
+    the replaced order still held."""
+    old = batch.open_reservation(event.order_id)
+    new = batch.open_reservation(event.replaced_by)
+    if old is None:
+        return  # already applied
+    if new is None or not new.pending_replace:
+        _close(batch, old, batch.uow.now, event.filled_qty)
+    else:
+        account = batch.account(old.user_id)
+        assert account is not None
+        domain.take_over(account, batch.position(old.user_id, old.symbol), old, new, batch.uow.now)
+    batch.users.add(old.user_id)
 
 
 def _open_reservation(batch: PortfolioBatch, order_id: int, side: str, trade: events.TradeExecuted) -> Reservation:

@@ -106,10 +106,10 @@ def write_listings(conn: psycopg.Connection, listings: Sequence[Listing]) -> Non
 def write_reservations(conn: psycopg.Connection, reservations: Sequence[Reservation]) -> None:
     _upsert(conn, """
         INSERT INTO reservations (order_id, user_id, symbol, side, type, qty, filled_qty, reserve_price, status,
-                                  created_at, closed_at, commission)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                  created_at, closed_at, commission, replaces, added_cash, added_qty)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (order_id) DO UPDATE SET filled_qty = EXCLUDED.filled_qty, status = EXCLUDED.status,
-            closed_at = EXCLUDED.closed_at
+            closed_at = EXCLUDED.closed_at, added_cash = EXCLUDED.added_cash, added_qty = EXCLUDED.added_qty
         """, reservations, RESERVATION_FIELDS)
 
 

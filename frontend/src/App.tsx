@@ -98,6 +98,7 @@ export function App() {
               orders={state.orders}
               loggedIn={loggedIn}
               cancelOrder={ex.trading.cancelOrder}
+              replaceOrder={ex.trading.replaceOrder}
               orderDetail={ex.trading.orderDetail}
               onSelect={ex.select}
             />

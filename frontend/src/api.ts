@@ -20,6 +20,7 @@ import type {
   Order,
   OrderDetail,
   OrderRequest,
+  ReplaceRequest,
   Portfolio,
   Session,
   Stock,
@@ -147,6 +148,9 @@ export class Api {
   }
   cancelOrder(id: number) {
     return this.request<unknown>(`/api/orders/${id}`, { method: 'DELETE' });
+  }
+  replaceOrder(id: number, changes: ReplaceRequest) {
+    return this.request<Order>(`/api/orders/${id}`, { method: 'PATCH', body: changes });
   }
 
   // the instructor's dashboard

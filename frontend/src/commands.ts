@@ -6,11 +6,13 @@ import type { Action } from './actions';
 import type { Api } from './api';
 import type { DashboardLoaders } from './dashboardLoaders';
 import { stripDetail } from './liveFeed';
-import type { BotsConfig, BulkUsersRequest, Order, OrderDetail, OrderRequest, Scenario, ScenarioLoaded, Settings, User } from './types';
+import type { BotsConfig, BulkUsersRequest, Order, OrderDetail, OrderRequest, ReplaceRequest, Scenario, ScenarioLoaded, Settings, User } from './types';
 
 export interface TradingCommands {
   placeOrder(order: OrderRequest): Promise<Order>;
   cancelOrder(id: number): Promise<void>;
+  /** replace an open order in one step; resolves to the replacement */
+  replaceOrder(id: number, changes: ReplaceRequest): Promise<Order>;
   /** the order with its status history */
   orderDetail(id: number): Promise<OrderDetail>;
 }
@@ -71,6 +73,12 @@ export function tradingCommands(
         );
         followUp();
       }
+    },
+    async replaceOrder(id, changes) {
+      const replacement = await api.replaceOrder(id, changes);
+      dispatch({ type: 'order', order: replacement });
+      followUp();
+      return replacement;
     },
     orderDetail: (id) => api.order(id),
   };

@@ -121,7 +121,8 @@ export type OrderStatus =
   | 'filled'
   | 'canceled'
   | 'expired'
-  | 'rejected';
+  | 'rejected'
+  | 'replaced';
 
 export interface Order {
   id: number;
@@ -136,6 +137,10 @@ export interface Order {
   stop_price?: string | null;
   /** stops: false while waiting for stop_price, true once triggered; null for other orders */
   triggered?: boolean | null;
+  /** a replacement: the order it replaces */
+  replaces?: number | null;
+  /** the order replacing this one */
+  replaced_by?: number | null;
   time_in_force: TimeInForce;
   status: OrderStatus;
   filled_qty: number;
@@ -164,6 +169,15 @@ export interface OrderRequest {
   limit_price?: string;
   stop_price?: string;
   time_in_force: TimeInForce;
+  client_order_id?: string;
+}
+
+/** PATCH /api/orders/{id}: what the replacement changes (the rest as the old order has it) */
+export interface ReplaceRequest {
+  qty?: number;
+  limit_price?: string;
+  stop_price?: string;
+  time_in_force?: TimeInForce;
   client_order_id?: string;
 }
 

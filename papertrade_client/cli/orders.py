@@ -50,6 +50,25 @@ def place(c: Ctx, symbol: str, side: str, qty: int, price: str | None, order_typ
 
 
 @cli.command()
+@click.argument("order_id", type=int)
+@click.option("--qty", type=int, help="the new order's shares (default: what the old one still has open)")
+@click.option("--limit", "limit_price", help="new limit price")
+@click.option("--stop", "stop_price", help="new stop price")
+@click.option("--tif", "time_in_force", type=click.Choice(["day", "gtc", "ioc", "fok"]))
+@click.option("--wait/--no-wait", default=False, help="wait until matching has seen the replacement")
+@pass_ctx
+def replace(c: Ctx, order_id: int, qty: int | None, limit_price: str | None, stop_price: str | None,
+            time_in_force: str | None, wait: bool) -> None:
+    """Replace ORDER_ID in one step: the old order ends `replaced` (or, filled first, goes on)."""
+    client = c.need_login()
+    order = client.replace_order(order_id, qty=qty, limit_price=limit_price, stop_price=stop_price,
+                                 time_in_force=time_in_force)
+    if wait:
+        order = client.wait_order(order.id)
+    c.emit(order, order_table([order]))
+
+
+@cli.command()
 @click.argument("order_ids", type=int, nargs=-1)
 @click.option("--all", "cancel_all", is_flag=True, help="cancel every open order of yours")
 @click.option("--symbol", help="with --all: only this symbol's")

@@ -148,7 +148,7 @@ def test_two_traders_trade_and_both_screens_update_live(stack, browser):
         b.close()
 
 
-def test_a_stop_limit_from_the_ticket_shows_on_the_chart_and_triggers(stack, browser):
+def test_a_stop_limit_from_the_ticket_shows_on_the_chart_is_modified_and_triggers(stack, browser):
     box = Sandbox(stack)
     sym = box.symbol("50.00")
     holder = box.trader("0.00", {sym: 10})
@@ -173,14 +173,26 @@ def test_a_stop_limit_from_the_ticket_shows_on_the_chart_and_triggers(stack, bro
         expect(s.tid(f"chart-line-{stop_id}-stop")).to_contain_text("at 49.00")
         expect(s.tid(f"chart-line-{stop_id}-limit")).to_contain_text("at 48.50")
         s.shot("07-stop-waiting")
-        # another trader's trade at 48.90 reaches the stop: it triggers and sells at its limit or better
-        bid = buyer.order(sym, "buy", 20, "48.90", time_in_force="gtc")
-        buyer.wait_order(bid["id"], "new")
-        seller.order(sym, "sell", 1, "48.90")
-        expect(s.tid(f"history-status-{stop_id}")).to_have_text(re.compile("filled"), timeout=15000)
-        expect(s.tid(f"chart-fill-{stop_id}")).to_contain_text("filled S 10 at 48.9000")
+        # modify it in one step: the stop moves up to 49.20, the limit to 48.80
+        s.tid(f"modify-{stop_id}").click()
+        s.tid(f"modify-stop-{stop_id}").fill("49.20")
+        s.tid(f"modify-limit-{stop_id}").fill("48.80")
+        s.tid(f"modify-save-{stop_id}").click()
+        expect(s.tid(f"history-status-{stop_id}")).to_have_text(re.compile("replaced"), timeout=15000)
+        [new_id] = open_order_ids(s)
+        assert new_id != stop_id
+        expect(s.tid(f"order-trigger-{new_id}")).to_have_text(re.compile("waiting"), timeout=15000)
+        expect(s.tid(f"chart-line-{new_id}-stop")).to_contain_text("at 49.20")
         expect(s.tid(f"chart-line-{stop_id}-stop")).to_have_count(0)
-        expect(s.tid("portfolio-cash")).to_contain_text("489.00", timeout=15000)
+        s.shot("07b-stop-modified")
+        # another trader's trade at 49.10 reaches the new stop: it triggers and sells at 48.80 or better
+        bid = buyer.order(sym, "buy", 20, "49.10", time_in_force="gtc")
+        buyer.wait_order(bid["id"], "new")
+        seller.order(sym, "sell", 1, "49.10")
+        expect(s.tid(f"history-status-{new_id}")).to_have_text(re.compile("filled"), timeout=15000)
+        expect(s.tid(f"chart-fill-{new_id}")).to_contain_text("filled S 10 at 49.1000")
+        expect(s.tid(f"chart-line-{new_id}-stop")).to_have_count(0)
+        expect(s.tid("portfolio-cash")).to_contain_text("491.00", timeout=15000)
         s.shot("08-stop-triggered")
         assert s.errors == []
     finally:

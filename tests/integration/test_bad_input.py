@@ -180,7 +180,7 @@ FIELD_CASES = [
     ("symbol-number", {"symbol": 123}, 422, "invalid", "symbol"),
     ("side-unknown", {"side": "hold"}, 422, "invalid", "side"),
     ("side-uppercase", {"side": "BUY"}, 422, "invalid", "side"),
-    ("type-unknown", {"type": "stop"}, 422, "invalid", "type"),
+    ("type-unknown", {"type": "trailing_stop"}, 422, "invalid", "type"),
     ("tif-unknown", {"time_in_force": "gtd"}, 422, "invalid", "time_in_force"),
     ("missing-symbol", {"symbol": MISSING}, 422, "invalid", "symbol"),
     ("missing-side", {"side": MISSING}, 422, "invalid", "side"),

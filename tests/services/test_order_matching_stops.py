@@ -103,3 +103,54 @@ def test_cancel_expiry_and_a_halt(service_db):
     assert ("expired", 13) in kinds(emitted) and ("expired", 14) not in kinds(emitted)
     handlers.state = Books.load(service_db.conn)
     assert [o.order_id for o in handlers.state.stops["ACME"].orders()] == [14]
+
+
+# -- replace ----------------------------------------------------------------------
+
+
+def replacing(order_id: int, old: int, filled: int, user_id: int, side: str, qty: int, price: str,
+              tif: str = "day") -> OrderApproved:
+    return OrderApproved(order_id=order_id, user_id=user_id, symbol="ACME", side=side, type="limit", qty=qty,
+                         limit_price=D(price), time_in_force=tif, collar_price=None, replaces=old,
+                         replaces_filled_qty=filled)
+
+
+def test_a_replace_swaps_the_orders_in_one_step_and_loses_time_priority(service_db):
+    opened(service_db)
+    runner = service_db.runner
+    runner.deliver(approved(1, 2, "buy", 10, "9.00"), approved(2, 3, "buy", 5, "9.00"))
+    emitted = runner.deliver(replacing(3, 1, 0, 2, "buy", 8, "9.00"))
+    assert [e.type for e in emitted if e.type.startswith("order.")] == ["order.replaced", "order.booked"]
+    [swap] = [e.event for e in emitted if e.type == "order.replaced"]
+    assert (swap.order_id, swap.replaced_by, swap.filled_qty) == (1, 3, 0)
+    book = handlers.state.books["ACME"]
+    assert 1 not in book and book.depth()[0] == [(D("9.00"), 13, 2)]
+    # the replacement queues behind order 2, which came after the order it replaced
+    emitted = runner.deliver(approved(4, 4, "sell", 6, "9.00"))
+    assert [(e.event.buy_order_id, e.event.qty) for e in emitted if e.type == "trade.executed"] == [(2, 5), (3, 1)]
+    handlers.state = Books.load(service_db.conn)
+    assert handlers.state.books["ACME"].get(3).remaining == 7 and 1 not in handlers.state.books["ACME"]
+    row = service_db.conn.execute("SELECT status, outcome FROM book_orders WHERE order_id = 1").fetchone()
+    assert (row["status"], row["outcome"]) == ("done", "replaced")
+
+
+def test_a_replace_that_lost_the_race_with_a_fill_is_refused_and_the_old_order_goes_on(service_db):
+    opened(service_db)
+    runner = service_db.runner
+    runner.deliver(approved(1, 2, "sell", 10, "10.00"), approved(2, 3, "buy", 4, "10.00"))  # order 1: 4 filled
+    emitted = runner.deliver(replacing(3, 1, 0, 2, "sell", 10, "10.50"))  # asked for when it had none filled
+    [refused] = [e.event for e in emitted if e.type == "order.rejected"]
+    assert (refused.order_id, refused.reason) == (3, "replace_failed")
+    assert handlers.state.books["ACME"].get(1).remaining == 6
+    # a replace of a filled (gone) order is refused too, and so is one for another user's order
+    runner.deliver(approved(4, 3, "buy", 6, "10.00"))
+    assert [e.event.reason for e in runner.deliver(replacing(5, 1, 4, 2, "sell", 6, "10.50"))
+            if e.type == "order.rejected"] == ["replace_failed"]
+    runner.deliver(approved(6, 2, "sell", 1, "11.00"))
+    assert [e.event.reason for e in runner.deliver(replacing(7, 6, 0, 9, "sell", 1, "11.50"))
+            if e.type == "order.rejected"] == ["replace_failed"]
+    # redelivered, a replace changes nothing the second time
+    swap = runner.envelope(replacing(8, 6, 0, 2, "sell", 1, "11.50"))
+    assert [e.type for e in runner.deliver(swap) if e.type.startswith("order.")] == ["order.replaced",
+                                                                                      "order.booked"]
+    assert runner.deliver(swap) == []

@@ -473,7 +473,7 @@ def test_the_orders_export_lists_every_order_for_instructors(service_db):
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     lines = resp.get_data(as_text=True).splitlines()
     assert lines[0] == ("id,client_order_id,user_id,symbol,side,type,qty,limit_price,time_in_force,status,"
-                        "filled_qty,filled_avg_price,reject_reason,created_at,updated_at,stop_price,triggered")
+                        "filled_qty,filled_avg_price,reject_reason,created_at,updated_at,stop_price,triggered,replaces,replaced_by")
     assert [line.split(",")[:13] for line in lines[1:]] == [
         [str(buy), "", "2", "ACME", "buy", "limit", "10", "10.00", "day", "filled", "10", "10.0000", ""],
         [str(sell), "", "3", "ACME", "sell", "market", "10", "", "day", "filled", "10", "10.0000", ""],
@@ -510,3 +510,71 @@ def test_a_stop_is_new_while_it_waits_and_shows_when_it_triggered(service_db):
     [plain] = place(service_db, (2, "buy", 1, "9.00"))
     resp = service_db.client().get(f"/api/orders/{plain}", headers=service_db.auth(2))
     assert (resp.json["stop_price"], resp.json["triggered"]) == (None, None)
+
+
+# -- replace ---------------------------------------------------------------------------
+
+
+def patch(sdb, order_id: int, body: dict, user_id: int = 2):
+    return sdb.client().patch(f"/api/orders/{order_id}", json=body, headers=sdb.auth(user_id))
+
+
+def test_a_replace_places_the_new_order_links_both_and_ends_the_old_one_replaced(service_db):
+    [old] = place(service_db, (2, "buy", 10, "10.00"))
+    run = service_db.runner.deliver
+    run(booked(old), trade(old, 99, "10.00", 3, 3, 3))
+    resp = patch(service_db, old, {"limit_price": "10.10"})
+    assert resp.status_code == 200, resp.json
+    new = resp.json
+    assert (new["status"], new["replaces"], new["qty"], new["limit_price"], new["side"]) == (
+        "pending_new", old, 7, "10.10", "buy")  # what the old one still had open
+    got = service_db.client().get(f"/api/orders/{old}", headers=service_db.auth(2)).json
+    assert (got["status"], got["replaced_by"]) == ("partially_filled", new["id"])
+    # while it is on its way the old order cannot be replaced again
+    assert patch(service_db, old, {"qty": 5}).status_code == 409
+    run(contracts.OrderReplaced(order_id=old, user_id=2, symbol="ACME", replaced_by=new["id"], filled_qty=3,
+                                filled_notional=D("30.00")))
+    got = service_db.client().get(f"/api/orders/{old}", headers=service_db.auth(2)).json
+    assert (got["status"], got["filled_qty"], got["replaced_by"]) == ("replaced", 3, new["id"])
+    assert got["history"][-1]["detail"] == f"replaced by order {new['id']}"
+    assert patch(service_db, old, {"qty": 5}).json["error"]["code"] == "order_not_replaceable"
+
+
+def test_a_refused_replacement_leaves_the_old_order_replaceable_again(service_db):
+    [old] = place(service_db, (2, "sell", 10, "10.00"))
+    run = service_db.runner.deliver
+    run(booked(old))
+    new = patch(service_db, old, {"qty": 4, "limit_price": "10.50", "client_order_id": "r-1"}).json
+    assert patch(service_db, old, {"qty": 4, "limit_price": "10.50", "client_order_id": "r-1"}).json["id"] == \
+        new["id"]  # a retry returns the same replacement
+    run(service_db.runner.envelope(contracts.OrderRejected(order_id=new["id"], user_id=2, symbol="ACME",
+                                                           reason="replace_failed", message="lost"),
+                                   "order_matching"))
+    assert state(service_db, new["id"])[0] == "rejected"
+    got = service_db.client().get(f"/api/orders/{old}", headers=service_db.auth(2)).json
+    assert (got["status"], got["replaced_by"]) == ("new", None)
+    assert patch(service_db, old, {"qty": 2}).status_code == 200
+
+
+def test_bad_replaces_are_refused_with_nothing_written(service_db):
+    [old, other] = place(service_db, (2, "buy", 10, "10.00"), (3, "buy", 10, None))
+    run = service_db.runner.deliver
+    run(booked(old), booked(other))
+    count = service_db.conn.execute("SELECT count(*) AS n FROM orders").fetchone()["n"]
+    cases = [
+        (old, {"qty": 0}, 2, 422, "qty"),
+        (old, {"qty": "5"}, 2, 422, "qty"),
+        (old, {"limit_price": "10.001"}, 2, 422, "limit_price"),
+        (old, {"stop_price": "9.00"}, 2, 422, "stop_price"),  # a limit order takes no stop price
+        (old, {"side": "sell"}, 2, 422, "side"),  # not something a replace changes
+        (old, {"qty": 5}, 3, 403, None),  # another user's order
+        (other, {"limit_price": "10.00"}, 3, 422, "limit_price"),  # a market order takes no limit
+        (999999, {"qty": 5}, 2, 404, None),
+    ]
+    for order_id, body, user_id, status, field in cases:
+        resp = patch(service_db, order_id, body, user_id)
+        assert resp.status_code == status, (body, resp.json)
+        assert field is None or resp.json["error"]["field"] == field, (body, resp.json)
+    run(trade(old, 99, "10.00", 10, 10, 10))  # filled: no longer replaceable
+    assert patch(service_db, old, {"qty": 5}).status_code == 409
+    assert service_db.conn.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == count

@@ -188,6 +188,7 @@ def test_limit_buy_reserves_cash_to_the_cent_and_is_approved(service_db):
     assert approved == {
         "order_id": 101, "user_id": 1, "symbol": "ACME", "side": "buy", "type": "limit", "qty": 7,
         "limit_price": D("123.45"), "time_in_force": "day", "collar_price": None, "stop_price": None,
+        "replaces": None, "replaces_filled_qty": None,
     }
     assert cash_state(service_db, 1) == (D("10000.00"), D("864.15"))
     res = reservation(service_db, 101)
@@ -1079,3 +1080,66 @@ def test_a_stop_reserves_what_it_will_need_and_canceled_before_it_triggers_relea
                                                      expired_qty=10))
     assert cash_state(service_db, 1) == (D("10000.00"), D("0.00"))
     assert reservation(service_db, 2)["type"] == "stop_limit"
+
+
+# -- replace ------------------------------------------------------------------
+
+
+def replacement(order_id: int, old: int, filled: int, user_id: int, side: str, qty: int, limit: str
+                ) -> contracts.OrderPlaced:
+    return contracts.OrderPlaced(order_id=order_id, user_id=user_id, symbol="ACME", side=side, type="limit",
+                                 qty=qty, limit_price=D(limit), time_in_force="day", replaces=old,
+                                 replaces_filled_qty=filled)
+
+
+def swapped(old: int, new: int, user_id: int, filled: int = 0) -> contracts.OrderReplaced:
+    return contracts.OrderReplaced(order_id=old, user_id=user_id, symbol="ACME", replaced_by=new, filled_qty=filled)
+
+
+def test_a_replacement_reuses_what_the_old_order_holds_and_free_cash_never_goes_negative(service_db):
+    setup_market(service_db, user(1, "1000.00"))
+    run = service_db.runner.deliver
+    run(placed(1, 1, "buy", "limit", 10, "95.00"))
+    assert cash_state(service_db, 1) == (D("1000.00"), D("950.00"))  # 50.00 free
+    # 10 at 99.00 needs 990.00: more than the 50.00 free, but the old order's 950.00 counts
+    [approved] = of_type(run(replacement(2, 1, 0, 1, "buy", 10, "99.00")), "order.approved")
+    assert (approved["replaces"], approved["replaces_filled_qty"]) == (1, 0)
+    assert cash_state(service_db, 1) == (D("1000.00"), D("990.00"))  # only the 40.00 more is added
+    assert reservation(service_db, 2)["added_cash"] == D("40.00")
+    run(swapped(1, 2, 1))  # matching swapped them: the replacement now holds it all
+    assert cash_state(service_db, 1) == (D("1000.00"), D("990.00"))
+    assert reservation(service_db, 1)["status"] == "closed"
+    res = reservation(service_db, 2)
+    assert (res["status"], res["added_cash"]) == ("open", None)
+    assert run(swapped(1, 2, 1)) == []  # redelivered: nothing twice
+    # cheaper: nothing added at approval, the difference released when they swap
+    run(replacement(3, 2, 0, 1, "buy", 5, "90.00"))
+    assert cash_state(service_db, 1) == (D("1000.00"), D("990.00"))
+    run(swapped(2, 3, 1))
+    assert cash_state(service_db, 1) == (D("1000.00"), D("450.00"))
+    # more than the old order and the free cash together: refused, nothing held
+    [refused] = of_type(run(replacement(4, 3, 0, 1, "buy", 20, "90.00")), "order.rejected")
+    assert refused["reason"] == "insufficient_cash"
+    assert cash_state(service_db, 1) == (D("1000.00"), D("450.00"))
+
+
+def test_a_replacement_refused_by_matching_releases_only_what_it_added(service_db):
+    setup_market(service_db, user(1, "1000.00"), user(2, "0.00", {"ACME": 10}))
+    run = service_db.runner.deliver
+    run(placed(1, 1, "buy", "limit", 10, "50.00"), placed(2, 2, "sell", "limit", 6, "60.00"))
+    run(replacement(3, 1, 0, 1, "buy", 10, "55.00"), replacement(4, 2, 0, 2, "sell", 8, "61.00"))
+    assert cash_state(service_db, 1) == (D("1000.00"), D("550.00"))
+    assert position(service_db, 2)["reserved_qty"] == 8
+    # the old orders traded first: matching refused both replacements
+    run(trade(1, (1, 1), (2, 2), "50.00", 4, buy_filled=4, sell_filled=4, buy_rem=6, sell_rem=2))
+    env = service_db.runner.envelope
+    run(env(contracts.OrderRejected(order_id=3, user_id=1, symbol="ACME", reason="replace_failed", message="lost"),
+            "order_matching"),
+        env(contracts.OrderRejected(order_id=4, user_id=2, symbol="ACME", reason="replace_failed", message="lost"),
+            "order_matching"))
+    assert cash_state(service_db, 1) == (D("800.00"), D("300.00"))  # the old order's 6 x 50.00, nothing more
+    p = position(service_db, 2)
+    assert (p["qty"], p["reserved_qty"]) == (6, 2)
+    # a replace of an order that moved on is refused by the portfolio itself
+    [refused] = of_type(run(replacement(5, 1, 0, 1, "buy", 6, "51.00")), "order.rejected")
+    assert refused["reason"] == "replace_failed"

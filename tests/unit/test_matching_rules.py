@@ -1181,3 +1181,31 @@ def test_buy_and_sell_stops_triggered_by_one_trade_go_buys_first() -> None:
 def test_the_stop_book_holds_only_untriggered_stops(bad: BookOrder) -> None:
     with pytest.raises(ValueError):
         stops.StopBook().add(bad)
+
+
+# --- replace (order_matching.stops.take_out_replaced) ------------------------------
+
+
+@pytest.mark.parametrize(("expected_filled", "owner", "taken"), [
+    (2, 1001, True),  # still the order the replace was asked for
+    (0, 1001, False),  # filled further since: the replace lost the race
+    (2, 9999, False),  # another user's order
+])
+def test_a_replace_takes_the_old_order_out_only_if_it_is_still_what_was_replaced(expected_filled, owner, taken):
+    book = book_with(order(1, BUY, 10, "9.00"), order(2, SELL, 5, "11.00"))
+    book.submit(order(3, SELL, 2, "9.00"))  # order 1 now has 2 filled, 8 resting
+    seq = book.seq
+    old = stops.take_out_replaced(book, stops.StopBook(), 1, expected_filled, owner)
+    assert (old is not None) is taken
+    assert (1 in book) is not taken
+    assert book.depth() == (([] if taken else [(D("9.00"), 8, 1)]), [(D("11.00"), 5, 1)])
+    assert book.seq == seq + (1 if taken else 0)
+
+
+def test_a_replace_reaches_a_waiting_stop_and_a_gone_order_is_refused():
+    book = book_with()
+    held = stops.StopBook()
+    held.add(stop(10, SELL, 5, "9.00", collar="8.00"))
+    assert stops.take_out_replaced(book, held, 10, 0, 1010).order_id == 10
+    assert len(held) == 0
+    assert stops.take_out_replaced(book, held, 10, 0, 1010) is None  # gone: filled, canceled or replaced

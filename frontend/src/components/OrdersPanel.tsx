@@ -2,7 +2,8 @@ import { Fragment, useEffect, useState } from 'react';
 import { cancelErrorText } from '../errors';
 import { clock, stamp } from '../format';
 import { closedOrders, openOrders } from '../orders';
-import type { Order, OrderDetail } from '../types';
+import { canModify, modifyDefaults, modifyRequest, type ModifyInput } from '../modify';
+import type { Order, OrderDetail, ReplaceRequest } from '../types';
 import { Status } from './cells';
 import { Panel } from './Panel';
 import { num, Table } from './Table';
@@ -11,6 +12,7 @@ interface Props {
   orders: Record<number, Order>;
   loggedIn: boolean;
   cancelOrder(id: number): Promise<void>;
+  replaceOrder(id: number, changes: ReplaceRequest): Promise<Order>;
   orderDetail(id: number): Promise<OrderDetail>;
   onSelect(symbol: string): void;
 }
@@ -96,7 +98,62 @@ function Detail({ order, load, cols }: { order: Order; load(id: number): Promise
   );
 }
 
-export function OrdersPanel({ orders, loggedIn, cancelOrder, orderDetail, onSelect }: Props) {
+/** The inline form that replaces an open order (PATCH /api/orders/{id}). */
+function Modify({ order, cols, replace, done }: { order: Order; cols: number; replace: Props['replaceOrder']; done(): void }) {
+  const [input, setInput] = useState<ModifyInput>(() => modifyDefaults(order));
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const field = (name: keyof ModifyInput, label: string) => (
+    <label className="modify-field">
+      <span className="muted small">{label}</span>
+      <input
+        data-testid={`modify-${name}-${order.id}`}
+        value={input[name]}
+        inputMode={name === 'qty' ? 'numeric' : 'decimal'}
+        onChange={(e) => setInput({ ...input, [name]: e.target.value })}
+      />
+    </label>
+  );
+  async function save() {
+    const req = modifyRequest(order, input);
+    if ('error' in req) {
+      setError(req.error);
+      return;
+    }
+    setBusy(true);
+    try {
+      await replace(order.id, req.body);
+      done();
+    } catch (exc) {
+      setError(exc instanceof Error ? exc.message : 'could not replace the order');
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <tr className="modify-row">
+      <td colSpan={cols}>
+        {field('qty', 'Qty')}
+        {(order.type === 'limit' || order.type === 'stop_limit') && field('limit', 'Limit')}
+        {(order.type === 'stop' || order.type === 'stop_limit') && field('stop', 'Stop')}
+        <button type="button" className="small-button" data-testid={`modify-save-${order.id}`} disabled={busy} onClick={() => void save()}>
+          {busy ? 'Replacing…' : 'Replace'}
+        </button>
+        <button type="button" className="small-button" onClick={done}>
+          Close
+        </button>
+        {error && (
+          <span className="ticket-error" data-testid="modify-error" role="alert">
+            {error}
+          </span>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+export function OrdersPanel({ orders, loggedIn, cancelOrder, replaceOrder, orderDetail, onSelect }: Props) {
+  const [modifying, setModifying] = useState<number | null>(null);
   const [canceling, setCanceling] = useState<Record<number, boolean>>({});
   const [error, setError] = useState<string | null>(null);
   const [expanded, setExpanded] = useState<number | null>(null);
@@ -169,6 +226,19 @@ export function OrdersPanel({ orders, loggedIn, cancelOrder, orderDetail, onSele
                   </td>
                   <td className="num muted">{o.filled_avg_price ?? ''}</td>
                   <td className="actions">
+                    {canModify(o) && (
+                      <button
+                        type="button"
+                        className="small-button"
+                        data-testid={`modify-${o.id}`}
+                        onClick={(e) => {
+                          e.stopPropagation();
+                          setModifying((cur) => (cur === o.id ? null : o.id));
+                        }}
+                      >
+                        Modify
+                      </button>
+                    )}
                     <button
                       type="button"
                       className="small-button"
@@ -183,6 +253,9 @@ export function OrdersPanel({ orders, loggedIn, cancelOrder, orderDetail, onSele
                     </button>
                   </td>
                 </tr>
+                {modifying === o.id && (
+                  <Modify order={o} cols={OPEN_COLUMNS.length} replace={replaceOrder} done={() => setModifying(null)} />
+                )}
                 {expanded === o.id && <Detail order={o} load={orderDetail} cols={OPEN_COLUMNS.length} />}
               </Fragment>
             ))}
