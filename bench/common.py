@@ -202,13 +202,15 @@ def statements(stack: RunningStack, orders: int, top: int = 12) -> list[dict[str
     names = [settings.database_name(db) for s in SERVICES for db in settings.databases(s)]
     with connect(f"{settings.pg_url.rstrip('/')}/postgres", autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT d.datname AS db, s.calls, s.total_exec_time, s.rows,"
+            "SELECT d.datname AS db, s.calls, s.total_exec_time, s.max_exec_time, s.rows, s.shared_blks_read AS reads,"
             " s.shared_blks_hit + s.shared_blks_read AS blocks, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 160) AS query"
             " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
             " WHERE d.datname = ANY(%s) ORDER BY s.total_exec_time DESC LIMIT %s", (names, top)).fetchall()
     return [{"db": r["db"].removeprefix(f"{settings.namespace}_"), "calls": int(r["calls"]),
              "calls_per_order": round(int(r["calls"]) / max(orders, 1), 2),
              "mean_ms": round(float(r["total_exec_time"]) / max(int(r["calls"]), 1), 4),
+             "max_ms": round(float(r["max_exec_time"]), 2),
+             "reads_per_call": round(int(r["reads"]) / max(int(r["calls"]), 1), 2),
              "blocks_per_call": round(int(r["blocks"]) / max(int(r["calls"]), 1), 1),
              "rows_per_call": round(int(r["rows"]) / max(int(r["calls"]), 1), 1), "query": r["query"]}
             for r in rows]

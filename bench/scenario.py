@@ -2,6 +2,7 @@
 
     python -m bench.scenario                     # volatile, 60 s measured after 15 s warm-up
     python -m bench.scenario --name calm --seconds 30
+    python -m bench.scenario --grown             # on databases grown to a semester first (bench/grow.py)
 
 It starts its own exchange (every process, as `./run.sh` does), loads the scenario
 with its bots started (POST /api/scenarios/<name>/load), lets them warm up, then
@@ -21,12 +22,15 @@ from typing import Any
 from stack.local import RunningStack, running_stack
 
 from .common import process_groups, save_result
+from .grow import grow_stack
 from .steady import Window, exchange_cpu
 
 
 def orders_placed(stack: RunningStack) -> int:
+    """The highest order id so far (ids only grow): the orders placed in between are the
+    difference, read in O(log n) on a grown table too."""
     with stack.db("stock_ordering") as conn:
-        return conn.execute("SELECT count(*) AS n FROM orders").fetchone()["n"]
+        return conn.execute("SELECT coalesce(max(id), 0) AS n FROM orders").fetchone()["n"]
 
 
 def bot_requests(stack: RunningStack) -> int:
@@ -72,9 +76,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=15.0)
     parser.add_argument("--json", default="bench/results/scenario.json")
+    parser.add_argument("--grown", action="store_true",
+                        help="first grow the databases to a semester's size (bench/grow.py)")
     args = parser.parse_args(argv)
     env = {"PAPERTRADE_LOG_LEVEL": os.environ.get("PAPERTRADE_LOG_LEVEL", "WARNING")}
     with running_stack("bench-scenario", extra_env=env) as stack:
+        if args.grown:  # 5,000 accounts: the bots' reads and the gateway's pushes must not grow with them
+            grow_stack(stack)
         result = run(stack, args.name, args.seconds, args.warmup)
     print(f"\n{result['scenario']}: {result['bots']} bots, {result['orders_per_s']} orders/s, "
           f"{result['bot_requests_per_s']} bot REST requests/s over {result['seconds']} s")

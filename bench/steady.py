@@ -297,10 +297,10 @@ def main() -> None:
         print("  % of one core: " + ", ".join(f"{n} {v}" for n, v in p["cpu_pct_of_one_core"].items() if v >= 0.1))
         if p["statements"]:
             print(f"  {'statement (pg_stat_statements, by total time)':<64} {'db':<15} {'/order':>7} {'mean ms':>8} "
-                  f"{'blocks':>7}")
+                  f"{'max ms':>7} {'blocks':>7} {'read':>5}")
             for st in p["statements"]:
                 print(f"  {st['query'][:64]:<64} {st['db'][:15]:<15} {st['calls_per_order']:>7} {st['mean_ms']:>8} "
-                      f"{st['blocks_per_call']:>7}")
+                      f"{st['max_ms']:>7} {st['blocks_per_call']:>7} {st['reads_per_call']:>5}")
     print(f"audit: {'clean' if not result['audit_violations'] else result['audit_violations']}")
     save_result(result, args.json)
 

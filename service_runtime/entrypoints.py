@@ -16,6 +16,7 @@ import importlib
 
 from flask import Flask
 
+from . import gc_watch
 from .config import SERVICES, get_settings
 from .handlers import EventHandlers
 from .web import configure_logging, create_app
@@ -30,6 +31,7 @@ def create_service_app(service: str) -> Flask:
     _check(service)
     settings = get_settings()
     configure_logging(f"{service}-api", settings.log_level)
+    gc_watch.watch()
     routes = importlib.import_module(f"{service}.routes")
     return create_app(service, [routes.bp], settings, health=getattr(routes, "health", None))
 

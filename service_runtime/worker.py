@@ -29,7 +29,7 @@ import psycopg
 from pika.adapters.select_connection import SelectConnection
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
-from . import metrics
+from . import gc_watch, metrics
 from .config import Settings, get_settings, shard_database
 from .service_runner import ServiceRunner
 from .shards import MATCHING, check_shards
@@ -214,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     name = process_name(settings, services)
     configure_logging(name, settings.log_level)
+    gc_watch.watch()
     worker = EventWorker(settings, [runner_for(settings, s) for s in services], name)
     try:
         metrics.serve_worker_endpoint(settings.host, settings.metrics_port, worker.health)

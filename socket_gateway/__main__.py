@@ -13,6 +13,7 @@ import gevent  # noqa: E402
 from gevent import pywsgi  # noqa: E402
 from geventwebsocket.handler import WebSocketHandler  # noqa: E402
 
+from service_runtime import gc_watch  # noqa: E402
 from service_runtime.config import get_settings  # noqa: E402
 from service_runtime.web import configure_logging  # noqa: E402
 
@@ -43,6 +44,7 @@ class _Server(pywsgi.WSGIServer):
 def main() -> None:
     settings = get_settings()
     configure_logging("gateway", settings.log_level)
+    gc_watch.watch()
     log = logging.getLogger("papertrade.gateway")
     app, socketio, feed = create_gateway(settings)
     # gevent-websocket's handler takes the socket over after a WebSocket upgrade;

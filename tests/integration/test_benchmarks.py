@@ -117,3 +117,15 @@ def test_floor_benchmark_measures_each_unit(stack):
         assert units[name]["units"] >= 100 and units[name]["total_ms"] > 0, (name, units[name])
     expected = units["commit"]["total_ms"] + 2 * units["publish"]["total_ms"] + 3 * units["delivery"]["total_ms"]
     assert floor.floor_per_order(units, 1, 2, 3) == round(expected, 2)
+
+
+def test_scenario_benchmark_runs_and_reports():
+    # a stack of its own: loading a scenario lists its stocks and starts its bots
+    from bench import scenario
+    from tests.harness import running_stack
+
+    with running_stack("bench-scenario-short") as stack:
+        result = scenario.run(stack, "volatile", seconds=3, warmup=3)
+    assert result["bots"] > 0 and result["orders_per_s"] > 0 and result["bot_requests_per_s"] > 0
+    assert result["cpu_pct_of_one_core"]["house_bots-api"] > 0
+    assert result["audit_violations"] == []

@@ -64,6 +64,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/orders"): "auth",
     ("GET", "/api/orders/<int:order_id>"): "own",
     ("DELETE", "/api/orders/<int:order_id>"): "own",
+    ("PATCH", "/api/orders/<int:order_id>"): "own",
     ("DELETE", "/api/orders"): "auth",
     ("GET", "/api/exports/orders.csv"): "instructor",
     ("GET", "/api/books/<symbol>"): "public",
