@@ -9,6 +9,7 @@ import atexit
 
 from flask import Flask
 
+from service_runtime import gc_watch
 from service_runtime.config import HOUSE_BOTS, get_settings
 from service_runtime.web import configure_logging, create_app
 
@@ -18,6 +19,7 @@ from . import routes
 def create_bots_app() -> Flask:
     settings = get_settings()
     configure_logging(f"{HOUSE_BOTS}-api", settings.log_level)
+    gc_watch.watch()
     app = create_app(HOUSE_BOTS, [routes.bp], settings, health=routes.health)
     with app.app_context():
         bots = routes.engine()
@@ -25,4 +27,5 @@ def create_bots_app() -> Flask:
     # of this process carries on, it never starts them by itself.
     bots.resume()
     atexit.register(bots.shutdown)
+    gc_watch.settle()
     return app

@@ -33,7 +33,9 @@ def create_service_app(service: str) -> Flask:
     configure_logging(f"{service}-api", settings.log_level)
     gc_watch.watch()
     routes = importlib.import_module(f"{service}.routes")
-    return create_app(service, [routes.bp], settings, health=getattr(routes, "health", None))
+    app = create_app(service, [routes.bp], settings, health=getattr(routes, "health", None))
+    gc_watch.settle()
+    return app
 
 
 def service_handlers(service: str) -> EventHandlers:

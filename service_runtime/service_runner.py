@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from pika.adapters.select_connection import SelectConnection
 
-from . import faults, inbox, parked, topology
+from . import faults, gc_watch, inbox, parked, topology
 from .activation import take_activation_lock
 from .apply import ParkedKeys, apply_announcers, apply_batch
 from .config import Settings
@@ -128,6 +128,7 @@ class ServiceRunner:
         self.parked = ParkedKeys.load(conn)
         self.horizon = inbox.read_horizon(conn)
         self.handlers.rebuild(conn)
+        gc_watch.settle()  # the state just loaded is long-lived: out of the collector's way
 
     def drop_db(self) -> None:
         if self._db is not None:

@@ -47,6 +47,7 @@ def main() -> None:
     gc_watch.watch()
     log = logging.getLogger("papertrade.gateway")
     app, socketio, feed = create_gateway(settings)
+    gc_watch.settle()
     # gevent-websocket's handler takes the socket over after a WebSocket upgrade;
     # without it pywsgi goes on reading frames as if they were HTTP requests.
     server = _Server((settings.host, settings.port), app, log=None,
