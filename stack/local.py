@@ -32,8 +32,11 @@ INSTRUCTOR_PASSWORD = "instructor-test-password"
 
 
 def free_port_block(size: int = 8) -> int:
+    """A block of ports free now, below the kernel's ephemeral range (32768 and up on
+    Linux by default), where an outgoing connection could take one before the
+    process meant for it binds it."""
     for _ in range(200):
-        base = 20000 + (uuid.uuid4().int % 2000) * 10
+        base = 20000 + (uuid.uuid4().int % 1200) * 10  # 20000-31999
         ok = True
         for port in range(base, base + size):
             with socket.socket() as s:
