@@ -140,6 +140,8 @@ def check(settings: Settings) -> list[str]:
     executions = {r["trade_id"]: r for r in _rows(settings, "order_matching", "SELECT * FROM executions")}
     resting = {r["order_id"]: r for r in _rows(settings, "order_matching",
                                                "SELECT * FROM book_orders WHERE status = 'resting'")}
+    waiting = {r["order_id"] for r in _rows(settings, "order_matching",
+                                            "SELECT order_id FROM book_orders WHERE status = 'waiting'")}
     orders = _rows(settings, "stock_ordering", "SELECT * FROM orders")
     tape = _rows(settings, "stock_data", "SELECT trade_id, price, qty FROM trades")
 
@@ -224,10 +226,11 @@ def check(settings: Settings) -> list[str]:
         is_open = o["status"] in OPEN
         if is_open != (oid in open_reserved):
             v.append(f"order {oid}: status {o['status']} but its reservation is {'open' if oid in open_reserved else 'closed'}")
-        if o["status"] in ("new", "partially_filled") and oid not in resting:
-            v.append(f"order {oid}: {o['status']} but not resting in the book")
-        if oid in resting and not is_open:
-            v.append(f"order {oid}: {o['status']} but still resting in the book")
+        untriggered = o.get("triggered") is False  # a stop waiting for its price: out of the book
+        if o["status"] in ("new", "partially_filled") and oid not in (waiting if untriggered else resting):
+            v.append(f"order {oid}: {o['status']} but not {'waiting as a stop' if untriggered else 'resting in the book'}")
+        if (oid in resting or oid in waiting) and not is_open:
+            v.append(f"order {oid}: {o['status']} but still {'resting in the book' if oid in resting else 'waiting'}")
 
     # 5. each matching shard holds only the symbols it owns
     if settings.matching_shards > 1:

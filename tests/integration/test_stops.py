@@ -42,6 +42,7 @@ def test_a_stop_loss_triggered_by_another_traders_trade(exchange):
     book = exchange.anonymous().get(f"/api/books/{sym}").json()
     assert book["asks"] == []  # a waiting stop is not in the book
     assert holder.portfolio()["positions"][0]["reserved_qty"] == 10
+    assert exchange.audit() == []  # a waiting stop is where the audit expects it: out of the book
     # another trader sells at 9.40: the trade reaches the stop, which sells at market
     other.order(sym, "sell", 5, "9.40")
     filled = holder.wait_order(loss["id"], "filled")
