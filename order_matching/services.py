@@ -43,9 +43,7 @@ def close_book(batch: MatchingBatch, event: events.StockDelisted) -> None:
         if removed is not None:
             batch.save(removed, "done", "canceled")
             batch.uow.emit(_canceled(removed, removed.remaining, "delisted"))
-    held = batch.state.stops[event.symbol]
-    for order in held.orders():
-        held.cancel(order.order_id)
+    for order in batch.state.stops[event.symbol].take_all():
         batch.save(order, "done", "canceled")
         batch.uow.emit(_canceled(order, order.remaining, "delisted"))
     batch.moved(book)

@@ -62,6 +62,12 @@ class StopBook:
             self._drop({order_id})
         return order
 
+    def take_all(self) -> list[BookOrder]:
+        gone = list(self._index.values())
+        self._index.clear()
+        self._buys, self._sells = [], []
+        return gone
+
     def expire(self, time_in_force: str) -> list[BookOrder]:
         gone = [o for o in self._index.values() if o.time_in_force == time_in_force]
         for order in gone:

@@ -100,14 +100,10 @@ class OrderTracker:
         return updated
 
     def replaced(self, e: events.OrderReplaced, at: datetime) -> Order | None:
-        known = self._orders.pop(e.order_id, None)
-        if known is None:
-            return None
-        order, notional, _ = known
-        filled = max(order["filled_qty"], e.filled_qty)
-        return {**order, "status": "replaced", "replaced_by": e.replaced_by, "filled_qty": filled,
-                "filled_avg_price": fmt(avg_price(filled, max(notional, e.filled_notional))),
-                "updated_at": at.isoformat()}
+        updated = self._progress(e.order_id, e.filled_qty, e.filled_notional, "replaced", at)
+        if updated is not None:
+            updated["replaced_by"] = e.replaced_by  # a fresh dict: the tracker has let the final order go
+        return updated
 
     def trade(self, e: events.TradeExecuted) -> list[Order]:
         """The orders this trade changed, as they are now (zero, one or two of them)."""

@@ -138,10 +138,9 @@ def check(settings: Settings) -> list[str]:
     commissions = _rows(settings, "user_portfolio",
                         "SELECT trade_id, user_id, amount FROM ledger WHERE kind = 'commission'")
     executions = {r["trade_id"]: r for r in _rows(settings, "order_matching", "SELECT * FROM executions")}
-    resting = {r["order_id"]: r for r in _rows(settings, "order_matching",
-                                               "SELECT * FROM book_orders WHERE status = 'resting'")}
-    waiting = {r["order_id"] for r in _rows(settings, "order_matching",
-                                            "SELECT order_id FROM book_orders WHERE status = 'waiting'")}
+    in_book = _rows(settings, "order_matching", "SELECT * FROM book_orders WHERE status IN ('resting', 'waiting')")
+    resting = {r["order_id"]: r for r in in_book if r["status"] == "resting"}
+    waiting = {r["order_id"] for r in in_book if r["status"] == "waiting"}
     orders = _rows(settings, "stock_ordering", "SELECT * FROM orders")
     tape = _rows(settings, "stock_data", "SELECT trade_id, price, qty FROM trades")
 

@@ -176,11 +176,7 @@ def replacement(old: dict[str, Any], changes: Changes) -> NewOrder:
     if old["replaced_by"] is not None:
         raise Conflict(f"order {old['id']} is already being replaced by order {old['replaced_by']}",
                        code="order_not_replaceable")
-    if changes.limit_price is not None and old["type"] not in ("limit", "stop_limit"):
-        raise Invalid(f"a {old['type']} order takes no limit_price", "limit_price")
-    if changes.stop_price is not None and old["stop_price"] is None:
-        raise Invalid(f"a {old['type']} order takes no stop_price", "stop_price")
-    order = new_order(
+    order = new_order(  # its rules refuse a limit or stop price the order's type takes none of
         old["user_id"], old["symbol"], old["side"], old["type"],
         changes.qty if changes.qty is not None else old["qty"] - old["filled_qty"],
         changes.limit_price if changes.limit_price is not None else old["limit_price"],

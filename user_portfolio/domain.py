@@ -182,6 +182,8 @@ def new_listing(symbol: str, name: str, reference_price: Decimal) -> Listing:
 
 ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
 MARKET_TYPES = ("market", "stop")  # the types with a collar instead of a limit
+LIMIT_TYPES = ("limit", "stop_limit")
+STOP_TYPES = ("stop", "stop_limit")
 
 
 def market_price(last_price: Decimal | None, reference_price: Decimal) -> Decimal:
@@ -230,9 +232,9 @@ def decide_order(
     limit."""
     if side not in ("buy", "sell") or type_ not in ORDER_TYPES or qty <= 0:
         return Decision(False, REJECT_INVALID, f"cannot handle a {type_} {side} of {qty}")
-    if type_ in ("limit", "stop_limit") and (limit_price is None or limit_price <= 0):
+    if type_ in LIMIT_TYPES and (limit_price is None or limit_price <= 0):
         return Decision(False, REJECT_INVALID, f"a {type_} order needs a positive limit_price")
-    if type_ in ("stop", "stop_limit") and (stop_price is None or stop_price <= 0):
+    if type_ in STOP_TYPES and (stop_price is None or stop_price <= 0):
         return Decision(False, REJECT_INVALID, f"a {type_} order needs a positive stop_price")
     if type_ == "stop":  # its collar is computed as if the last trade were at the stop price
         last_price = stop_price

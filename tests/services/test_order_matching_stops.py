@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from order_matching.batch import Books
 from order_matching.handlers import handlers
-from service_runtime.contracts import MarketStatusChanged, OrderApproved, OrderCancelRequested
+from service_runtime.contracts import MarketStatusChanged, OrderApproved, OrderCancelRequested, StockDelisted
 from tests.services.test_order_matching import approved, count, opened
 
 SERVICE = "order_matching"
@@ -154,3 +154,16 @@ def test_a_replace_that_lost_the_race_with_a_fill_is_refused_and_the_old_order_g
     assert [e.type for e in runner.deliver(swap) if e.type.startswith("order.")] == ["order.replaced",
                                                                                       "order.booked"]
     assert runner.deliver(swap) == []
+
+
+def test_a_delisting_cancels_the_waiting_stops_too(service_db):
+    opened(service_db)
+    runner = service_db.runner
+    runner.deliver(approved(1, 2, "buy", 5, "9.00"), stop(10, 3, "sell", 1, "8.00", collar="7.00", tif="gtc"),
+                   stop(11, 4, "buy", 2, "12.00", "12.50"))
+    emitted = runner.deliver(StockDelisted(symbol="ACME"))
+    assert sorted(k for k in kinds(emitted) if k[0] == "canceled") == [("canceled", 1), ("canceled", 10),
+                                                                       ("canceled", 11)]
+    assert [e.event.reason for e in emitted if e.type == "order.canceled"] == ["delisted"] * 3
+    handlers.state = Books.load(service_db.conn)
+    assert len(handlers.state.stops["ACME"]) == 0
